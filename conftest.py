@@ -1,0 +1,3 @@
+import os
+
+os.environ.setdefault("COURSELENS_DEV", "1")

@@ -1,0 +1,217 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# The six teaching dimensions (radar axes); they mirror the failure signals.
+DIMENSIONS: list[tuple[str, str]] = [
+    ("practice", _("Practice depth")),
+    ("concurrency", _("Concurrency")),
+    ("production", _("Production readiness")),
+    ("engineering", _("Engineering & tooling")),
+    ("testing", _("Testing & profiling")),
+    ("delivery", _("Delivery & clarity")),
+]
+DIMENSION_KEYS = [key for key, _label in DIMENSIONS]
+
+
+def dimension_field(key: str) -> str:
+    return f"dim_{key}"
+
+
+class Instructor(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True, allow_unicode=True)
+    bio = models.TextField(_("bio"), blank=True)
+    github_login = models.CharField(_("GitHub login"), max_length=39, unique=True, null=True, blank=True)
+    homepage = models.URLField(_("homepage"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("instructor")
+        verbose_name_plural = _("instructors")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("instructor-detail", args=[self.slug])
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Course(models.Model):
+    class Level(models.TextChoices):
+        BEGINNER = "beginner", _("Beginner")
+        INTERMEDIATE = "intermediate", _("Intermediate")
+        ADVANCED = "advanced", _("Advanced")
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=220, unique=True, allow_unicode=True)
+    provider = models.CharField(_("provider"), max_length=60, blank=True, db_index=True)
+    url = models.URLField(_("course URL"), blank=True)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices, blank=True, db_index=True)
+    description = models.TextField(_("description"), blank=True)
+    repo_url = models.URLField(_("companion repository"), blank=True)
+    tags = models.ManyToManyField(Tag, related_name="courses", blank=True, verbose_name=_("tags"))
+    instructors = models.ManyToManyField(
+        Instructor, related_name="courses", blank=True, verbose_name=_("instructors")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("course-detail", args=[self.slug])
+
+
+def _rating_check(field: str, *, nullable: bool) -> models.CheckConstraint:
+    condition = Q(**{f"{field}__gte": 1, f"{field}__lte": 5})
+    if nullable:
+        condition |= Q(**{f"{field}__isnull": True})
+    return models.CheckConstraint(condition=condition, name=f"review_{field}_1_to_5")
+
+
+class Review(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        PENDING = "pending", _("Pending moderation")
+        HIDDEN = "hidden", _("Hidden")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Website")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="reviews", verbose_name=_("course"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviews",
+        verbose_name=_("author"),
+    )
+    external_id = models.CharField(_("external id"), max_length=100, unique=True, null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("overall rating"))
+    dim_practice = models.PositiveSmallIntegerField(DIMENSIONS[0][1], null=True, blank=True)
+    dim_concurrency = models.PositiveSmallIntegerField(DIMENSIONS[1][1], null=True, blank=True)
+    dim_production = models.PositiveSmallIntegerField(DIMENSIONS[2][1], null=True, blank=True)
+    dim_engineering = models.PositiveSmallIntegerField(DIMENSIONS[3][1], null=True, blank=True)
+    dim_testing = models.PositiveSmallIntegerField(DIMENSIONS[4][1], null=True, blank=True)
+    dim_delivery = models.PositiveSmallIntegerField(DIMENSIONS[5][1], null=True, blank=True)
+    text = models.TextField(_("review"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PUBLISHED, db_index=True
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WEB)
+    helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0)
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            _rating_check("rating", nullable=False),
+            *[_rating_check(dimension_field(key), nullable=True) for key in DIMENSION_KEYS],
+            models.UniqueConstraint(
+                fields=["author", "course"],
+                condition=Q(author__isnull=False),
+                name="review_one_per_author_course",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["published", "pending", "hidden"]), name="review_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("text"), settings.REVIEW_TEXT_MAX_CHARS)
+                & GreaterThan(Length(Trim("text")), 0),
+                name="review_text_length",
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "status", "-created_at"], name="review_course_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.course} · {self.rating}★"
+
+    @property
+    def dimensions(self) -> dict[str, int]:
+        values = {key: getattr(self, dimension_field(key)) for key in DIMENSION_KEYS}
+        return {key: value for key, value in values.items() if value is not None}
+
+    def is_editable_by(self, user) -> bool:
+        return user.is_authenticated and self.author_id == user.pk
+
+
+class ReviewRevision(models.Model):
+    """One row per saved version of a review, so every edit can be traced."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="revisions")
+    rating = models.PositiveSmallIntegerField()
+    dimensions = models.JSONField(default=dict)
+    text = models.TextField()
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("review revision")
+        verbose_name_plural = _("review revisions")
+
+    def __str__(self) -> str:
+        return f"{self.review_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewVote(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_votes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("helpful vote")
+        verbose_name_plural = _("helpful votes")
+        constraints = [models.UniqueConstraint(fields=["user", "review"], name="vote_one_per_user_review")]
+
+
+class ReviewReport(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", _("Spam or advertising")
+        ABUSE = "abuse", _("Abusive or offensive")
+        OFF_TOPIC = "off_topic", _("Not about this course")
+        FAKE = "fake", _("Looks fake or paid")
+        OTHER = "other", _("Other")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reports")
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    detail = models.TextField(_("detail"), blank=True, max_length=1000)
+    resolved = models.BooleanField(_("resolved"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("review report")
+        verbose_name_plural = _("review reports")
+        constraints = [models.UniqueConstraint(fields=["reporter", "review"], name="report_one_per_user_review")]

@@ -13,27 +13,37 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# Standalone demo: SQLite under var/, on-disk Celery broker, a real worker beside the web server.
+# Standalone demo: SQLite under var/, on-disk Celery broker, a real worker (with beat) beside the web server.
+# Ctrl-C (or SIGTERM to make) stops both; nothing is left running.
 run: export DEBUG ?= 1
-run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
-	$(PY) manage.py load_demo
+run: demo
 	@echo "CourseLens: http://$(HOST):$(PORT)/  (demo accounts in README; Ctrl-C stops web and worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A courselens worker --beat --loglevel=INFO --concurrency=1 --schedule=var/celerybeat-schedule & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	@var=$${COURSELENS_VAR_DIR:-var}; \
+	$(VENV)/bin/celery -A courselens worker --beat --loglevel=INFO --concurrency=1 \
+	  --schedule="$$var/celerybeat-schedule" & worker=$$!; \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
+	trap 'kill -TERM $$web $$worker 2>/dev/null; wait $$worker; exit 0' INT TERM; \
+	wait $$web; status=$$?; kill -TERM $$worker 2>/dev/null; wait $$worker; exit $$status
+
+# Migrate, compile translations, load the demo catalog + reviews, run one extraction and rank.
+demo: export DEBUG ?= 1
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compilemessages --ignore=.venv --verbosity=0 || \
+	  echo "warning: compilemessages failed; the committed .mo files are used"
+	$(PY) manage.py load_demo
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A courselens worker --loglevel=INFO
 
 # The suite runs against the local PostgreSQL and Redis (override DATABASE_URL / REDIS_URL to point elsewhere).
+# COURSELENS_REQUIRE_SERVICES makes the run fail, never skip, when either is missing or does not answer.
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
+test: export COURSELENS_REQUIRE_SERVICES = 1
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -42,15 +52,17 @@ test: $(STAMP) browser
 # Fast tests on the standalone SQLite configuration (no servers, no browser).
 test-fast: export DATABASE_URL =
 test-fast: export REDIS_URL =
+test-fast: export COURSELENS_REQUIRE_SERVICES =
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e and not worker and not redis" $(PYTEST_ARGS)
 
+# Debian's chromium for the end-to-end tests (Playwright drives /usr/bin/chromium; nothing downloads a browser).
 browser:
-	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
-	  (echo "Installing Debian's chromium for the end-to-end tests" && \
-	   $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null || \
-	   ($$(test "$$(id -u)" = 0 || echo sudo) apt-get update >/dev/null && \
-	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null))
+	@test -x /usr/bin/chromium || { \
+	  sudo=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  echo "Installing Debian's chromium for the end-to-end tests"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from analytics import api
+
+# --- Signals and runs (staff only) ---
+signal_router = SimpleRouter()
+signal_router.register("signal-runs", api.SignalRunViewSet, basename="signal-run")
+
+urlpatterns = [
+    path("signals/", api.SignalListView.as_view(), name="api-signals"),
+    path("", include(signal_router.urls)),
+]

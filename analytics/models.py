@@ -1,8 +1,8 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from reviews.models import Instructor, Review
+from reviews.models import Course, Instructor, Review
 
 
 class ReviewTokens(models.Model):
@@ -32,7 +32,12 @@ class SignalDefinition(models.Model):
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SEEDED)
     merged_into = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged", verbose_name=_("merged into")
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged",
+        verbose_name=_("merged into"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -72,7 +77,9 @@ class SignalRun(models.Model):
         verbose_name = _("signal run")
         verbose_name_plural = _("signal runs")
         constraints = [
-            models.UniqueConstraint(fields=["is_current"], condition=Q(is_current=True), name="one_current_run"),
+            models.UniqueConstraint(
+                fields=["is_current"], condition=Q(is_current=True), name="one_current_run"
+            ),
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status__in=["queued", "running"]), name="one_active_run"
             ),
@@ -115,6 +122,21 @@ class ReviewSignal(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "review"], name="one_primary_signal_per_run")]
 
 
+class EvidenceSnapshotQuerySet(models.QuerySet):
+    def ok(self) -> "EvidenceSnapshotQuerySet":
+        return self.filter(status=EvidenceSnapshot.Status.OK)
+
+    def current(self) -> "EvidenceSnapshotQuerySet":
+        """Each instructor's last good snapshot (one query; failed refreshes never replace it)."""
+        latest = (
+            EvidenceSnapshot.objects.ok()
+            .filter(instructor=OuterRef("instructor"))
+            .order_by("-fetched_at", "-pk")
+            .values("pk")[:1]
+        )
+        return self.ok().filter(pk=Subquery(latest))
+
+
 class EvidenceSnapshot(models.Model):
     class Status(models.TextChoices):
         OK = "ok", _("OK")
@@ -128,12 +150,71 @@ class EvidenceSnapshot(models.Model):
     payload_summary = models.JSONField(default=dict, blank=True)
     etags = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # Last time GitHub confirmed these figures unchanged (ETag 304s): the figures stay, only this moves.
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidenceSnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["-fetched_at"]
         get_latest_by = "fetched_at"
         verbose_name = _("evidence snapshot")
         verbose_name_plural = _("evidence snapshots")
+        indexes = [models.Index(fields=["instructor", "status", "-fetched_at"], name="evidence_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.instructor} · {self.fetched_at:%Y-%m-%d %H:%M} · {self.status}"
+
+    @property
+    def last_refreshed(self):
+        return max(filter(None, [self.fetched_at, self.checked_at]))
+
+
+class ScoreQuerySet(models.QuerySet):
+    """Shared by instructor and course scores: rows in ranking order, "not enough data" last."""
+
+    # sort key → ordering after the enough-data rows come first
+    SORTS: dict[str, list] = {
+        "score": [F("total").desc(nulls_last=True)],
+        "learner": [F("learner").desc(nulls_last=True)],
+        "signals": [F("signal_burden").asc(nulls_last=True)],
+        "reviews": ["-review_count"],
+    }
+
+    def version(self) -> str:
+        """Changes whenever scores are recomputed (one indexed query); keys cached ranking pages."""
+        latest = self.aggregate(latest=Max("computed_at"))["latest"]
+        return latest.isoformat() if latest else "none"
+
+    def ordered(self, sort: str, *, name_field: str) -> "ScoreQuerySet":
+        ordering = self.SORTS.get(sort, self.SORTS["score"])
+        return self.order_by("-enough_data", *ordering, F("rank").asc(nulls_last=True), name_field)
+
+
+class InstructorScoreQuerySet(ScoreQuerySet):
+    SORTS = {**ScoreQuerySet.SORTS, "evidence": [F("evidence").desc(nulls_last=True)]}
+
+    def ranking(self, *, tag: str = "", provider: str = "", sort: str = "score") -> "InstructorScoreQuerySet":
+        rows = self.select_related("instructor")
+        if tag:
+            rows = rows.filter(instructor__in=Course.objects.filter(tags__slug=tag).values("instructors"))
+        if provider:
+            rows = rows.filter(instructor__in=Course.objects.filter(provider=provider).values("instructors"))
+        return rows.ordered(sort, name_field="instructor__name")
+
+
+class CourseScoreQuerySet(ScoreQuerySet):
+    def ranking(
+        self, *, tag: str = "", provider: str = "", level: str = "", sort: str = "score"
+    ) -> "CourseScoreQuerySet":
+        rows = self.select_related("course")
+        if tag:
+            rows = rows.filter(course__in=Course.objects.filter(tags__slug=tag).values("pk"))
+        if provider:
+            rows = rows.filter(course__provider=provider)
+        if level:
+            rows = rows.filter(course__level=level)
+        return rows.ordered(sort, name_field="course__title")
 
 
 class InstructorScore(models.Model):
@@ -146,8 +227,38 @@ class InstructorScore(models.Model):
     rank = models.PositiveIntegerField(null=True, blank=True)
     enough_data = models.BooleanField(default=True)
     breakdown = models.JSONField(default=dict, blank=True)
+    review_count = models.PositiveIntegerField(default=0)
+
+    objects = InstructorScoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["rank"]
         verbose_name = _("instructor score")
         verbose_name_plural = _("instructor scores")
+
+    def __str__(self) -> str:
+        return f"{self.instructor} · #{self.rank or '-'}"
+
+
+class CourseScore(models.Model):
+    """A course's place in the course ranking: smoothed learner rating and failure-signal burden."""
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="ranking_score")
+    computed_at = models.DateTimeField(db_index=True)
+    learner = models.FloatField(null=True, blank=True)
+    signal_burden = models.FloatField(null=True, blank=True)
+    total = models.FloatField(null=True, blank=True)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    enough_data = models.BooleanField(default=True)
+    review_count = models.PositiveIntegerField(default=0)
+    breakdown = models.JSONField(default=dict, blank=True)
+
+    objects = CourseScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["rank"]
+        verbose_name = _("course score")
+        verbose_name_plural = _("course scores")
+
+    def __str__(self) -> str:
+        return f"{self.course} · #{self.rank or '-'}"

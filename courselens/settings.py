@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,12 +57,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "csp",
     "reviews",
     "analytics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "courselens.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -161,6 +166,25 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# Pages load only their own scripts and styles (ECharts and htmx are vendored under static/vendor).
+# Inline style *attributes* are allowed because ECharts renders its tooltips as HTML with style="…";
+# inline <script>/<style> elements, eval and any other origin are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # --- REST API ---
 REST_FRAMEWORK = {
@@ -180,19 +204,31 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"/"source"; explicit names keep the enums apart in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "reviews.models.Review.Status",
+        "ReviewSourceEnum": "reviews.models.Review.Source",
+        "CourseLevelEnum": "reviews.models.Course.Level",
+        "ReportReasonEnum": "reviews.models.ReviewReport.Reason",
+    },
 }
 
 # --- Celery ---
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "celery"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # kombu's default is ./control, relative to whatever directory the process started in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The worker holds one unacked message at a time and polls between them: 1 s (the default)
+        # would cap the embedded worker at one task a second.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -210,6 +246,48 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Reviews ---
 REVIEW_TEXT_MAX_CHARS = 5000
+
+# --- Evidence and ranking (analytics/github.py, analytics/scoring.py; explained on /rankings/how/) ---
+GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")  # optional: without it GitHub allows 60 requests an hour
+GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+GITHUB_TIMEOUT_SECONDS = env_float("GITHUB_TIMEOUT_SECONDS", 10.0)
+GITHUB_MAX_RETRIES = int(os.environ.get("GITHUB_MAX_RETRIES", "3"))
+# A Retry-After longer than this (or an exhausted hourly quota) ends the refresh as "rate limited until …".
+GITHUB_MAX_WAIT_SECONDS = env_float("GITHUB_MAX_WAIT_SECONDS", 60.0)
+GITHUB_STAR_CAP_PER_REPO = int(os.environ.get("GITHUB_STAR_CAP_PER_REPO", "2000"))
+GITHUB_ALLOWLIST = env_list(
+    "GITHUB_ALLOWLIST",
+    "etcd-io/etcd,prometheus/prometheus,kubernetes/kubernetes,pingcap/tidb,grpc/grpc-go,"
+    "golang/tools,containerd/containerd,moby/moby,hashicorp/consul,cockroachdb/cockroach,"
+    "istio/istio,traefik/traefik,gin-gonic/gin,go-kratos/kratos,zeromicro/go-zero,apache/dubbo-go",
+)
+# Total = Σ weight × component (each component 0–1). Stored with every score; env form "learner=0.5,…".
+SCORE_WEIGHTS = {
+    key: float(value)
+    for key, value in (
+        item.split("=", 1) for item in env_list("SCORE_WEIGHTS", "learner=0.5,evidence=0.3,signal_burden=0.2")
+    )
+}
+# Smoothing: m pseudo-reviews at the platform mean rating / at the platform's failure-signal share.
+SCORE_PRIOR_WEIGHT = env_float("SCORE_PRIOR_WEIGHT", 10.0)
+SCORE_BURDEN_PRIOR_WEIGHT = env_float("SCORE_BURDEN_PRIOR_WEIGHT", 10.0)
+# Fewer published reviews than this and no GitHub evidence: shown as 数据不足 and not ranked.
+SCORE_MIN_REVIEWS = int(os.environ.get("SCORE_MIN_REVIEWS", "5"))
+# A review this many days old counts half as much as a new one; 0 turns recency weighting off.
+SCORE_RECENCY_HALF_LIFE_DAYS = env_float("SCORE_RECENCY_HALF_LIFE_DAYS", 730.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Evidence first (spread over the night to respect GitHub's limits), scores after it.
+        "evidence-refresh-nightly": {
+            "task": "analytics.tasks.refresh_all_evidence",
+            "schedule": crontab(hour=3, minute=10),
+        },
+        "scores-recompute-nightly": {
+            "task": "analytics.tasks.recompute_scores",
+            "schedule": crontab(hour=4, minute=40),
+        },
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -104,7 +104,9 @@ class Review(models.Model):
         API = "api", _("API")
         IMPORT = "import", _("Import")
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="reviews", verbose_name=_("course"))
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="reviews", verbose_name=_("course")
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -204,7 +206,9 @@ class ReviewReport(models.Model):
         OTHER = "other", _("Other")
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reports"
+    )
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     detail = models.TextField(_("detail"), blank=True, max_length=1000)
     resolved = models.BooleanField(_("resolved"), default=False)
@@ -214,4 +218,6 @@ class ReviewReport(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("review report")
         verbose_name_plural = _("review reports")
-        constraints = [models.UniqueConstraint(fields=["reporter", "review"], name="report_one_per_user_review")]
+        constraints = [
+            models.UniqueConstraint(fields=["reporter", "review"], name="report_one_per_user_review")
+        ]

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.test.utils import override_settings
 
 
 @pytest.fixture
@@ -17,13 +18,48 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _services_answer(django_db_blocker):
-    """Fail the whole run at once if a configured service is down, instead of skipping its tests."""
+    """Fail the whole run at once if a configured service is down, instead of skipping its tests.
+
+    With COURSELENS_REQUIRE_SERVICES set (`make test`, CI), PostgreSQL and Redis must also be configured:
+    an empty DATABASE_URL / REDIS_URL would otherwise quietly run the suite on SQLite without Redis.
+    """
+    if os.environ.get("COURSELENS_REQUIRE_SERVICES"):
+        if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+            pytest.fail("make test runs on PostgreSQL: set DATABASE_URL=postgres://…", pytrace=False)
+        if not os.environ.get("REDIS_URL"):
+            pytest.fail("make test runs with Redis: set REDIS_URL=redis://…", pytrace=False)
     if os.environ.get("REDIS_URL"):
         import redis
 
-        redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=3).ping()
+        try:
+            redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=3).ping()
+        except redis.RedisError as exc:
+            pytest.fail(f"Redis at REDIS_URL does not answer: {exc}", pytrace=False)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         from django.db import connection
+        from django.db.utils import OperationalError
 
         with django_db_blocker.unblock():
-            connection.ensure_connection()
+            try:
+                connection.ensure_connection()
+            except OperationalError as exc:
+                pytest.fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http_test_server():
+    """Tests talk plain HTTP (test client, live_server + Chromium) to a site configured for production.
+
+    - Static files come from the source folders: production (DEBUG off) uses whitenoise's manifest storage,
+      which needs collectstatic first (tests/test_deploy_check.py runs collectstatic with production settings).
+    - No redirect to HTTPS and no Secure-only cookies, or the browser would drop the session and CSRF cookies.
+      The production values are checked by tests/test_deploy_check.py.
+    """
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(
+        STORAGES=storages, SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False
+    ):
+        yield

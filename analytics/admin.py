@@ -1,0 +1,172 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from analytics import services
+from analytics.models import (
+    CourseScore,
+    EvidenceSnapshot,
+    InstructorScore,
+    ReviewSignal,
+    ReviewTokens,
+    SignalCluster,
+    SignalDefinition,
+    SignalRun,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the pipeline: staff inspect them here, they never edit them by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Signals -------------------------------------------------------------------------------------------
+
+
+@admin.register(SignalDefinition)
+class SignalDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["key", "name_zh", "name_en", "status", "merged_into", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["key", "name_zh", "name_en", "description"]
+    list_select_related = ["merged_into"]
+    autocomplete_fields = ["merged_into"]
+    readonly_fields = ["created_at", "updated_at"]
+    fields = [
+        "key",
+        "name_zh",
+        "name_en",
+        "description",
+        "seed_terms",
+        "status",
+        "merged_into",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["confirm_signals", "dismiss_signals"]
+
+    def _apply(self, request, queryset, service, done_message) -> None:
+        done = 0
+        for definition in queryset:
+            try:
+                service(definition=definition)
+            except ValidationError as error:
+                self.message_user(request, f"{definition}: {'; '.join(error.messages)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(description=_("Confirm the selected signals"))
+    def confirm_signals(self, request, queryset) -> None:
+        self._apply(
+            request,
+            queryset,
+            services.signal_confirm,
+            lambda n: ngettext("%(n)d signal confirmed.", "%(n)d signals confirmed.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Dismiss the selected signals"))
+    def dismiss_signals(self, request, queryset) -> None:
+        self._apply(
+            request,
+            queryset,
+            services.signal_dismiss,
+            lambda n: ngettext("%(n)d signal dismissed.", "%(n)d signals dismissed.", n) % {"n": n},
+        )
+
+
+@admin.register(SignalRun)
+class SignalRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "status",
+        "is_current",
+        "progress",
+        "step",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "is_current"]
+    readonly_fields = [
+        "status",
+        "is_current",
+        "progress",
+        "step",
+        "parameters",
+        "counts",
+        "timings",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+    ]
+    exclude = ["report"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SignalCluster)
+class SignalClusterAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "run", "definition", "size", "share", "lift"]
+    list_filter = ["run__is_current", "definition__status"]
+    list_select_related = ["run", "definition"]
+    search_fields = ["label", "definition__key", "definition__name_zh"]
+    raw_id_fields = ["representative_reviews"]
+
+
+@admin.register(ReviewSignal)
+class ReviewSignalAdmin(ReadOnlyAdmin):
+    list_display = ["review", "cluster", "run", "score"]
+    list_filter = ["run__is_current"]
+    list_select_related = ["review__course", "cluster__definition", "run"]
+    raw_id_fields = ["review", "cluster", "run"]
+
+
+@admin.register(ReviewTokens)
+class ReviewTokensAdmin(ReadOnlyAdmin):
+    list_display = ["review", "text_hash", "updated_at"]
+    raw_id_fields = ["review"]
+
+
+# --- Evidence and rankings -----------------------------------------------------------------------------
+
+
+@admin.register(EvidenceSnapshot)
+class EvidenceSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["instructor", "source", "status", "fetched_at"]
+    list_filter = ["status", "source"]
+    list_select_related = ["instructor"]
+    search_fields = ["instructor__name", "instructor__github_login"]
+    date_hierarchy = "fetched_at"
+
+
+@admin.register(InstructorScore)
+class InstructorScoreAdmin(ReadOnlyAdmin):
+    list_display = [
+        "instructor",
+        "rank",
+        "total",
+        "learner",
+        "evidence",
+        "signal_burden",
+        "enough_data",
+        "computed_at",
+    ]
+    list_filter = ["enough_data"]
+    list_select_related = ["instructor"]
+    search_fields = ["instructor__name"]
+
+
+@admin.register(CourseScore)
+class CourseScoreAdmin(ReadOnlyAdmin):
+    list_display = ["course", "rank", "total", "learner", "signal_burden", "enough_data", "computed_at"]
+    list_filter = ["enough_data"]
+    list_select_related = ["course"]
+    search_fields = ["course__title"]

@@ -1,0 +1,359 @@
+"""GitHub REST client for instructor evidence. No Django: base URL, token and limits are passed in.
+
+What it fetches for one login (see `fetch_evidence`):
+  * the user (followers),
+  * owned repositories (Link-header pagination) → non-fork, non-archived Go repositories and their stars,
+    each repository capped so one viral repository or bought stars cannot dominate,
+  * commits to golang/go by the login (golang/go merges through Gerrit, so commits are what count),
+  * merged pull requests to an allow-list of Go projects (one search query over all of them),
+  * months since the last public activity (public events, else the newest push to an owned repository).
+
+How it behaves towards GitHub:
+  * every GET is conditional when an ETag is known for that exact URL; a 304 reuses the compact data kept
+    with the ETag, so nothing changes and the request does not count against the quota;
+  * 403/429 with Retry-After → wait that long (bounded by `max_wait`) and retry; x-ratelimit-remaining: 0 with
+    x-ratelimit-reset → stop at once with `GitHubRateLimited(until)` instead of sleeping for up to an hour;
+  * 5xx, timeouts and connection errors → bounded retries with exponential backoff, then `GitHubUnavailable`;
+  * 404 → `GitHubNotFound` naming what was not found.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+USER_AGENT = "CourseLens-evidence (+https://github.com/courselens)"
+DAYS_PER_MONTH = 30.44
+LINK_PART = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+
+class GitHubError(Exception):
+    """A refresh that could not complete. The message is shown to admins as is."""
+
+
+class GitHubNotFound(GitHubError):
+    pass
+
+
+class GitHubUnavailable(GitHubError):
+    pass
+
+
+class GitHubRateLimited(GitHubError):
+    def __init__(self, until: datetime):
+        self.until = until
+        super().__init__(f"GitHub rate limit reached: rate limited until {until:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    """`<url>; rel="next", <url>; rel="last"` → {"next": url, "last": url}."""
+    return {rel: url for url, rel in LINK_PART.findall(value or "")}
+
+
+def page_number(url: str) -> int | None:
+    pages = parse_qs(urlsplit(url).query).get("page")
+    return int(pages[0]) if pages and pages[0].isdigit() else None
+
+
+@dataclass
+class Page:
+    data: Any
+    links: dict[str, str]
+    not_modified: bool = False
+
+
+@dataclass
+class GitHubClient:
+    """Conditional, rate-limit-aware GETs against one GitHub API base URL.
+
+    `etag_cache` maps a URL to {"etag", "data", "links"} from an earlier refresh; after the refresh,
+    `etags_used` holds exactly the entries for the URLs this refresh asked for (to store for the next one).
+    `sleep` and `clock` are injectable so waits can be observed without waiting.
+    """
+
+    base_url: str
+    token: str = ""
+    timeout: float = 10.0
+    max_retries: int = 3
+    max_wait: float = 60.0
+    etag_cache: Mapping[str, dict] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    transport: httpx.BaseTransport | None = None
+    etags_used: dict[str, dict] = field(default_factory=dict, init=False)
+    requests_made: int = field(default=0, init=False)
+    not_modified_count: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": USER_AGENT,
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(self.timeout),
+            transport=self.transport,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        query = f"?{urlencode(sorted(params.items()))}" if params else ""
+        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}{query}"
+
+    def get(self, url: str, *, compact: Callable[[Any], Any] = lambda data: data) -> Page:
+        """One conditional GET of an absolute URL; `compact` keeps only what is needed (and cached)."""
+        cached = self.etag_cache.get(url)
+        response = self._send(url, etag=cached["etag"] if cached else None)
+        if response.status_code == 304 and cached:
+            self.not_modified_count += 1
+            self.etags_used[url] = cached
+            return Page(data=cached["data"], links=cached.get("links", {}), not_modified=True)
+        if response.status_code == 404:
+            raise GitHubNotFound(f"GitHub has no {self._describe(url)} (404)")
+        if response.status_code != 200:
+            raise GitHubError(
+                f"GitHub answered {response.status_code} for {self._describe(url)}: {_message(response)}"
+            )
+        try:
+            data = compact(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GitHubError(f"GitHub sent an unexpected body for {self._describe(url)}: {exc}") from exc
+        links = parse_link_header(response.headers.get("link", ""))
+        etag = response.headers.get("etag")
+        if etag:
+            self.etags_used[url] = {"etag": etag, "data": data, "links": links}
+        return Page(data=data, links=links)
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], *, compact: Callable[[Any], Any], max_pages: int = 20
+    ) -> Iterator[Page]:
+        """Follow rel="next" links from the first page, at most `max_pages` pages."""
+        url: str | None = self.url(path, params)
+        for _ in range(max_pages):
+            if url is None:
+                return
+            page = self.get(url, compact=compact)
+            yield page
+            url = page.links.get("next")
+
+    def count(self, path: str, params: Mapping[str, Any]) -> int:
+        """Items in a list endpoint with one request: per_page=1, then the page number of rel="last"."""
+        page = self.get(self.url(path, {**params, "per_page": 1}), compact=len)
+        last = page.links.get("last")
+        return (page_number(last) or page.data) if last else page.data
+
+    def _send(self, url: str, *, etag: str | None) -> httpx.Response:
+        headers = {"If-None-Match": etag} if etag else {}
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests_made += 1
+            try:
+                response = self._http.get(url, headers=headers)
+            except httpx.TimeoutException as exc:
+                if attempt > self.max_retries:
+                    raise GitHubUnavailable(
+                        f"GitHub did not answer within {self.timeout:g} s for {self._describe(url)} "
+                        f"({attempt} attempts)"
+                    ) from exc
+                self.sleep(self._backoff(attempt))
+                continue
+            except httpx.TransportError as exc:
+                if attempt > self.max_retries:
+                    raise GitHubUnavailable(
+                        f"Could not reach GitHub for {self._describe(url)}: {exc}"
+                    ) from exc
+                self.sleep(self._backoff(attempt))
+                continue
+            if response.status_code >= 500:
+                if attempt > self.max_retries:
+                    raise GitHubUnavailable(
+                        f"GitHub answered {response.status_code} for {self._describe(url)} {attempt} times"
+                    )
+                self.sleep(self._backoff(attempt))
+                continue
+            if response.status_code in (403, 429):
+                wait = self._rate_limit_wait(response)
+                if wait is None:
+                    raise GitHubError(f"GitHub refused {self._describe(url)} (403): {_message(response)}")
+                if attempt > self.max_retries:
+                    raise GitHubRateLimited(self._at(wait))
+                self.sleep(wait)
+                continue
+            return response
+
+    def _rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """Seconds to wait before a retry; raises when the wait is too long; None: not a rate limit."""
+        retry_after = response.headers.get("retry-after", "").strip()
+        if retry_after.isdigit():
+            wait = max(1.0, float(retry_after))
+            if wait > self.max_wait:
+                raise GitHubRateLimited(self._at(wait))
+            return wait
+        reset = response.headers.get("x-ratelimit-reset", "").strip()
+        if response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            raise GitHubRateLimited(datetime.fromtimestamp(int(reset), tz=UTC))
+        if response.status_code == 429 or "rate limit" in _message(response).lower():
+            # Secondary limit without Retry-After: GitHub asks for at least a minute; stop, do not guess.
+            raise GitHubRateLimited(self._at(60))
+        return None
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_wait, 0.5 * 2 ** (attempt - 1))
+
+    def _at(self, seconds: float) -> datetime:
+        return datetime.fromtimestamp(self.clock() + seconds, tz=UTC)
+
+    def _describe(self, url: str) -> str:
+        return urlsplit(url).path or url
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
+
+
+# --- Evidence ---
+
+
+@dataclass(frozen=True)
+class Evidence:
+    figures: dict[str, float | int | None]
+    summary: dict[str, Any]
+
+
+def _compact_user(user: dict) -> dict:
+    return {
+        "login": user["login"],
+        "name": user.get("name") or "",
+        "html_url": user.get("html_url") or "",
+        "followers": int(user.get("followers") or 0),
+        "public_repos": int(user.get("public_repos") or 0),
+    }
+
+
+def _compact_repos(repos: list[dict]) -> list[dict]:
+    return [
+        {
+            "name": repo["name"],
+            "full_name": repo.get("full_name") or repo["name"],
+            "html_url": repo.get("html_url") or "",
+            "description": (repo.get("description") or "")[:300],
+            "language": repo.get("language"),
+            "fork": bool(repo.get("fork")),
+            "archived": bool(repo.get("archived")),
+            "stars": int(repo.get("stargazers_count") or 0),
+            "pushed_at": repo.get("pushed_at"),
+        }
+        for repo in repos
+    ]
+
+
+def _compact_search(result: dict) -> dict:
+    return {
+        "total": int(result["total_count"]),
+        "repos": [
+            item.get("repository_url", "").rsplit("/repos/", 1)[-1] for item in result.get("items", [])
+        ],
+    }
+
+
+def _compact_events(events: list[dict]) -> list[str]:
+    return [event["created_at"] for event in events if event.get("created_at")]
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def fetch_evidence(
+    client: GitHubClient,
+    login: str,
+    *,
+    allowlist: list[str],
+    star_cap: int,
+    now: datetime,
+    top_repo_count: int = 5,
+) -> Evidence:
+    """All figures for one login. Raises GitHubError (or a subclass); never returns half the figures."""
+    user = client.get(client.url(f"/users/{login}"), compact=_compact_user).data
+
+    repos: list[dict] = []
+    for page in client.pages(
+        f"/users/{login}/repos", {"type": "owner", "sort": "pushed", "per_page": 100}, compact=_compact_repos
+    ):
+        repos.extend(page.data)
+    go_repos = [
+        repo for repo in repos if repo["language"] == "Go" and not repo["fork"] and not repo["archived"]
+    ]
+    go_repos.sort(key=lambda repo: (-repo["stars"], repo["name"]))
+
+    golang_commits = client.count("/repos/golang/go/commits", {"author": login})
+
+    merged_prs = 0
+    prs_by_repo: Counter[str] = Counter()
+    if allowlist:
+        query = " ".join([f"is:pr is:merged author:{login}", *(f"repo:{repo}" for repo in allowlist)])
+        for page in client.pages(
+            "/search/issues", {"q": query, "per_page": 100}, compact=_compact_search, max_pages=10
+        ):
+            merged_prs = page.data["total"]
+            prs_by_repo.update(page.data["repos"])
+
+    events = client.get(
+        client.url(f"/users/{login}/events/public", {"per_page": 1}), compact=_compact_events
+    ).data
+    activity = [_parse_time(value) for value in [*events, *(repo["pushed_at"] for repo in repos)]]
+    last_activity = max((moment for moment in activity if moment), default=None)
+    months_since_activity = (
+        round(max(0.0, (now - last_activity) / timedelta(days=DAYS_PER_MONTH)), 1) if last_activity else None
+    )
+
+    figures = {
+        "go_repos": len(go_repos),
+        "go_stars": sum(min(repo["stars"], star_cap) for repo in go_repos),
+        "followers": user["followers"],
+        "golang_go_commits": golang_commits,
+        "allowlist_merged_prs": merged_prs,
+        "months_since_activity": months_since_activity,
+    }
+    summary = {
+        "login": user["login"],
+        "name": user["name"],
+        "html_url": user["html_url"],
+        "public_repos": user["public_repos"],
+        "star_cap_per_repo": star_cap,
+        "go_stars_uncapped": sum(repo["stars"] for repo in go_repos),
+        "merged_prs_by_repo": dict(prs_by_repo.most_common()),
+        "last_activity_at": last_activity.isoformat() if last_activity else None,
+        "top_repos": [
+            {key: repo[key] for key in ("name", "stars", "description", "html_url")}
+            for repo in go_repos[:top_repo_count]
+        ],
+    }
+    return Evidence(figures=figures, summary=summary)

@@ -1,0 +1,70 @@
+"""Signal display for templates.
+
+Public pages: `{% load signal_tags %}{% course_signals course %}` / `{% instructor_signals instructor %}`
+render the confirmed (and seeded) failure signals of the current run for that course or instructor, with
+real quotes. `{% include "analytics/partials/course_signals.html" %}` (with `course` in the context) and
+`analytics/partials/instructor_signals.html` (with `instructor`) render the same.
+"""
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from analytics import reports
+
+register = template.Library()
+
+
+@register.inclusion_tag("analytics/partials/_public_signals.html")
+def course_signals(course, quotes: int = 3) -> dict:
+    return {
+        "summary": reports.public_signals(course=course, quotes=quotes),
+        "kind": "course",
+        "subject": course,
+    }
+
+
+@register.inclusion_tag("analytics/partials/_public_signals.html")
+def instructor_signals(instructor, quotes: int = 3) -> dict:
+    return {
+        "summary": reports.public_signals(instructor=instructor, quotes=quotes),
+        "kind": "instructor",
+        "subject": instructor,
+    }
+
+
+@register.filter
+def rating_lift(value) -> str:
+    """A signal's effect on the average rating, in stars: "−1.20★" when reviews with it rate lower."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    sign = "−" if value < 0 else "+" if value > 0 else "±"
+    return f"{sign}{abs(value):.2f}★"
+
+
+@register.filter
+def lift_class(value) -> str:
+    if value is None or value == "":
+        return ""
+    return "lift-down" if float(value) < 0 else "lift-up" if float(value) > 0 else ""
+
+
+COUNT_LABELS = {
+    "reviews": _("reviews analysed"),
+    "complaints": _("complaints"),
+    "assigned": _("complaints assigned"),
+    "unassigned": _("unassigned complaints"),
+    "unassigned_complaints": _("unassigned complaints"),
+    "clusters": _("clusters"),
+    "signals": _("signals"),
+    "discovered": _("new candidates"),
+    "candidates": _("new candidates"),
+    "praise": _("praise reviews"),
+    "tokenized": _("reviews segmented"),
+    "segmented": _("reviews segmented"),
+}
+
+
+@register.filter
+def count_label(key: str) -> str:
+    return str(COUNT_LABELS.get(key, key.replace("_", " ")))

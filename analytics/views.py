@@ -1,0 +1,510 @@
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics import reports, services
+from analytics.forms import SignalMergeForm, SignalRenameForm, live_definitions, merge_targets
+from analytics.models import (
+    CourseScore,
+    EvidenceSnapshot,
+    InstructorScore,
+    ReviewSignal,
+    SignalCluster,
+    SignalDefinition,
+    SignalRun,
+)
+from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
+from analytics.templatetags.rankings import radar_payload
+from reviews.models import Course, Instructor, Tag
+
+# --- Signals dashboard (staff) ---------------------------------------------------------------------
+
+
+def staff_required(view):
+    """Anonymous visitors are sent to log in; a logged-in learner gets 403, not a login loop."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@staff_required
+def signals_dashboard(request: HttpRequest) -> HttpResponse:
+    run = reports.current_run()
+    clusters = reports.run_clusters(run) if run else []
+    listed = [cluster for cluster in clusters if cluster.status != SignalDefinition.Status.DISMISSED]
+    dismissed = [cluster for cluster in clusters if cluster.status == SignalDefinition.Status.DISMISSED]
+    targets = list(live_definitions()) if clusters else []
+    for cluster in clusters:
+        cluster.merge_choices = [target for target in targets if target.pk != cluster.definition_id]
+    history = list(SignalRun.objects.order_by("-created_at")[:8])
+    return render(
+        request,
+        "analytics/signals/dashboard.html",
+        {
+            "run": run,
+            "clusters": listed,
+            "dismissed": dismissed,
+            "trend": reports.monthly_trend(run, clusters) if run else {"months": [], "series": []},
+            "active_run": reports.active_run(),
+            "history": _with_durations(history),
+            "has_more_history": SignalRun.objects.count() > len(history),
+            "counts": _run_counts(run),
+        },
+    )
+
+
+@require_GET
+@staff_required
+def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    cluster = get_object_or_404(
+        SignalCluster.objects.select_related("run", "definition", "definition__merged_into"), pk=pk
+    )
+    reports.decorate_cluster(cluster)
+    members = (
+        ReviewSignal.objects.filter(cluster=cluster)
+        .select_related("review", "review__course", "review__author")
+        .order_by("-score", "-review__created_at", "pk")
+    )
+    page = Paginator(members, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "analytics/signals/detail.html",
+        {
+            "cluster": cluster,
+            "run": cluster.run,
+            "page": page,
+            "by_course": reports.cluster_breakdown(cluster, by="course")[:30],
+            "by_instructor": reports.cluster_breakdown(cluster, by="instructor")[:30],
+            "trend": reports.cluster_trend(cluster),
+            "merge_choices": merge_targets(cluster.definition) if cluster.definition else [],
+        },
+    )
+
+
+def _signal_redirect(request: HttpRequest):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("signals-dashboard")
+
+
+def _report_errors(request: HttpRequest, error: ValidationError | dict) -> None:
+    if isinstance(error, ValidationError):
+        error = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+    for messages_ in error.values():
+        for message in messages_:
+            messages.error(request, message)
+
+
+@require_POST
+@staff_required
+def signal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    try:
+        services.signal_confirm(definition=definition)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(
+            request, _("“%(name)s” is confirmed.") % {"name": reports.definition_name(definition)}
+        )
+    return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    try:
+        services.signal_dismiss(definition=definition)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(
+            request,
+            _("“%(name)s” is dismissed: it is no longer shown on public pages.")
+            % {"name": reports.definition_name(definition)},
+        )
+    return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    form = SignalRenameForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return _signal_redirect(request)
+    try:
+        services.signal_promote(definition=definition, **form.cleaned_data)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(
+            request,
+            _("“%(name)s” is now a confirmed signal.") % {"name": reports.definition_name(definition)},
+        )
+    return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    form = SignalRenameForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return _signal_redirect(request)
+    try:
+        services.signal_rename(definition=definition, **form.cleaned_data)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(request, _("Renamed to “%(name)s”.") % {"name": reports.definition_name(definition)})
+    return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    form = SignalMergeForm(request.POST, definition=definition)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return _signal_redirect(request)
+    into = form.cleaned_data["into"]
+    try:
+        services.signal_merge(definition=definition, into=into)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(
+            request,
+            _("“%(name)s” is merged into “%(into)s”.")
+            % {"name": reports.definition_name(definition), "into": reports.definition_name(into)},
+        )
+    return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_run_start(request: HttpRequest) -> HttpResponse:
+    active_before = set(
+        SignalRun.objects.filter(status__in=reports.ACTIVE_RUN_STATUSES).values_list("pk", flat=True)
+    )
+    run = services.signal_run_start(requested_by=request.user)
+    if run.pk in active_before:
+        messages.info(request, _("Run #%(id)s is already in progress; watching it.") % {"id": run.pk})
+    else:
+        messages.success(request, _("Run #%(id)s is queued.") % {"id": run.pk})
+    return redirect(reverse("signals-dashboard") + "#run-panel")
+
+
+@require_GET
+@staff_required
+def signal_run_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_object_or_404(SignalRun, pk=pk)
+    return JsonResponse(reports.RunProgress(run).as_dict(), headers={"Cache-Control": "no-store"})
+
+
+@require_GET
+@staff_required
+def signal_run_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(SignalRun.objects.order_by("-created_at"), 25).get_page(request.GET.get("page"))
+    page.object_list = _with_durations(list(page.object_list))
+    return render(request, "analytics/signals/runs.html", {"page": page, "active_run": reports.active_run()})
+
+
+def _with_durations(runs):
+    for run in runs:
+        run.duration = reports.run_duration(run)
+    return runs
+
+
+def _run_counts(run: SignalRun | None) -> dict:
+    if run is None:
+        return {}
+    counts = run.counts or {}
+    return {key: value for key, value in counts.items() if isinstance(value, int | float)}
+
+
+# --- Rankings, comparison, how we rank (evidence & ranking) ---------------------------------------------
+
+RANKING_PAGE_SIZE = 50
+RANKING_CACHE_SECONDS = 3600
+COMPARE_MIN, COMPARE_MAX = 2, 4
+INSTRUCTOR_SORTS = [
+    ("score", gettext_lazy("Score")),
+    ("learner", gettext_lazy("Learner rating")),
+    ("evidence", gettext_lazy("Engineering evidence")),
+    ("signals", gettext_lazy("Fewest failure signals")),
+    ("reviews", gettext_lazy("Most reviews")),
+]
+COURSE_SORTS = [item for item in INSTRUCTOR_SORTS if item[0] != "evidence"]
+
+
+def _ranking_filters(request: HttpRequest, sorts: list, *, levels: bool = False) -> dict[str, str]:
+    """The filter values a ranking page understands, normalised (unknown sort → score)."""
+    params = {
+        "tag": request.GET.get("tag", "").strip()[:60],
+        "provider": request.GET.get("provider", "").strip()[:60],
+        "sort": request.GET.get("sort", "score"),
+    }
+    if params["sort"] not in dict(sorts):
+        params["sort"] = "score"
+    if levels:
+        level = request.GET.get("level", "")
+        params["level"] = level if level in Course.Level.values else ""
+    return params
+
+
+def _cached_ranking(request: HttpRequest, kind: str, version: str, params: dict, build) -> str:
+    """Rendered ranking body, cached until the next score recompute (the version changes)."""
+    page = request.GET.get("page", "1")[:6]
+    filters = "&".join(f"{key}={value}" for key, value in sorted(params.items()))
+    digest = hashlib.sha256(f"{filters}&page={page}".encode()).hexdigest()[:24]
+    key = f"rankings:{kind}:{version}:{get_language()}:{digest}"
+    html = cache.get(key)
+    if html is None:
+        html = build(page)
+        cache.set(key, html, RANKING_CACHE_SECONDS)
+    return mark_safe(html)  # our own rendered template: every value in it was escaped when rendered
+
+
+def _filter_choices() -> dict:
+    return {
+        "tags": list(Tag.objects.order_by("name").values_list("slug", "name")),
+        "providers": list(
+            Course.objects.exclude(provider="")
+            .order_by("provider")
+            .values_list("provider", flat=True)
+            .distinct()
+        ),
+    }
+
+
+def _querystring(params: dict) -> str:
+    return urlencode({key: value for key, value in params.items() if value and value != "score"})
+
+
+@require_GET
+def rankings_instructors(request: HttpRequest) -> HttpResponse:
+    """Instructor ranking: constant queries whatever the number of instructors; one when cached."""
+    params = _ranking_filters(request, INSTRUCTOR_SORTS)
+    version = InstructorScore.objects.version()
+
+    def build(page_number: str) -> str:
+        rows = InstructorScore.objects.ranking(**params)
+        page = Paginator(rows, RANKING_PAGE_SIZE).get_page(page_number)
+        context = {
+            "page": page,
+            "params": params,
+            "querystring": _querystring(params),
+            "sorts": INSTRUCTOR_SORTS,
+            "weights": settings.SCORE_WEIGHTS,
+            "has_scores": version != "none",
+            **_filter_choices(),
+        }
+        return render_to_string("analytics/rankings/_instructor_table.html", context, request=request)
+
+    body = _cached_ranking(request, "instructors", version, params, build)
+    return render(
+        request,
+        "analytics/rankings/instructors.html",
+        {"body": body, "nav_section": "rankings", "tab": "instructors"},
+    )
+
+
+@require_GET
+def rankings_courses(request: HttpRequest) -> HttpResponse:
+    """Course ranking: smoothed learner rating and failure-signal burden; constant queries."""
+    params = _ranking_filters(request, COURSE_SORTS, levels=True)
+    version = CourseScore.objects.version()
+
+    def build(page_number: str) -> str:
+        rows = CourseScore.objects.ranking(**params).prefetch_related("course__instructors")
+        page = Paginator(rows, RANKING_PAGE_SIZE).get_page(page_number)
+        context = {
+            "page": page,
+            "params": params,
+            "querystring": _querystring(params),
+            "sorts": COURSE_SORTS,
+            "levels": Course.Level.choices,
+            "weights": {key: value for key, value in settings.SCORE_WEIGHTS.items() if key != "evidence"},
+            "has_scores": version != "none",
+            **_filter_choices(),
+        }
+        return render_to_string("analytics/rankings/_course_table.html", context, request=request)
+
+    body = _cached_ranking(request, "courses", version, params, build)
+    return render(
+        request,
+        "analytics/rankings/courses.html",
+        {"body": body, "nav_section": "rankings", "tab": "courses"},
+    )
+
+
+@require_GET
+def how_we_rank(request: HttpRequest) -> HttpResponse:
+    weights = settings.SCORE_WEIGHTS
+    weight_sum = sum(weights.values()) or 1.0
+    return render(
+        request,
+        "analytics/how_we_rank.html",
+        {
+            "weights": {key: round(100 * value / weight_sum) for key, value in weights.items()},
+            "prior_weight": settings.SCORE_PRIOR_WEIGHT,
+            "burden_prior_weight": settings.SCORE_BURDEN_PRIOR_WEIGHT,
+            "min_reviews": settings.SCORE_MIN_REVIEWS,
+            "half_life_days": settings.SCORE_RECENCY_HALF_LIFE_DAYS,
+            "star_cap": settings.GITHUB_STAR_CAP_PER_REPO,
+            "allowlist": settings.GITHUB_ALLOWLIST,
+            "evidence_figures": [
+                {"name": name, "cap": cap, "weight": round(100 * weight)}
+                for name, (cap, weight) in EVIDENCE_FIGURES.items()
+            ],
+            "recency_weight": round(100 * RECENCY_WEIGHT),
+            "recency_horizon": RECENCY_HORIZON_MONTHS,
+            "nav_section": "rankings",
+        },
+    )
+
+
+def _compare_slugs(request: HttpRequest) -> list[str]:
+    """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the ranking page's checkboxes)."""
+    slugs = [slug.strip() for value in request.GET.getlist("instructors") for slug in value.split(",")]
+    return list(dict.fromkeys(slug for slug in slugs if slug))
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two to four instructors side by side; a clear 400 for one, more than four or unknown slugs."""
+    slugs = _compare_slugs(request)
+    if len(request.GET.getlist("instructors")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
+        return redirect(f"{reverse('compare')}?{urlencode({'instructors': ','.join(slugs)})}")
+    errors: list[str] = []
+    if len(slugs) == 1:
+        errors.append(_("Pick at least two instructors to compare."))
+    elif len(slugs) > COMPARE_MAX:
+        errors.append(
+            _("You can compare at most four instructors at once (you picked %(count)d).")
+            % {"count": len(slugs)}
+        )
+    instructors: dict[str, Instructor] = {}
+    if slugs and not errors:
+        instructors = {i.slug: i for i in Instructor.objects.filter(slug__in=slugs)}
+        unknown = [slug for slug in slugs if slug not in instructors]
+        if unknown:
+            errors.append(_("No instructor with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
+    context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
+    if errors or not slugs:
+        context["suggestions"] = list(InstructorScore.objects.ranking().filter(rank__isnull=False)[:12])
+        return render(request, "analytics/compare.html", context, status=400 if errors else 200)
+
+    scores = {
+        score.instructor_id: score
+        for score in InstructorScore.objects.filter(instructor__in=instructors.values())
+    }
+    snapshots = {
+        snapshot.instructor_id: snapshot
+        for snapshot in EvidenceSnapshot.objects.current().filter(instructor__in=instructors.values())
+    }
+    columns = [
+        {
+            "instructor": instructor,
+            "score": scores.get(instructor.pk),
+            "snapshot": snapshots.get(instructor.pk),
+        }
+        for instructor in (instructors[slug] for slug in slugs)
+    ]
+    scored = [column for column in columns if column["score"]]
+    context["columns"] = columns
+    context["rows"] = _compare_rows(columns)
+    context["radar"] = radar_payload(
+        [column["score"] for column in scored], names=[column["instructor"].name for column in scored]
+    )
+    return render(request, "analytics/compare.html", context)
+
+
+def _compare_rows(columns: list[dict]) -> list[dict]:
+    """One row per compared figure: each instructor's value, the best one marked."""
+
+    def score_value(field: str):
+        return lambda column: getattr(column["score"], field) if column["score"] else None
+
+    def breakdown_value(*path: str):
+        def read(column):
+            value = column["score"].breakdown if column["score"] else None
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            return value
+
+        return read
+
+    def figure(name: str):
+        return lambda column: (column["snapshot"].figures or {}).get(name) if column["snapshot"] else None
+
+    def ranked(column):
+        return column["score"].rank if column["score"] else None
+
+    specs = [
+        (_("Rank"), ranked, "rank", False),
+        (_("Score"), score_value("total"), "score", True),
+        (_("Learner rating (smoothed)"), breakdown_value("learner", "smoothed_rating"), "stars", True),
+        (_("Reviews"), score_value("review_count"), "int", True),
+        (_("Engineering evidence (percentile)"), score_value("evidence"), "percent", True),
+        (_("Failure-signal burden"), score_value("signal_burden"), "percent_sign", False),
+        (_("Stars on own Go repositories"), figure("go_stars"), "int", True),
+        (_("Own Go repositories"), figure("go_repos"), "int", True),
+        (_("Commits to golang/go"), figure("golang_go_commits"), "int", True),
+        (_("Merged PRs to major Go projects"), figure("allowlist_merged_prs"), "int", True),
+        (_("Followers"), figure("followers"), "int", True),
+        (_("Months since last public activity"), figure("months_since_activity"), "months", False),
+    ]
+    rows = []
+    for label, read, kind, higher_is_better in specs:
+        values = [read(column) for column in columns]
+        present = [value for value in values if value is not None]
+        best = (max(present) if higher_is_better else min(present)) if len(present) > 1 else None
+        if best is not None and present.count(best) == len(present):
+            best = None  # everybody equal: nobody stands out
+        rows.append(
+            {
+                "label": label,
+                "kind": kind,
+                "cells": [{"value": value, "best": value is not None and value == best} for value in values],
+            }
+        )
+    return rows
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for load balancers and the ranking benchmark's baseline: no database, no templates."""
+    return HttpResponse("ok", content_type="text/plain")

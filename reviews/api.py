@@ -1,0 +1,604 @@
+"""REST API for the catalog and learner reviews (DRF). Writes go through reviews.services.
+
+Serializer fields for review input run the shared validators (reviews.validators), and the services check
+again, so the API, the forms and the importer accept and reject the same values with the same messages.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from reviews import services
+from reviews.models import (
+    DIMENSION_KEYS,
+    Course,
+    Instructor,
+    Review,
+    ReviewReport,
+    ReviewVote,
+    Tag,
+    dimension_field,
+)
+from reviews.validators import validate_dimensions, validate_rating, validate_review_text
+
+SLUG_IN_URL = r"[^/]+"  # slugs may be Unicode (allow_unicode=True), e.g. "go-高并发实战"
+
+_RATING_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 5}
+_DIMENSIONS_SCHEMA = {
+    "type": "object",
+    "properties": {key: {**_RATING_SCHEMA, "nullable": True} for key in DIMENSION_KEYS},
+    "additionalProperties": False,
+    "description": "Teaching-dimension ratings 1-5, each optional; null or a missing key means not rated.",
+}
+_AVERAGES_SCHEMA = {
+    "type": "object",
+    "properties": {key: {"type": "number", "format": "double", "nullable": True} for key in DIMENSION_KEYS},
+    "description": "Average of each teaching dimension over published reviews (null: nobody rated it).",
+}
+_DISTRIBUTION_SCHEMA = {
+    "type": "object",
+    "properties": {str(stars): {"type": "integer"} for stars in range(1, 6)},
+    "description": "Number of published reviews per overall rating.",
+}
+
+
+def _drf_error(error: DjangoValidationError) -> serializers.ValidationError:
+    if hasattr(error, "error_dict"):
+        return serializers.ValidationError(error.message_dict)
+    return serializers.ValidationError(error.messages)
+
+
+# --- Statistics over published reviews -------------------------------------------------------------------
+
+_published = Review.objects.filter(status=Review.Status.PUBLISHED).order_by()
+
+
+def _with_review_stats(queryset: QuerySet, reviews: QuerySet, group_by: str) -> QuerySet:
+    """Annotate review_count and avg_rating with subqueries (joins for filters cannot inflate them)."""
+    grouped = reviews.values(group_by)
+    return queryset.annotate(
+        review_count=Coalesce(Subquery(grouped.annotate(n=Count("pk")).values("n")), Value(0)),
+        avg_rating=Subquery(grouped.annotate(avg=Avg("rating")).values("avg")),
+    )
+
+
+def courses_with_stats() -> QuerySet:
+    return _with_review_stats(
+        Course.objects.all(), _published.filter(course=OuterRef("pk")), "course"
+    ).prefetch_related("tags", "instructors")
+
+
+def instructors_with_stats() -> QuerySet:
+    reviews = _published.filter(course__instructors=OuterRef("pk"))
+    course_count = (
+        Course.instructors.through.objects.filter(instructor=OuterRef("pk"))
+        .order_by()
+        .values("instructor")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return _with_review_stats(Instructor.objects.all(), reviews, "course__instructors").annotate(
+        course_count=Coalesce(Subquery(course_count), Value(0))
+    )
+
+
+def _review_summary(reviews: QuerySet) -> dict:
+    aggregates = reviews.aggregate(
+        **{key: Avg(dimension_field(key)) for key in DIMENSION_KEYS},
+        **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in range(1, 6)},
+    )
+    return {
+        "dimension_averages": {
+            key: None if aggregates[key] is None else round(aggregates[key], 2) for key in DIMENSION_KEYS
+        },
+        "rating_distribution": {str(stars): aggregates[f"stars_{stars}"] for stars in range(1, 6)},
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+# --- Catalog serializers ---------------------------------------------------------------------------------
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["name", "slug"]
+
+
+class InstructorSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instructor
+        fields = ["slug", "name", "github_login"]
+
+
+class CourseSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Course
+        fields = ["slug", "title", "provider", "level"]
+
+
+class ReviewStatsMixin(serializers.Serializer):
+    review_count = serializers.IntegerField(read_only=True, help_text="Published reviews.")
+    avg_rating = serializers.SerializerMethodField(help_text="Average overall rating of published reviews.")
+
+    @extend_schema_field({"type": "number", "format": "double", "nullable": True})
+    def get_avg_rating(self, obj) -> float | None:
+        return _rounded(obj.avg_rating)
+
+
+class CourseListSerializer(ReviewStatsMixin, serializers.ModelSerializer):
+    tags = TagSerializer(many=True, read_only=True)
+    instructors = InstructorSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "slug",
+            "title",
+            "provider",
+            "level",
+            "url",
+            "tags",
+            "instructors",
+            "review_count",
+            "avg_rating",
+        ]
+
+
+class CourseDetailSerializer(CourseListSerializer):
+    dimension_averages = serializers.SerializerMethodField()
+    rating_distribution = serializers.SerializerMethodField()
+
+    class Meta(CourseListSerializer.Meta):
+        fields = [
+            *CourseListSerializer.Meta.fields,
+            "description",
+            "repo_url",
+            "dimension_averages",
+            "rating_distribution",
+        ]
+
+    def _summary(self, course: Course) -> dict:
+        if not hasattr(course, "_review_summary"):
+            course._review_summary = _review_summary(_published.filter(course=course))
+        return course._review_summary
+
+    @extend_schema_field(_AVERAGES_SCHEMA)
+    def get_dimension_averages(self, course: Course) -> dict:
+        return self._summary(course)["dimension_averages"]
+
+    @extend_schema_field(_DISTRIBUTION_SCHEMA)
+    def get_rating_distribution(self, course: Course) -> dict:
+        return self._summary(course)["rating_distribution"]
+
+
+class InstructorListSerializer(ReviewStatsMixin, serializers.ModelSerializer):
+    course_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Instructor
+        fields = ["slug", "name", "github_login", "homepage", "course_count", "review_count", "avg_rating"]
+
+
+class InstructorDetailSerializer(InstructorListSerializer):
+    courses = CourseSummarySerializer(many=True, read_only=True)
+    dimension_averages = serializers.SerializerMethodField()
+
+    class Meta(InstructorListSerializer.Meta):
+        fields = [*InstructorListSerializer.Meta.fields, "bio", "courses", "dimension_averages"]
+
+    @extend_schema_field(_AVERAGES_SCHEMA)
+    def get_dimension_averages(self, instructor: Instructor) -> dict:
+        return _review_summary(_published.filter(course__instructors=instructor))["dimension_averages"]
+
+
+# --- Catalog views ---------------------------------------------------------------------------------------
+
+COURSE_ORDERING = {
+    "title": ["title"],
+    "rating": [F("avg_rating").desc(nulls_last=True), "title"],
+    "reviews": ["-review_count", "title"],
+    "newest": ["-created_at"],
+}
+INSTRUCTOR_ORDERING = {
+    "name": ["name"],
+    "rating": [F("avg_rating").desc(nulls_last=True), "name"],
+    "reviews": ["-review_count", "name"],
+}
+
+
+def _ordering_filter(choices: dict[str, list], help_text: str) -> filters.ChoiceFilter:
+    return filters.ChoiceFilter(
+        choices=[(key, key) for key in choices],
+        method="filter_ordering",
+        label=help_text,
+    )
+
+
+class CourseFilter(filters.FilterSet):
+    provider = filters.CharFilter(field_name="provider", label="Provider, e.g. 极客时间 (exact).")
+    level = filters.ChoiceFilter(field_name="level", choices=Course.Level.choices)
+    tag = filters.CharFilter(field_name="tags__slug", label="Tag slug.")
+    instructor = filters.CharFilter(field_name="instructors__slug", label="Instructor slug.")
+    search = filters.CharFilter(
+        method="filter_search", label="Words in the title, description or instructor."
+    )
+    ordering = _ordering_filter(COURSE_ORDERING, "Sort: title (default), rating, reviews or newest.")
+
+    class Meta:
+        model = Course
+        fields = ["provider", "level", "tag", "instructor", "search", "ordering"]
+
+    def filter_search(self, queryset, name, value):
+        matching = Course.objects.filter(
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(instructors__name__icontains=value)
+        )
+        return queryset.filter(pk__in=matching.values("pk"))
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*COURSE_ORDERING[value])
+
+
+class InstructorFilter(filters.FilterSet):
+    search = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Words in the name.")
+    course = filters.CharFilter(field_name="courses__slug", label="Course slug.")
+    ordering = _ordering_filter(INSTRUCTOR_ORDERING, "Sort: name (default), rating or reviews.")
+
+    class Meta:
+        model = Instructor
+        fields = ["search", "course", "ordering"]
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*INSTRUCTOR_ORDERING[value])
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List courses with their review count and average rating"),
+    retrieve=extend_schema(summary="One course with dimension averages and rating distribution"),
+)
+class CourseViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
+    filterset_class = CourseFilter
+
+    def get_queryset(self):
+        return courses_with_stats()
+
+    def get_serializer_class(self):
+        return CourseDetailSerializer if self.action == "retrieve" else CourseListSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List instructors with course and review counts"),
+    retrieve=extend_schema(summary="One instructor with courses and dimension averages"),
+)
+class InstructorViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_IN_URL
+    filterset_class = InstructorFilter
+
+    def get_queryset(self):
+        queryset = instructors_with_stats()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("courses")
+        return queryset
+
+    def get_serializer_class(self):
+        return InstructorDetailSerializer if self.action == "retrieve" else InstructorListSerializer
+
+
+# --- Review input fields (shared validators) -------------------------------------------------------------
+
+
+class _ValidatorField(serializers.Field):
+    """A field whose cleaning is exactly one shared validator from reviews.validators."""
+
+    validator = staticmethod(lambda value: value)
+
+    def validate_empty_values(self, data):
+        if data is None:  # let the validator explain what is missing, in its own words
+            return False, data
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        try:
+            return type(self).validator(data)
+        except DjangoValidationError as error:
+            raise _drf_error(error) from None
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(_RATING_SCHEMA)
+class RatingField(_ValidatorField):
+    validator = staticmethod(validate_rating)
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 5000})
+class ReviewTextField(_ValidatorField):
+    validator = staticmethod(validate_review_text)
+
+
+@extend_schema_field({**_DIMENSIONS_SCHEMA, "nullable": True})
+class DimensionsField(_ValidatorField):
+    validator = staticmethod(validate_dimensions)  # null → no dimension rated
+
+
+# --- Review serializers ----------------------------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    course = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    course_title = serializers.CharField(source="course.title", read_only=True)
+    author = serializers.SerializerMethodField(help_text="Author's user name; null for imported feedback.")
+    dimensions = serializers.SerializerMethodField()
+    is_mine = serializers.SerializerMethodField()
+    voted_helpful = serializers.SerializerMethodField(help_text="Whether you marked this review helpful.")
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "course",
+            "course_title",
+            "author",
+            "rating",
+            "dimensions",
+            "text",
+            "status",
+            "source",
+            "helpful_count",
+            "voted_helpful",
+            "is_mine",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_author(self, review: Review) -> str | None:
+        return review.author.get_username() if review.author else None
+
+    @extend_schema_field(_DIMENSIONS_SCHEMA)
+    def get_dimensions(self, review: Review) -> dict:
+        return review.dimensions
+
+    def get_is_mine(self, review: Review) -> bool:
+        user = self._user()
+        return bool(user and review.is_editable_by(user))
+
+    def get_voted_helpful(self, review: Review) -> bool:
+        if hasattr(review, "voted_helpful"):
+            return bool(review.voted_helpful)
+        user = self._user()
+        if not (user and user.is_authenticated):
+            return False
+        return ReviewVote.objects.filter(review=review, user=user).exists()
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    """What a learner may send. status, author, helpful_count, source… are not fields, so they are ignored."""
+
+    course = serializers.SlugRelatedField(slug_field="slug", queryset=Course.objects.all())
+    rating = RatingField()
+    text = ReviewTextField()
+    dimensions = DimensionsField(required=False)
+
+
+class ReviewUpdateSerializer(serializers.Serializer):
+    """Fields left out keep their value; `dimensions`, when sent, replaces all six dimension ratings."""
+
+    rating = RatingField(required=False)
+    text = ReviewTextField(required=False)
+    dimensions = DimensionsField(required=False)
+
+
+class HelpfulVoteSerializer(serializers.Serializer):
+    helpful_count = serializers.IntegerField()
+    voted_helpful = serializers.BooleanField()
+
+
+class ReviewReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ReviewReport.Reason.choices)
+    detail = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.REPORT_DETAIL_MAX_CHARS
+    )
+
+
+class ReviewReportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewReport
+        fields = ["id", "review", "reason", "detail", "created_at"]
+        read_only_fields = fields
+
+
+# --- Review views ----------------------------------------------------------------------------------------
+
+REVIEW_ORDERING = {
+    "newest": ["-created_at", "-pk"],
+    "oldest": ["created_at", "pk"],
+    "helpful": ["-helpful_count", "-created_at", "-pk"],
+    "rating_high": ["-rating", "-created_at", "-pk"],
+    "rating_low": ["rating", "-created_at", "-pk"],
+}
+
+
+class ReviewFilter(filters.FilterSet):
+    course = filters.CharFilter(field_name="course__slug", label="Course slug.")
+    instructor = filters.CharFilter(field_name="course__instructors__slug", label="Instructor slug.")
+    rating = filters.NumberFilter(field_name="rating", label="Only reviews with this overall rating.")
+    search = filters.CharFilter(field_name="text", lookup_expr="icontains", label="Words in the review text.")
+    mine = filters.BooleanFilter(
+        method="filter_mine", label="Only your own reviews (true) or others' (false)."
+    )
+    ordering = _ordering_filter(
+        REVIEW_ORDERING, "Sort: newest (default), oldest, helpful, rating_high, rating_low."
+    )
+
+    class Meta:
+        model = Review
+        fields = ["course", "instructor", "rating", "search", "mine", "ordering"]
+
+    def filter_mine(self, queryset, name, value):
+        user = self.request.user if self.request else None
+        if not (user and user.is_authenticated):
+            return queryset.none() if value else queryset
+        return queryset.filter(author=user) if value else queryset.exclude(author=user)
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(*REVIEW_ORDERING[value])
+
+
+class IsAuthorOrReadOnly(permissions.BasePermission):
+    """Only a review's author may change or delete it."""
+
+    message = _("You can only change your own review.")
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in permissions.SAFE_METHODS or obj.is_editable_by(request.user)
+
+
+class ServiceErrorsMixin:
+    """Turn the services' Django ValidationError into a DRF 400 with the same field → messages."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DjangoValidationError):
+            exc = _drf_error(exc)
+        return super().handle_exception(exc)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List published reviews (and your own), e.g. ?course=<slug>&ordering=helpful"),
+    retrieve=extend_schema(summary="One review"),
+    destroy=extend_schema(summary="Delete your own review"),
+)
+class ReviewViewSet(
+    ServiceErrorsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    serializer_class = ReviewSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsAuthorOrReadOnly]
+    filterset_class = ReviewFilter
+
+    def get_queryset(self):
+        user = self.request.user
+        visible = Q(status=Review.Status.PUBLISHED)
+        voted = Value(False)
+        if user.is_authenticated:
+            visible |= Q(author=user)
+            voted = Exists(ReviewVote.objects.filter(review=OuterRef("pk"), user=user))
+        return (
+            Review.objects.filter(visible)
+            .select_related("course", "author")
+            .annotate(voted_helpful=voted)
+            .order_by(*REVIEW_ORDERING["newest"])
+        )
+
+    def _read(self, review: Review, status_code: int = status.HTTP_200_OK) -> Response:
+        review = self.get_queryset().get(pk=review.pk)
+        return Response(
+            ReviewSerializer(review, context=self.get_serializer_context()).data, status=status_code
+        )
+
+    @extend_schema(
+        summary="Write your review of a course (one per course)",
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        incoming = ReviewCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        review = services.review_submit(
+            author=request.user,
+            course=data["course"],
+            rating=data["rating"],
+            text=data["text"],
+            dimensions=data.get("dimensions"),
+            source=Review.Source.API,
+        )
+        return self._read(review, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit your own review (a revision of every version is kept)",
+        request=ReviewUpdateSerializer,
+        responses={200: ReviewSerializer},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        review = self.get_object()
+        incoming = ReviewUpdateSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        review = services.review_edit(
+            review=review,
+            editor=request.user,
+            rating=data.get("rating", review.rating),
+            text=data.get("text", review.text),
+            dimensions=data.get("dimensions"),
+        )
+        return self._read(review)
+
+    def perform_destroy(self, instance):
+        services.review_delete(review=instance, user=self.request.user)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Mark a review as helpful",
+        request=None,
+        responses={200: HelpfulVoteSerializer},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Take back your helpful vote",
+        request=None,
+        responses={200: HelpfulVoteSerializer},
+    )
+    @action(detail=True, methods=["post", "delete"], permission_classes=[permissions.IsAuthenticated])
+    def helpful(self, request, pk=None):
+        review = self.get_object()
+        if request.method == "POST":
+            review = services.review_vote_helpful(review=review, user=request.user)
+        else:
+            review = services.review_unvote_helpful(review=review, user=request.user)
+        voted = ReviewVote.objects.filter(review=review, user=request.user).exists()
+        return Response(
+            HelpfulVoteSerializer({"helpful_count": review.helpful_count, "voted_helpful": voted}).data
+        )
+
+    @extend_schema(
+        summary="Report an abusive or fake review to the moderators",
+        request=ReviewReportCreateSerializer,
+        responses={201: ReviewReportSerializer},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def report(self, request, pk=None):
+        review = self.get_object()
+        incoming = ReviewReportCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        report = services.review_report(
+            review=review,
+            reporter=request.user,
+            reason=incoming.validated_data["reason"],
+            detail=incoming.validated_data.get("detail", ""),
+        )
+        return Response(ReviewReportSerializer(report).data, status=status.HTTP_201_CREATED)

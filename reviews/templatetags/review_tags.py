@@ -1,0 +1,49 @@
+"""Small presentation helpers for the review pages (no HTML is built here: templates keep escaping)."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def star_fill(value) -> int:
+    """A 0..5 rating as the number of filled half stars (0..10), for the `fill-N` CSS classes."""
+    try:
+        halves = round(float(value) * 2)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(10, halves))
+
+
+@register.filter
+def percent_of(part, whole) -> int:
+    """Whole-number percentage of `part` in `whole` (0 when there is nothing to divide)."""
+    try:
+        return round(100 * float(part) / float(whole)) if whole else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+@register.filter
+def initial(name) -> str:
+    """First visible character of a name, for a letter avatar."""
+    text = str(name or "").strip()
+    return text[:1].upper() if text else "?"
+
+
+@register.simple_tag
+def page_range(page_obj) -> list:
+    """Page numbers around the current page, with Paginator.ELLIPSIS where pages are left out."""
+    return list(page_obj.paginator.get_elided_page_range(page_obj.number, on_each_side=1, on_ends=1))
+
+
+@register.filter
+def dimension_ratings(review) -> list[tuple[str, int]]:
+    """(label, rating) for the teaching dimensions this review rated, in the standard order."""
+    from reviews.models import DIMENSIONS, dimension_field
+
+    return [
+        (label, value)
+        for key, label in DIMENSIONS
+        if (value := getattr(review, dimension_field(key), None)) is not None
+    ]

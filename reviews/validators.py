@@ -1,0 +1,109 @@
+"""Validation of what a learner (form, API) or an import file submits as a review.
+
+Every write path (forms, API serializers, services, `import_feedback`) uses these functions, so a value is
+accepted or rejected the same way everywhere and the message is the same. They raise Django's ValidationError.
+"""
+
+import re
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from reviews.models import DIMENSION_KEYS, DIMENSIONS
+
+_RATING_DIGIT = re.compile(r"[1-5]")
+# Lone UTF-16 surrogates can arrive through JSON escapes ("\ud800") but cannot be encoded as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+RATING_MESSAGE = _("Choose a rating from 1 to 5 (whole stars).")
+
+
+def validate_rating(value: object) -> int:
+    """Return the rating as an int. Accepts an int 1..5 or a string "1".."5" (forms post strings).
+
+    Rejects 0, 6, 2.5, "2.5", "五", booleans and None.
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValidationError(RATING_MESSAGE, code="invalid_rating")
+    if isinstance(value, int):
+        if 1 <= value <= 5:
+            return value
+        raise ValidationError(RATING_MESSAGE, code="invalid_rating")
+    if isinstance(value, str) and _RATING_DIGIT.fullmatch(value.strip()):
+        return int(value.strip())
+    raise ValidationError(RATING_MESSAGE, code="invalid_rating")
+
+
+def validate_review_text(value: object) -> str:
+    """Return the text stripped of surrounding whitespace, with Windows line breaks normalised.
+
+    Rejects a missing, empty or whitespace-only text, more than settings.REVIEW_TEXT_MAX_CHARS characters
+    (characters, not bytes: 5,000 Chinese characters are accepted), NUL bytes and invalid Unicode.
+    """
+    if value is None:
+        raise ValidationError(_("Please write your review."), code="required")
+    if not isinstance(value, str):
+        raise ValidationError(_("The review must be text."), code="invalid")
+    if "\x00" in value:
+        raise ValidationError(
+            _("The review contains a NUL character (\\x00); please remove it and try again."),
+            code="null_character",
+        )
+    if _SURROGATE.search(value):
+        raise ValidationError(_("The review contains invalid Unicode characters."), code="invalid_unicode")
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise ValidationError(_("Please write your review; it cannot be empty."), code="blank")
+    limit = settings.REVIEW_TEXT_MAX_CHARS
+    if len(text) > limit:
+        raise ValidationError(
+            _("The review can be at most %(limit)d characters long (it has %(length)d)."),
+            code="too_long",
+            params={"limit": limit, "length": len(text)},
+        )
+    return text
+
+
+def validate_dimensions(value: object) -> dict[str, int]:
+    """Return {dimension key: rating} for the rated teaching dimensions.
+
+    `value` maps keys of DIMENSION_KEYS to ratings 1..5 (ints or digit strings). A None or "" rating means
+    "not rated" and is left out; None instead of a mapping means no dimension was rated. Errors are raised
+    as a dict keyed by dimension key, each message naming the dimension.
+    """
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            _('Dimension ratings must be an object such as {"practice": 4}.'), code="invalid_dimensions"
+        )
+    labels = dict(DIMENSIONS)
+    result: dict[str, int] = {}
+    errors: dict[str, list[ValidationError]] = {}
+    for key, rating in value.items():
+        if key not in labels:
+            errors[str(key)] = [
+                ValidationError(
+                    _("Unknown teaching dimension “%(key)s”; use one of: %(keys)s."),
+                    code="unknown_dimension",
+                    params={"key": key, "keys": ", ".join(DIMENSION_KEYS)},
+                )
+            ]
+            continue
+        if rating is None or rating == "":
+            continue
+        try:
+            result[key] = validate_rating(rating)
+        except ValidationError:
+            errors[key] = [
+                ValidationError(
+                    _("%(dimension)s: choose a rating from 1 to 5 (whole stars)."),
+                    code="invalid_rating",
+                    params={"dimension": labels[key]},
+                )
+            ]
+    if errors:
+        raise ValidationError(errors)
+    return result

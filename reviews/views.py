@@ -1,0 +1,405 @@
+"""Server-rendered pages: catalog browsing, reviews, votes, reports and accounts.
+
+Views stay thin: forms validate with the shared validators and every write goes through reviews.services.
+Public pages count and list published reviews only; a learner also sees their own review whatever its status.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from reviews import services
+from reviews.forms import CourseFilterForm, InstructorFilterForm, ReportForm, ReviewForm, SignupForm
+from reviews.models import (
+    DIMENSIONS,
+    Course,
+    Instructor,
+    Review,
+    ReviewReport,
+    ReviewVote,
+    Tag,
+    dimension_field,
+)
+
+PUBLISHED = Review.Status.PUBLISHED
+COURSES_PER_PAGE = 12
+INSTRUCTORS_PER_PAGE = 18
+REVIEWS_PER_PAGE = 10
+HOME_HIGHLIGHTS = 6
+# A course needs this many published reviews before it can be highlighted as "top rated" on the home page.
+HOME_TOP_RATED_MIN_REVIEWS = 3
+
+REVIEW_SORTS = {
+    "newest": ("-created_at", "-pk"),
+    "helpful": ("-helpful_count", "-created_at", "-pk"),
+}
+
+
+# --- Query helpers -----------------------------------------------------------------------------------------
+
+
+def courses_with_ratings() -> QuerySet[Course]:
+    """Courses annotated with `avg_rating` and `review_count` over published reviews, relations prefetched."""
+    published = Q(reviews__status=PUBLISHED)
+    return Course.objects.annotate(
+        avg_rating=Avg("reviews__rating", filter=published),
+        review_count=Count("reviews", filter=published),
+    ).prefetch_related("tags", "instructors")
+
+
+def instructors_with_ratings() -> QuerySet[Instructor]:
+    published = Q(courses__reviews__status=PUBLISHED)
+    return Instructor.objects.annotate(
+        avg_rating=Avg("courses__reviews__rating", filter=published),
+        review_count=Count("courses__reviews", filter=published, distinct=True),
+        course_count=Count("courses", distinct=True),
+    )
+
+
+def rating_summary(reviews: QuerySet[Review]) -> dict:
+    """Average, count, 5→1 distribution and the six dimension averages of `reviews`, in one query."""
+    aggregates = {
+        "average": Avg("rating"),
+        "count": Count("pk"),
+        **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in range(1, 6)},
+    }
+    for key, _label in DIMENSIONS:
+        aggregates[f"{key}_avg"] = Avg(dimension_field(key))
+        aggregates[f"{key}_count"] = Count(dimension_field(key))
+    row = reviews.aggregate(**aggregates)
+    count = row["count"]
+    return {
+        "average": row["average"],
+        "count": count,
+        "distribution": [
+            {"stars": stars, "count": row[f"stars_{stars}"], "percent": _percent(row[f"stars_{stars}"], count)}
+            for stars in range(5, 0, -1)
+        ],
+        "dimensions": [
+            {"key": key, "label": label, "average": row[f"{key}_avg"], "count": row[f"{key}_count"]}
+            for key, label in DIMENSIONS
+        ],
+    }
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def reviews_for_display(reviews: QuerySet[Review], user) -> QuerySet[Review]:
+    """Reviews with their author and course loaded and, for a logged-in user, whether they voted (`voted`)."""
+    reviews = reviews.select_related("author", "course")
+    if user.is_authenticated:
+        reviews = reviews.annotate(voted=Exists(ReviewVote.objects.filter(review=OuterRef("pk"), user=user)))
+    return reviews
+
+
+def reported_ids(user, reviews) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    ids = [review.pk for review in reviews]
+    return set(ReviewReport.objects.filter(reporter=user, review_id__in=ids).values_list("review_id", flat=True))
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The `next` URL of the request if it points to this site, else `fallback`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# --- Catalog ---------------------------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    ranked = courses_with_ratings().order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "title")
+    top_courses = list(ranked.filter(review_count__gte=HOME_TOP_RATED_MIN_REVIEWS)[:HOME_HIGHLIGHTS])
+    if not top_courses:
+        top_courses = list(ranked.filter(review_count__gt=0)[:HOME_HIGHLIGHTS])
+    recent_reviews = (
+        Review.objects.filter(status=PUBLISHED).select_related("course", "author").order_by("-created_at", "-pk")
+    )[:HOME_HIGHLIGHTS]
+    stats = {
+        "courses": Course.objects.count(),
+        "instructors": Instructor.objects.count(),
+        "reviews": Review.objects.filter(status=PUBLISHED).count(),
+    }
+    return render(
+        request,
+        "reviews/home.html",
+        {"top_courses": top_courses, "recent_reviews": recent_reviews, "stats": stats, "nav_section": "home"},
+    )
+
+
+def course_list(request: HttpRequest) -> HttpResponse:
+    providers = list(
+        Course.objects.exclude(provider="").order_by("provider").values_list("provider", flat=True).distinct()
+    )
+    tags = list(Tag.objects.values_list("slug", "name"))
+    form = CourseFilterForm(request.GET, providers=providers, tags=tags)
+    courses = courses_with_ratings()
+    if query := form.value("q"):
+        by_instructor = Course.instructors.through.objects.filter(instructor__name__icontains=query)
+        courses = courses.filter(
+            Q(title__icontains=query) | Q(provider__icontains=query) | Q(pk__in=by_instructor.values("course_id"))
+        )
+    if provider := form.value("provider"):
+        courses = courses.filter(provider=provider)
+    if level := form.value("level"):
+        courses = courses.filter(level=level)
+    if tag := form.value("tag"):
+        courses = courses.filter(pk__in=Course.tags.through.objects.filter(tag__slug=tag).values("course_id"))
+    sort = form.value("sort") or "rating"
+    if sort == "reviews":
+        courses = courses.order_by("-review_count", F("avg_rating").desc(nulls_last=True), "title")
+    elif sort == "newest":
+        courses = courses.order_by("-created_at", "-pk")
+    else:
+        courses = courses.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "title")
+    page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
+    filtered = any(form.value(name) for name in ("q", "provider", "level", "tag"))
+    return render(
+        request,
+        "reviews/course_list.html",
+        {"form": form, "page_obj": page, "sort": sort, "filtered": filtered, "nav_section": "courses"},
+    )
+
+
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course.objects.prefetch_related("instructors", "tags"), slug=slug)
+    published = course.reviews.filter(status=PUBLISHED)
+    summary = rating_summary(published)
+
+    my_review = None
+    listed = published
+    if request.user.is_authenticated:
+        my_review = (
+            Review.objects.filter(course=course, author=request.user).annotate(revision_count=Count("revisions")).first()
+        )
+        if my_review is not None:
+            listed = listed.exclude(pk=my_review.pk)
+
+    sort = request.GET.get("sort") if request.GET.get("sort") in REVIEW_SORTS else "newest"
+    listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
+    page = Paginator(listed, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/course_detail.html",
+        {
+            "course": course,
+            "summary": summary,
+            "my_review": my_review,
+            "page_obj": page,
+            "sort": sort,
+            "reported_ids": reported_ids(request.user, page.object_list),
+            "nav_section": "courses",
+        },
+    )
+
+
+def instructor_list(request: HttpRequest) -> HttpResponse:
+    form = InstructorFilterForm(request.GET)
+    instructors = instructors_with_ratings()
+    if query := form.value("q"):
+        instructors = instructors.filter(Q(name__icontains=query) | Q(github_login__icontains=query))
+    sort = form.value("sort") or "rating"
+    if sort == "reviews":
+        instructors = instructors.order_by("-review_count", "name")
+    elif sort == "name":
+        instructors = instructors.order_by("name")
+    else:
+        instructors = instructors.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "name")
+    page = Paginator(instructors, INSTRUCTORS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/instructor_list.html",
+        {"form": form, "page_obj": page, "sort": sort, "nav_section": "instructors"},
+    )
+
+
+def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    instructor = get_object_or_404(Instructor, slug=slug)
+    courses = list(courses_with_ratings().filter(pk__in=instructor.courses.values("pk")).order_by("title"))
+    published = Review.objects.filter(status=PUBLISHED, course__in=[course.pk for course in courses])
+    summary = rating_summary(published)
+    recent_reviews = list(reviews_for_display(published, request.user).order_by("-created_at", "-pk")[:5])
+    return render(
+        request,
+        "reviews/instructor_detail.html",
+        {
+            "instructor": instructor,
+            "courses": courses,
+            "summary": summary,
+            "recent_reviews": recent_reviews,
+            "reported_ids": reported_ids(request.user, recent_reviews),
+            "nav_section": "instructors",
+        },
+    )
+
+
+# --- Reviews ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_create(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course, slug=slug)
+    if request.method == "GET":
+        existing = Review.objects.filter(course=course, author=request.user).first()
+        if existing is not None:
+            messages.info(request, _("You have already reviewed this course; you can edit your review here."))
+            return redirect("review-edit", pk=existing.pk)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.review_submit(author=request.user, course=course, **form.review_data())
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _("Thank you! Your review has been saved."))
+            return redirect(f"{course.get_absolute_url()}#my-review")
+    existing = None
+    if form.is_bound and form.non_field_errors():
+        existing = Review.objects.filter(course=course, author=request.user).first()
+    return render(
+        request,
+        "reviews/review_form.html",
+        {"form": form, "course": course, "review": None, "existing_review": existing, "nav_section": "courses"},
+    )
+
+
+def _own_review(request: HttpRequest, pk: int) -> Review:
+    review = get_object_or_404(Review.objects.select_related("course"), pk=pk)
+    if not review.is_editable_by(request.user):
+        raise PermissionDenied(_("You can only change your own review."))
+    return review
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _own_review(request, pk)
+    if request.method == "POST":
+        form = ReviewForm(request.POST)
+        if form.is_valid():
+            try:
+                services.review_edit(review=review, editor=request.user, **form.review_data())
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, _("Your review has been updated."))
+                return redirect(f"{review.course.get_absolute_url()}#my-review")
+    else:
+        form = ReviewForm(initial=ReviewForm.initial_for(review))
+    previous_versions = max(review.revisions.count() - 1, 0)
+    return render(
+        request,
+        "reviews/review_form.html",
+        {
+            "form": form,
+            "course": review.course,
+            "review": review,
+            "previous_versions": previous_versions,
+            "nav_section": "courses",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _own_review(request, pk)
+    if request.method == "POST":
+        course_url = review.course.get_absolute_url()
+        services.review_delete(review=review, user=request.user)
+        messages.success(request, _("Your review has been deleted."))
+        return redirect(course_url)
+    return render(request, "reviews/review_confirm_delete.html", {"review": review, "nav_section": "courses"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent."""
+    review = get_object_or_404(Review.objects.select_related("course"), pk=pk, status=PUBLISHED)
+    back = safe_next(request, f"{review.course.get_absolute_url()}#review-{review.pk}")
+    if request.method == "GET":  # e.g. coming back from the log-in page
+        return redirect(back)
+    try:
+        if request.POST.get("action") == "unvote":
+            services.review_unvote_helpful(review=review, user=request.user)
+        else:
+            services.review_vote_helpful(review=review, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_report(request: HttpRequest, pk: int) -> HttpResponse:
+    review = get_object_or_404(Review.objects.select_related("course", "author"), pk=pk, status=PUBLISHED)
+    back = f"{review.course.get_absolute_url()}#review-{review.pk}"
+    if ReviewReport.objects.filter(review=review, reporter=request.user).exists():
+        messages.info(request, _("You have already reported this review; the moderators will look at it."))
+        return redirect(back)
+    if review.author_id == request.user.pk:
+        messages.error(request, _("You cannot report your own review."))
+        return redirect(back)
+    form = ReportForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.review_report(
+                review=review,
+                reporter=request.user,
+                reason=form.cleaned_data["reason"],
+                detail=form.cleaned_data["detail"],
+            )
+        except ValidationError as error:
+            if set(error.message_dict) <= {"review"}:
+                messages.info(request, " ".join(error.messages))
+                return redirect(back)
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _("Thank you. The moderators will look at this review."))
+            return redirect(back)
+    return render(request, "reviews/review_report.html", {"form": form, "review": review, "nav_section": "courses"})
+
+
+@login_required
+def my_reviews(request: HttpRequest) -> HttpResponse:
+    reviews = (
+        Review.objects.filter(author=request.user).select_related("course").order_by("-created_at", "-pk")
+    )
+    page = Paginator(reviews, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reviews/my_reviews.html", {"page_obj": page, "nav_section": "account"})
+
+
+# --- Accounts --------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request, reverse(settings.LOGIN_REDIRECT_URL))
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to CourseLens, %(name)s!") % {"name": user.get_username()})
+        return redirect(next_url)
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})

@@ -1,0 +1,127 @@
+/* Failure-signal pages: trend charts (ECharts), live progress of an extraction run, confirmations.
+   Data comes from <script type="application/json"> blocks written by Django's json_script; every
+   user-derived string that reaches HTML is escaped here (ECharts tooltips render HTML). */
+(function () {
+  "use strict";
+
+  var PALETTE = ["#1f56b8", "#d9534f", "#e8a013", "#0b8a5a", "#7b4fc9", "#1a9bb0", "#c4577f", "#6b7a8f"];
+
+  function escapeHTML(value) {
+    return String(value).replace(/[&<>"']/g, function (ch) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
+    });
+  }
+
+  function readJSON(id) {
+    var node = document.getElementById(id);
+    if (!node) return null;
+    try {
+      return JSON.parse(node.textContent);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function renderTrend(container) {
+    var data = readJSON(container.getAttribute("data-source"));
+    if (!data || !window.echarts || !data.months || !data.months.length) return;
+    var chart = window.echarts.init(container, null, { renderer: "canvas" });
+    var narrow = container.clientWidth < 560;
+    chart.setOption({
+      color: PALETTE,
+      animationDuration: 400,
+      grid: { left: 8, right: 16, top: data.series.length > 1 ? (narrow ? 84 : 48) : 16, bottom: 8, containLabel: true },
+      legend: data.series.length > 1 ? { type: "scroll", top: 0, left: 0, right: 0, textStyle: { fontSize: 12 } } : undefined,
+      tooltip: {
+        trigger: "axis",
+        confine: true,
+        formatter: function (items) {
+          if (!items || !items.length) return "";
+          var lines = ["<strong>" + escapeHTML(items[0].axisValue) + "</strong>"];
+          items.forEach(function (item) {
+            lines.push(item.marker + escapeHTML(item.seriesName) + ": <b>" + escapeHTML(item.value) + "</b>");
+          });
+          return lines.join("<br>");
+        },
+      },
+      xAxis: { type: "category", data: data.months, boundaryGap: data.series.length === 1 },
+      yAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#e9edf3" } } },
+      series: data.series.map(function (series) {
+        return data.series.length === 1
+          ? { name: series.name, type: "bar", data: series.data, barMaxWidth: 28, itemStyle: { borderRadius: [4, 4, 0, 0] } }
+          : { name: series.name, type: "line", data: series.data, smooth: true, symbolSize: 6 };
+      }),
+    });
+    window.addEventListener("resize", function () {
+      chart.resize();
+    });
+  }
+
+  function watchRun(panel) {
+    var url = panel.getAttribute("data-progress-url");
+    var bar = panel.querySelector('[data-role="bar"]');
+    var percent = panel.querySelector('[data-role="percent"]');
+    var step = panel.querySelector('[data-role="step"]');
+    var status = panel.querySelector('[data-role="status"]');
+    var stalled = panel.querySelector('[data-role="stalled"]');
+    var failures = 0;
+
+    function update(run) {
+      bar.value = run.progress;
+      bar.textContent = run.progress + "%";
+      percent.textContent = run.progress + "%";
+      status.textContent = run.status_display;
+      if (run.step) step.textContent = run.step;
+      if (run.error) step.textContent = run.error;
+      stalled.hidden = !run.stalled;
+      panel.classList.toggle("is-failed", run.status === "failed");
+    }
+
+    function tick() {
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.json();
+        })
+        .then(function (run) {
+          failures = 0;
+          update(run);
+          if (run.finished) {
+            // The report (or the failure) is on the server now: show it.
+            window.setTimeout(function () {
+              window.location.reload();
+            }, run.status === "failed" ? 2500 : 600);
+            return;
+          }
+          window.setTimeout(tick, 1000);
+        })
+        .catch(function () {
+          failures += 1;
+          window.setTimeout(tick, Math.min(10000, 1000 * Math.pow(2, failures)));
+        });
+    }
+    tick();
+  }
+
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  // Only one popover form open at a time.
+  document.addEventListener("toggle", function (event) {
+    var target = event.target;
+    if (!target.classList || !target.classList.contains("sig-popover") || !target.open) return;
+    document.querySelectorAll(".sig-popover[open]").forEach(function (other) {
+      if (other !== target) other.open = false;
+    });
+  }, true);
+
+  function init() {
+    document.querySelectorAll('[data-chart="trend"]').forEach(renderTrend);
+    document.querySelectorAll("[data-progress-url]").forEach(watchRun);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

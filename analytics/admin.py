@@ -1,5 +1,8 @@
+import logging
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -7,13 +10,17 @@ from analytics import services
 from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
+    InstructorEvidence,
     InstructorScore,
     ReviewSignal,
     ReviewTokens,
+    SignalAssigner,
     SignalCluster,
     SignalDefinition,
     SignalRun,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -135,16 +142,107 @@ class ReviewTokensAdmin(ReadOnlyAdmin):
     raw_id_fields = ["review"]
 
 
+@admin.register(SignalAssigner)
+class SignalAssignerAdmin(ReadOnlyAdmin):
+    """The compact model a run leaves for assigning new reviews; its payload is too large to show."""
+
+    list_display = ["run", "cluster_count"]
+    list_select_related = ["run"]
+    exclude = ["payload"]
+    readonly_fields = ["run", "cluster_count"]
+
+    @admin.display(description=_("clusters"))
+    def cluster_count(self, assigner: SignalAssigner) -> int:
+        return len(assigner.payload.get("clusters", []))
+
+
 # --- Evidence and rankings -----------------------------------------------------------------------------
 
 
 @admin.register(EvidenceSnapshot)
 class EvidenceSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["instructor", "source", "status", "fetched_at"]
+    list_display = ["instructor", "source", "status", "fetched_at", "checked_at", "error"]
     list_filter = ["status", "source"]
     list_select_related = ["instructor"]
     search_fields = ["instructor__name", "instructor__github_login"]
     date_hierarchy = "fetched_at"
+
+
+@admin.action(description=_("Refresh GitHub evidence"))
+def refresh_evidence(modeladmin, request, queryset):
+    """Queues one refresh per linked instructor (spaced out for GitHub's rate limit)."""
+    selected = list(queryset.values_list("pk", flat=True))
+    try:
+        queued = services.evidence_refresh_request(instructor_ids=selected)
+    except Exception:  # broker down: say so instead of a 500; nothing was half-done
+        logger.exception("could not queue evidence refreshes")
+        modeladmin.message_user(request, _("Could not queue the refresh; try again shortly."), messages.ERROR)
+        return
+    unlinked = len(selected) - queued
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "Queued a GitHub evidence refresh for %(count)d instructor.",
+            "Queued a GitHub evidence refresh for %(count)d instructors.",
+            queued,
+        )
+        % {"count": queued},
+        messages.SUCCESS,
+    )
+    if unlinked:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected instructor has no GitHub login and was skipped.",
+                "%(count)d selected instructors have no GitHub login and were skipped.",
+                unlinked,
+            )
+            % {"count": unlinked},
+            messages.WARNING,
+        )
+
+
+@admin.register(InstructorEvidence)
+class InstructorEvidenceAdmin(admin.ModelAdmin):
+    """Link instructors to GitHub logins and refresh their evidence; shows the last refresh and its error."""
+
+    list_display = ["name", "github_login", "last_status", "last_refreshed", "last_error"]
+    list_editable = ["github_login"]
+    list_display_links = ["name"]
+    search_fields = ["name", "slug", "github_login"]
+    fields = ["name", "github_login"]
+    readonly_fields = ["name"]
+    actions = [refresh_evidence]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        latest = EvidenceSnapshot.objects.filter(instructor=OuterRef("pk")).order_by("-fetched_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                evidence_status=Subquery(latest.values("status")[:1]),
+                evidence_fetched_at=Subquery(latest.values("fetched_at")[:1]),
+                evidence_error=Subquery(latest.values("error")[:1]),
+            )
+        )
+
+    @admin.display(description=_("last refresh"), ordering="evidence_status")
+    def last_status(self, obj) -> str:
+        return obj.evidence_status or "—"
+
+    @admin.display(description=_("refreshed at"), ordering="evidence_fetched_at")
+    def last_refreshed(self, obj):
+        return obj.evidence_fetched_at
+
+    @admin.display(description=_("error"))
+    def last_error(self, obj) -> str:
+        return obj.evidence_error or ""
 
 
 @admin.register(InstructorScore)

@@ -2,14 +2,22 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import reports, services
-from analytics.models import SignalCluster, SignalRun
-from reviews.models import Review
+from analytics.models import (
+    CourseScore,
+    CourseScoreQuerySet,
+    InstructorScore,
+    InstructorScoreQuerySet,
+    SignalCluster,
+    SignalRun,
+)
+from analytics.templatetags.rankings import signal_name
+from reviews.models import Course, Review
 
 # --- Signals and runs (staff only) --------------------------------------------------------------------
 
@@ -161,3 +169,169 @@ class SignalRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             status=status.HTTP_200_OK if already_running else status.HTTP_202_ACCEPTED,
             headers={"Location": reverse("signal-run-detail", args=[run.pk])},
         )
+
+
+# --- Rankings (public, evidence & ranking) ---------------------------------------------------------------
+
+
+def _to_100(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+class RankingSignalSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField(help_text="In the request's language.")
+    share = serializers.FloatField(
+        help_text="Share of this instructor's/course's reviews with the signal (0–1)."
+    )
+
+
+class InstructorRankingComponentsSerializer(serializers.Serializer):
+    learner = serializers.FloatField(help_text="Smoothed learner rating mapped to 0–100.")
+    evidence = serializers.FloatField(help_text="GitHub evidence percentile, 0–100 (0 without evidence).")
+    signal_burden = serializers.FloatField(
+        allow_null=True, help_text="Smoothed share of reviews with a failure signal, 0–100, lower is better."
+    )
+
+
+class CourseRankingComponentsSerializer(serializers.Serializer):
+    learner = serializers.FloatField(help_text="Smoothed learner rating mapped to 0–100.")
+    signal_burden = serializers.FloatField(
+        allow_null=True, help_text="Smoothed share of reviews with a failure signal, 0–100, lower is better."
+    )
+
+
+class _RankingRowSerializer(serializers.ModelSerializer):
+    total = serializers.SerializerMethodField(help_text="Score out of 100 (weighted sum of the components).")
+    weights = serializers.SerializerMethodField()
+    smoothed_rating = serializers.SerializerMethodField()
+    top_signal = serializers.SerializerMethodField()
+
+    def get_total(self, score) -> float | None:
+        return _to_100(score.total)
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"}})
+    def get_weights(self, score) -> dict:
+        return score.breakdown.get("weights", {})
+
+    def get_smoothed_rating(self, score) -> float | None:
+        return score.breakdown.get("learner", {}).get("smoothed_rating")
+
+    @extend_schema_field(RankingSignalSerializer(allow_null=True))
+    def get_top_signal(self, score) -> dict | None:
+        signals = score.breakdown.get("top_signals") or []
+        if not signals:
+            return None
+        return {"key": signals[0]["key"], "name": signal_name(signals[0]), "share": signals[0]["share"]}
+
+
+class InstructorRankingSerializer(_RankingRowSerializer):
+    slug = serializers.CharField(source="instructor.slug")
+    name = serializers.CharField(source="instructor.name")
+    url = serializers.CharField(source="instructor.get_absolute_url")
+    components = serializers.SerializerMethodField()
+    has_github_evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InstructorScore
+        fields = [
+            "rank",
+            "slug",
+            "name",
+            "url",
+            "total",
+            "components",
+            "weights",
+            "smoothed_rating",
+            "review_count",
+            "enough_data",
+            "has_github_evidence",
+            "top_signal",
+            "computed_at",
+        ]
+
+    @extend_schema_field(InstructorRankingComponentsSerializer)
+    def get_components(self, score) -> dict:
+        return {
+            "learner": _to_100(score.learner),
+            "evidence": _to_100(score.evidence),
+            "signal_burden": _to_100(score.signal_burden),
+        }
+
+    def get_has_github_evidence(self, score) -> bool:
+        return bool(score.breakdown.get("evidence", {}).get("has_evidence"))
+
+
+class CourseRankingSerializer(_RankingRowSerializer):
+    slug = serializers.CharField(source="course.slug")
+    title = serializers.CharField(source="course.title")
+    provider = serializers.CharField(source="course.provider")
+    url = serializers.CharField(source="course.get_absolute_url")
+    components = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CourseScore
+        fields = [
+            "rank",
+            "slug",
+            "title",
+            "provider",
+            "url",
+            "total",
+            "components",
+            "weights",
+            "smoothed_rating",
+            "review_count",
+            "enough_data",
+            "top_signal",
+            "computed_at",
+        ]
+
+    @extend_schema_field(CourseRankingComponentsSerializer)
+    def get_components(self, score) -> dict:
+        return {"learner": _to_100(score.learner), "signal_burden": _to_100(score.signal_burden)}
+
+
+class InstructorRankingQuerySerializer(serializers.Serializer):
+    tag = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text="Topic (tag slug)."
+    )
+    provider = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    sort = serializers.ChoiceField(choices=list(InstructorScoreQuerySet.SORTS), default="score")
+
+
+class CourseRankingQuerySerializer(InstructorRankingQuerySerializer):
+    level = serializers.ChoiceField(choices=Course.Level.values, required=False, allow_blank=True)
+    sort = serializers.ChoiceField(choices=list(CourseScoreQuerySet.SORTS), default="score")
+
+
+class _RankingListView(generics.ListAPIView):
+    permission_classes = [permissions.AllowAny]
+    query_serializer_class: type[serializers.Serializer]
+
+    def filters(self) -> dict:
+        query = self.query_serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return {key: value for key, value in query.validated_data.items() if value}
+
+
+@extend_schema(parameters=[InstructorRankingQuerySerializer], tags=["rankings"])
+class InstructorRankingList(_RankingListView):
+    """Instructors in ranking order ("not enough data" rows last, rank null); constant queries."""
+
+    serializer_class = InstructorRankingSerializer
+    query_serializer_class = InstructorRankingQuerySerializer
+
+    def get_queryset(self):
+        return InstructorScore.objects.ranking(**self.filters())
+
+
+@extend_schema(parameters=[CourseRankingQuerySerializer], tags=["rankings"])
+class CourseRankingList(_RankingListView):
+    """Courses in ranking order ("not enough data" rows last, rank null); constant queries."""
+
+    serializer_class = CourseRankingSerializer
+    query_serializer_class = CourseRankingQuerySerializer
+
+    def get_queryset(self):
+        return CourseScore.objects.ranking(**self.filters())

@@ -10,4 +10,7 @@ signal_router.register("signal-runs", api.SignalRunViewSet, basename="signal-run
 urlpatterns = [
     path("signals/", api.SignalListView.as_view(), name="api-signals"),
     path("", include(signal_router.urls)),
+    # --- Rankings (public) ---
+    path("rankings/instructors/", api.InstructorRankingList.as_view(), name="api-rankings-instructors"),
+    path("rankings/courses/", api.CourseRankingList.as_view(), name="api-rankings-courses"),
 ]

@@ -16,6 +16,38 @@ class SignalRenameForm(forms.Form):
     )
 
 
+class SignalRunStartForm(forms.Form):
+    """The few run parameters worth tuning from the dashboard; empty fields keep the pipeline's defaults."""
+
+    assign_threshold = forms.FloatField(
+        label=_("Assignment threshold"),
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text=_("Minimum match score for a complaint to count towards a signal (default 0.2)."),
+    )
+    min_cluster_size = forms.IntegerField(
+        label=_("Smallest new candidate"),
+        required=False,
+        min_value=2,
+        max_value=1000,
+        help_text=_("Reviews a discovered candidate needs at least (default 3)."),
+    )
+    max_clusters = forms.IntegerField(
+        label=_("Most new candidates"),
+        required=False,
+        min_value=1,
+        max_value=50,
+        help_text=_("Upper bound on discovered candidates per run (default 12)."),
+    )
+    seed = forms.IntegerField(
+        label=_("Random seed"), required=False, min_value=0, help_text=_("Same data and seed, same result.")
+    )
+
+    def parameters(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if value is not None}
+
+
 class SignalMergeForm(forms.Form):
     into = forms.ModelChoiceField(
         label=_("Merge into"),

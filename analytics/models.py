@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +72,16 @@ class SignalRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    # "host:pid" of the worker executing the run: lets a new request see at once that it died.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -120,6 +131,20 @@ class ReviewSignal(models.Model):
         verbose_name = _("review signal")
         verbose_name_plural = _("review signals")
         constraints = [models.UniqueConstraint(fields=["run", "review"], name="one_primary_signal_per_run")]
+
+
+class SignalAssigner(models.Model):
+    """The compact model of one run that assigns a new review to its signals between runs.
+
+    Kept apart from SignalRun so pages that list runs never load it.
+    """
+
+    run = models.OneToOneField(SignalRun, on_delete=models.CASCADE, primary_key=True, related_name="assigner")
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("signal assigner")
+        verbose_name_plural = _("signal assigners")
 
 
 class EvidenceSnapshotQuerySet(models.QuerySet):
@@ -262,3 +287,12 @@ class CourseScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} · #{self.rank or '-'}"
+
+
+class InstructorEvidence(Instructor):
+    """Instructors as the evidence admin sees them: GitHub login, last refresh, "refresh evidence"."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("instructor GitHub evidence")
+        verbose_name_plural = _("instructor GitHub evidence")

@@ -9,20 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from analytics.models import ReviewSignal, SignalCluster, SignalDefinition, SignalRun
+from analytics.signals import Parameters
 from reviews.models import Course, Instructor, Review
 
 # Signals the public may see: the shipped taxonomy and the ones staff confirmed. Never a discovered
 # candidate nobody looked at, never a dismissed one.
 PUBLIC_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
 ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
-# A running run whose worker has not written a heartbeat for this long is probably dead.
-STALE_HEARTBEAT = timedelta(minutes=2)
 
 
 def current_run() -> SignalRun | None:
@@ -253,9 +253,11 @@ class RunProgress:
     stalled: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        # The same limit after which signal_run_start gives the run up as dead.
         beat = self.run.heartbeat_at or self.run.started_at
+        limit = timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
         self.stalled = bool(
-            self.run.status == SignalRun.Status.RUNNING and beat and timezone.now() - beat > STALE_HEARTBEAT
+            self.run.status == SignalRun.Status.RUNNING and beat and timezone.now() - beat > limit
         )
 
     def as_dict(self) -> dict:
@@ -275,6 +277,12 @@ class RunProgress:
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "heartbeat_at": run.heartbeat_at.isoformat() if run.heartbeat_at else None,
         }
+
+
+def changed_parameters(parameters: dict) -> dict:
+    """The run's parameters that differ from the pipeline's defaults (what staff chose for this run)."""
+    defaults = Parameters().as_dict()
+    return {key: value for key, value in (parameters or {}).items() if defaults.get(key, object()) != value}
 
 
 def run_duration(run: SignalRun) -> timedelta | None:

@@ -2,19 +2,27 @@
 
 import json
 import logging
+import os
+import socket
+import threading
+import time
 from collections import Counter, defaultdict
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from analytics.github import GitHubClient, GitHubError, GitHubRateLimited, fetch_evidence
 from analytics.models import (
@@ -22,6 +30,9 @@ from analytics.models import (
     EvidenceSnapshot,
     InstructorScore,
     ReviewSignal,
+    ReviewTokens,
+    SignalAssigner,
+    SignalCluster,
     SignalDefinition,
     SignalRun,
 )
@@ -42,13 +53,758 @@ from analytics.scoring import (
     summarise_ratings,
     total_score,
 )
+from analytics.signals import (
+    ComplaintClassifier,
+    Document,
+    ExtractionResult,
+    Parameters,
+    RatingComplaintRule,
+    SignalSpec,
+    assign_one,
+    extract,
+    seed_phrases,
+    summarise,
+)
+from analytics.text import get_segmenter, load_stopwords
 from reviews.models import DIMENSION_KEYS, Course, Instructor, Review, dimension_field
 
 logger = logging.getLogger(__name__)
 
 
+# --- Failure signals (signals pipeline) ------------------------------------------------------------------
+
+SIGNAL_SEEDS_PATH = Path(__file__).resolve().parent / "data" / "seeds.json"
+KEYWORD_STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "keyword_stopwords.txt"
+ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
+GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
+_TOKEN_CACHE_BATCH = 2000
+_WRITE_BATCH = 2000
+_LEARNED_TERMS = 20
+
+
+class SignalRunAbandoned(Exception):
+    """The run was given up (marked failed) by someone else while this worker was still on it."""
+
+
 def review_saved(*, review_id: int) -> None:
-    """Called by reviews.services after a review is created or its text/rating changes (after commit)."""
+    """Called by reviews.services after a review is created or its text/rating changes (after commit).
+
+    Enqueues the light task that assigns the review to the current run's signals. When the broker
+    cannot be reached nothing is lost for good: the next full run (nightly) assigns every review.
+    """
+    from analytics.tasks import assign_review_signals
+
+    try:
+        assign_review_signals.delay(review_id)
+    except Exception:
+        logger.warning("could not enqueue signal assignment of review %s; the next run assigns it", review_id)
+
+
+def seed_signal_definitions() -> int:
+    """Create the shipped failure signals (analytics/data/seeds.json) that do not exist yet.
+
+    Idempotent. Definitions that exist are left as admins edited them (names, terms, status); a seeded
+    definition whose seed terms were emptied gets the shipped ones back. Returns how many were created.
+    """
+    created = 0
+    for seed in json.loads(SIGNAL_SEEDS_PATH.read_text(encoding="utf-8")):
+        definition, was_created = SignalDefinition.objects.get_or_create(
+            key=seed["key"],
+            defaults={
+                "name_zh": seed["name_zh"],
+                "name_en": seed["name_en"],
+                "description": seed["description"],
+                "seed_terms": seed["seed_terms"],
+                "status": SignalDefinition.Status.SEEDED,
+            },
+        )
+        created += was_created
+        if not was_created and not definition.seed_terms and definition.status == SignalDefinition.Status.SEEDED:
+            definition.seed_terms = seed["seed_terms"]
+            definition.save(update_fields=["seed_terms", "updated_at"])
+    return created
+
+
+def signal_run_start(*, parameters: dict | None = None, requested_by=None, enqueue: bool = True) -> SignalRun:
+    """Queue an extraction run and enqueue its task; if one is already queued or running, return that one.
+
+    Invalid parameters raise ValidationError({"parameters": [...]}) and nothing is stored. A run whose
+    worker died (no heartbeat, or its process is gone) is marked failed first so a new one can start.
+    enqueue=False only queues the run (`extract_signals` then executes it in its own process).
+    """
+    try:
+        effective = Parameters.from_mapping(parameters)
+    except ValueError as error:
+        raise ValidationError({"parameters": [str(error)]}) from error
+    signal_runs_fail_stale()
+    active = _active_signal_run()
+    if active is not None:
+        return active
+    user = requested_by if getattr(requested_by, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            run = SignalRun.objects.create(
+                status=SignalRun.Status.QUEUED,
+                parameters=effective.as_dict(),
+                requested_by=user,
+                step=_("Waiting for a worker"),
+            )
+    except IntegrityError:
+        # Another request queued a run between our check and our insert (one_active_run): use that one.
+        active = _active_signal_run()
+        if active is None:
+            raise
+        return active
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_signal_run(run.pk))
+    return run
+
+
+def _active_signal_run() -> SignalRun | None:
+    return SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).order_by("created_at").first()
+
+
+def _enqueue_signal_run(run_id: int) -> None:
+    from analytics.tasks import extract_signals
+
+    try:
+        extract_signals.delay(run_id)
+    except Exception as error:
+        logger.exception("could not enqueue signal run %s", run_id)
+        SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.QUEUED).update(
+            status=SignalRun.Status.FAILED,
+            error=_("The task queue could not be reached: %(error)s") % {"error": error},
+            finished_at=timezone.now(),
+        )
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_is_gone(worker: str) -> bool:
+    """True when the run's worker process ran on this host and no longer exists."""
+    host, _sep, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def signal_runs_fail_stale() -> int:
+    """Mark failed the runs that cannot finish: a running one whose worker stopped (heartbeat older than
+    SIGNAL_RUN_STALE_SECONDS, or its process gone), a queued one no worker took within the queue timeout.
+    Returns how many were marked."""
+    now = timezone.now()
+    stale_beat = now - timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
+    queue_timeout = now - timedelta(seconds=settings.SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS)
+    marked = 0
+    for run in SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES):
+        if run.status == SignalRun.Status.RUNNING:
+            beat = run.heartbeat_at or run.started_at or run.created_at
+            if beat >= stale_beat and not _worker_is_gone(run.worker):
+                continue
+            error = _("The worker stopped during the run (no heartbeat since %(time)s).") % {
+                "time": timezone.localtime(beat).strftime("%Y-%m-%d %H:%M:%S")
+            }
+        elif run.created_at < queue_timeout:
+            error = _("No worker picked the run up.")
+        else:
+            continue
+        marked += SignalRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=SignalRun.Status.FAILED, error=error, finished_at=now
+        )
+    return marked
+
+
+def _claim_signal_run(run_id: int) -> SignalRun | None:
+    """Move the run to running for this worker; None when it is finished or another live worker has it."""
+    with transaction.atomic():
+        run = SignalRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (SignalRun.Status.SUCCEEDED, SignalRun.Status.FAILED):
+            return None
+        if run.status == SignalRun.Status.RUNNING:
+            beat = run.heartbeat_at or run.started_at or run.created_at
+            fresh = timezone.now() - beat < timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
+            if fresh and not _worker_is_gone(run.worker):
+                return None
+        now = timezone.now()
+        run.status = SignalRun.Status.RUNNING
+        run.started_at = now
+        run.heartbeat_at = now
+        run.worker = _worker_id()
+        run.progress = 1
+        run.step = _("Starting")
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "worker", "progress", "step", "error"])
+        return run
+
+
+def signal_run_execute(*, run_id: int) -> SignalRun:
+    """Execute one extraction run (the Celery task and `manage.py extract_signals` call this).
+
+    Progress (0–100 and the step) and a heartbeat go to the run row as it goes. All clusters and
+    assignments are written in one transaction that also marks the run current (and the previous one
+    not); a run that fails or is killed part-way never becomes current. Idempotent: a finished run, or
+    one another live worker is executing, is returned unchanged.
+    """
+    run = _claim_signal_run(run_id)
+    if run is None:
+        return SignalRun.objects.get(pk=run_id)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            _execute_signal_run(run)
+    except SignalRunAbandoned:
+        logger.warning("signal run %s was given up while it ran; its results were discarded", run_id)
+    except BaseException as error:
+        SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+            status=SignalRun.Status.FAILED,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    return SignalRun.objects.get(pk=run_id)
+
+
+def _progress_writer(run_id: int) -> Callable[[int, str], None]:
+    def write(percent: int, step: str) -> None:
+        updated = SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+            progress=max(0, min(99, percent)), step=str(step)[:120], heartbeat_at=timezone.now()
+        )
+        if not updated:
+            raise SignalRunAbandoned(run_id)
+
+    return write
+
+
+_STEP_NAMES = {
+    "detecting complaints": gettext_noop("Detecting complaints"),
+    "assigning complaints to defined signals": gettext_noop("Assigning complaints to defined signals"),
+    "discovering new signals": gettext_noop("Discovering new signals"),
+    "describing signals": gettext_noop("Describing signals"),
+}
+
+
+def _execute_signal_run(run: SignalRun) -> None:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    progress = _progress_writer(run.pk)
+    params = Parameters.from_mapping(run.parameters)
+
+    progress(3, _("Loading reviews"))
+    rows = list(
+        Review.objects.filter(status=Review.Status.PUBLISHED)
+        .order_by("pk")
+        .values_list("pk", "text", "rating", "created_at", "course_id")
+    )
+    timings["load"] = round(time.monotonic() - started, 3)
+
+    mark = time.monotonic()
+    progress(8, _("Segmenting review text"))
+    words, segmented = _review_words([(pk, text) for pk, text, *_rest in rows], progress)
+    segmenter = get_segmenter()
+    documents = [
+        Document(id=row[0], words=review_words, tokens=segmenter.filter(review_words), rating=row[2])
+        for row, review_words in zip(rows, words, strict=True)
+    ]
+    timings["segment"] = round(time.monotonic() - mark, 3)
+
+    mark = time.monotonic()
+    training = signal_training_data()
+    classifier_kind = training.kind
+    specs = _signal_specs()
+    result = extract(
+        documents,
+        specs,
+        classifier=training.classifier,
+        parameters=params,
+        keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
+        context=training.context,
+        progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
+    )
+    timings["extract"] = round(time.monotonic() - mark, 3)
+
+    mark = time.monotonic()
+    progress(80, _("Building the report"))
+    course_ids = [row[4] for row in rows]
+    instructors: dict[int, list[int]] = defaultdict(list)
+    for course_id, instructor_id in Course.instructors.through.objects.values_list("course_id", "instructor_id"):
+        instructors[course_id].append(instructor_id)
+    report = summarise(
+        result,
+        ratings=[row[2] for row in rows],
+        months=[timezone.localtime(row[3]).strftime("%Y-%m") for row in rows],
+        courses=course_ids,
+        instructors=instructors,
+    )
+    review_ids = [row[0] for row in rows]
+    report["unassigned_complaints"] = [review_ids[i] for i in result.unassigned]
+    timings["report"] = round(time.monotonic() - mark, 3)
+
+    progress(90, _("Saving results"))
+    mark = time.monotonic()
+    counts = {**result.counts, "segmented": segmented, "classifier": classifier_kind}
+    _save_signal_run(run, result, report, review_ids, counts, timings, started, mark)
+    _prune_signal_runs()
+
+
+def _review_words(reviews: list[tuple[int, str]], progress: Callable[[int, str], None]) -> tuple[list, int]:
+    """Each review's words from the token cache; only new or changed texts are segmented (and cached)."""
+    segmenter = get_segmenter()
+    hashes = [segmenter.text_hash(text) for _pk, text in reviews]
+    cached = {
+        review_id: (text_hash, tokens)
+        for review_id, text_hash, tokens in ReviewTokens.objects.filter(review__status=Review.Status.PUBLISHED)
+        .values_list("review_id", "text_hash", "tokens")
+        .iterator(chunk_size=5000)
+    }
+    words: list[list[str] | None] = []
+    missing: list[int] = []
+    for position, ((pk, _text), text_hash) in enumerate(zip(reviews, hashes, strict=True)):
+        hit = cached.get(pk)
+        if hit is not None and hit[0] == text_hash:
+            words.append(hit[1])
+        else:
+            words.append(None)
+            missing.append(position)
+    for start in range(0, len(missing), _TOKEN_CACHE_BATCH):
+        batch = missing[start : start + _TOKEN_CACHE_BATCH]
+        fresh = segmenter.words_many(reviews[position][1] for position in batch)
+        for position, review_words in zip(batch, fresh, strict=True):
+            words[position] = review_words
+        ReviewTokens.objects.bulk_create(
+            [
+                ReviewTokens(review_id=reviews[position][0], text_hash=hashes[position], tokens=words[position])
+                for position in batch
+            ],
+            update_conflicts=True,
+            unique_fields=["review"],
+            update_fields=["text_hash", "tokens", "updated_at"],
+        )
+        progress(8 + int(20 * (start + len(batch)) / len(missing)), _("Segmenting review text"))
+    return words, len(missing)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the project's labelled reviews give every run: the complaint classifier, and their content
+    tokens as background text for the TF-IDF and LSA spaces (more co-occurrence evidence on small corpora)."""
+
+    classifier: ComplaintClassifier | RatingComplaintRule
+    kind: str  # "trained" or "rating-rule"
+    context: tuple[tuple[str, ...], ...]
+
+
+class _TrainingCache:
+    lock = threading.Lock()
+    key: tuple | None = None
+    value: TrainingData | None = None
+
+
+def signal_training_data() -> TrainingData:
+    """Trained (≈0.3 s, deterministic) from SIGNAL_TRAINING_REVIEWS/_LABELS; cached per process until those
+    files change. Without usable training data the rule "rating ≤ 3" is used, and each run's counts say
+    so ("classifier": "rating-rule")."""
+    reviews_path = Path(settings.SIGNAL_TRAINING_REVIEWS)
+    labels_path = Path(settings.SIGNAL_TRAINING_LABELS)
+    try:
+        key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in (reviews_path, labels_path))
+    except OSError:
+        key = None
+    with _TrainingCache.lock:
+        if _TrainingCache.value is not None and _TrainingCache.key == key:
+            return _TrainingCache.value
+        try:
+            if key is None:
+                raise ValueError("training files are missing")
+            value = _train(reviews_path, labels_path)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+            logger.warning("complaint classifier falls back to the rating rule: %s", error)
+            value = TrainingData(classifier=RatingComplaintRule(), kind="rating-rule", context=())
+        _TrainingCache.key, _TrainingCache.value = key, value
+        return value
+
+
+def complaint_classifier() -> tuple[ComplaintClassifier | RatingComplaintRule, str]:
+    data = signal_training_data()
+    return data.classifier, data.kind
+
+
+def _train(reviews_path: Path, labels_path: Path) -> TrainingData:
+    labels: dict[str, str] = {}
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            labels[str(item["id"])] = str(item["label"])
+    texts, ratings, complaint = [], [], []
+    for line in reviews_path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        label = labels.get(str(item["id"]))
+        if label is None:
+            continue
+        texts.append(str(item["text"]))
+        ratings.append(int(item["rating"]))
+        complaint.append(label != "praise")
+    segmenter = get_segmenter()
+    words = segmenter.words_many(texts)
+    classifier = ComplaintClassifier().fit(words, ratings, complaint)
+    return TrainingData(
+        classifier=classifier, kind="trained", context=tuple(tuple(segmenter.filter(w)) for w in words)
+    )
+
+
+def _definition_terms(definition: SignalDefinition, merged: list[SignalDefinition]) -> tuple:
+    terms = [str(term) for term in definition.seed_terms or [] if str(term).strip()]
+    for other in merged:
+        terms.extend(str(term) for term in other.seed_terms or [] if str(term).strip())
+    return seed_phrases(terms, get_segmenter().tokens)
+
+
+def _signal_specs() -> list[SignalSpec]:
+    """The pipeline's view of the taxonomy: seeded and confirmed signals guide the assignment; discovered
+    and dismissed ones only keep their identity when a new cluster looks like them. A merged signal
+    lends its terms to the one it was merged into."""
+    definitions = list(SignalDefinition.objects.order_by("key"))
+    merged: dict[int, list[SignalDefinition]] = defaultdict(list)
+    for definition in definitions:
+        if definition.merged_into_id:
+            merged[definition.merged_into_id].append(definition)
+    learned: dict[int, dict[str, float]] = defaultdict(dict)
+    current = SignalRun.objects.filter(is_current=True).first()
+    if current is not None:
+        for definition_id, keywords in current.clusters.filter(definition__isnull=False).values_list(
+            "definition_id", "keywords"
+        ):
+            for term, weight in keywords[:_LEARNED_TERMS]:
+                learned[definition_id][str(term)] = float(weight)
+    specs = []
+    for definition in definitions:
+        if definition.merged_into_id:
+            continue
+        guided = definition.status in GUIDED_STATUSES
+        member_terms = {}
+        if definition.status != SignalDefinition.Status.SEEDED:
+            for other in [definition, *merged[definition.pk]]:
+                member_terms.update(learned.get(other.pk, {}))
+        specs.append(
+            SignalSpec(
+                key=definition.key,
+                terms=_definition_terms(definition, merged[definition.pk]),
+                learned=member_terms,
+                guided=guided,
+            )
+        )
+    return specs
+
+
+def _new_definition_key() -> str:
+    taken = set(SignalDefinition.objects.filter(key__startswith="candidate-").values_list("key", flat=True))
+    number = len(taken) + 1
+    while f"candidate-{number}" in taken:
+        number += 1
+    return f"candidate-{number}"
+
+
+def _save_signal_run(
+    run: SignalRun,
+    result: ExtractionResult,
+    report: dict,
+    review_ids: list[int],
+    counts: dict,
+    timings: dict,
+    started: float,
+    save_started: float,
+) -> None:
+    """Write everything in one transaction and make the run current; nothing if it was given up."""
+    with transaction.atomic():
+        locked = SignalRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != SignalRun.Status.RUNNING or locked.worker != run.worker:
+            raise SignalRunAbandoned(run.pk)
+        definitions = {definition.key: definition for definition in SignalDefinition.objects.all()}
+        clusters = []
+        for group, summary in zip(result.groups, report["signals"], strict=True):
+            definition = definitions.get(group.key) if group.key else None
+            label = " · ".join(term for term, _weight in group.keywords[:3])
+            if definition is None:
+                definition = SignalDefinition.objects.create(
+                    key=_new_definition_key(),
+                    name_zh=label or _("New signal"),
+                    status=SignalDefinition.Status.DISCOVERED,
+                    seed_terms=[term for term, _weight in group.keywords[:8]],
+                )
+                definitions[definition.key] = definition
+                group.key = definition.key
+                summary["key"] = definition.key
+            clusters.append(
+                SignalCluster(
+                    run=locked,
+                    definition=definition,
+                    label=label[:120],
+                    keywords=[[term, weight] for term, weight in group.keywords],
+                    size=summary["size"],
+                    share=summary["share"],
+                    lift=summary["lift"],
+                )
+            )
+        SignalCluster.objects.bulk_create(clusters)
+        through = SignalCluster.representative_reviews.through
+        through.objects.bulk_create(
+            [
+                through(signalcluster_id=cluster.pk, review_id=review_ids[member])
+                for cluster, group in zip(clusters, result.groups, strict=True)
+                for member in group.representatives
+            ]
+        )
+        ReviewSignal.objects.bulk_create(
+            (
+                ReviewSignal(run=locked, review_id=review_ids[member], cluster_id=cluster.pk, score=round(score, 5))
+                for cluster, group in zip(clusters, result.groups, strict=True)
+                for member, score in zip(group.members, group.scores, strict=True)
+            ),
+            batch_size=_WRITE_BATCH,
+        )
+        for cluster, summary in zip(clusters, report["signals"], strict=True):
+            summary["cluster"] = cluster.pk
+        SignalAssigner.objects.create(
+            run=locked, payload={**result.assigner, "clusters": [cluster.pk for cluster in clusters]}
+        )
+        SignalRun.objects.filter(is_current=True).exclude(pk=locked.pk).update(is_current=False)
+        timings["save"] = round(time.monotonic() - save_started, 3)
+        timings["total"] = round(time.monotonic() - started, 3)
+        locked.status = SignalRun.Status.SUCCEEDED
+        locked.is_current = True
+        locked.progress = 100
+        locked.step = _("Done")
+        locked.report = report
+        locked.counts = counts
+        locked.timings = timings
+        locked.finished_at = timezone.now()
+        locked.heartbeat_at = locked.finished_at
+        locked.save()
+        scores_recompute_soon()
+
+
+def _prune_signal_runs(keep: int = 3) -> None:
+    """Old runs keep their clusters (history) but drop per-review rows: only the last few keep those."""
+    kept = list(
+        SignalRun.objects.filter(status=SignalRun.Status.SUCCEEDED)
+        .order_by("-is_current", "-finished_at")
+        .values_list("pk", flat=True)[:keep]
+    )
+    old = SignalRun.objects.exclude(pk__in=kept).exclude(status__in=ACTIVE_RUN_STATUSES)
+    ReviewSignal.objects.filter(run__in=old).delete()
+    SignalAssigner.objects.filter(run__in=old).delete()
+
+
+class _AssignerCache:
+    lock = threading.Lock()
+    run_id: int | None = None
+    payload: dict | None = None
+
+
+def _current_assigner(run: SignalRun) -> dict:
+    with _AssignerCache.lock:
+        if _AssignerCache.run_id != run.pk:
+            payload = SignalAssigner.objects.filter(run=run).values_list("payload", flat=True).first()
+            _AssignerCache.run_id, _AssignerCache.payload = run.pk, payload or {}
+        return _AssignerCache.payload or {}
+
+
+def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
+    """Assign one new or edited review to the current run's signals (the light task after a save).
+
+    A review that is not published, not a complaint, or like no signal loses its assignment.
+    """
+    run = SignalRun.objects.filter(is_current=True).first()
+    if run is None:
+        return None
+    review = Review.objects.filter(pk=review_id).values_list("text", "rating", "status").first()
+    match = None
+    if review is not None and review[2] == Review.Status.PUBLISHED:
+        text, rating, _status = review
+        segmenter = get_segmenter()
+        text_hash = segmenter.text_hash(text)
+        cached = ReviewTokens.objects.filter(review_id=review_id).values_list("text_hash", "tokens").first()
+        if cached is not None and cached[0] == text_hash:
+            review_words = cached[1]
+        else:
+            review_words = segmenter.words(text)
+            ReviewTokens.objects.update_or_create(
+                review_id=review_id, defaults={"text_hash": text_hash, "tokens": review_words}
+            )
+        classifier, _kind = complaint_classifier()
+        if classifier.is_complaint([review_words], [rating])[0]:
+            assigner = _current_assigner(run)
+            found = assign_one(assigner, segmenter.filter(review_words))
+            if found is not None:
+                match = (assigner["clusters"][found[0]], found[1])
+    with transaction.atomic():
+        previous = ReviewSignal.objects.filter(run=run, review_id=review_id).values_list("cluster_id", flat=True)
+        touched = set(previous)
+        if match is None:
+            ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
+            assignment = None
+        else:
+            assignment, _created = ReviewSignal.objects.update_or_create(
+                run=run, review_id=review_id, defaults={"cluster_id": match[0], "score": round(match[1], 5)}
+            )
+            touched.add(match[0])
+        complaints = max(1, int(run.counts.get("complaints", 0)))
+        for cluster_id in touched:
+            size = ReviewSignal.objects.filter(cluster_id=cluster_id).count()
+            SignalCluster.objects.filter(pk=cluster_id).update(size=size, share=round(size / complaints, 4))
+    return assignment
+
+
+def signal_report(*, run: SignalRun | None = None) -> dict:
+    """DESIGN's `extract_signals` JSON for a run (default: the current one).
+
+    {"run": id, "signals": [{"key", "name", "status", "keywords", "keyword_weights", "size", "share",
+    "lift", "review_ids", "examples"}], "unassigned_complaints": [ids]} — review ids are external ids or
+    "pk:N"; each review appears in at most one signal.
+    """
+    if run is None:
+        run = SignalRun.objects.filter(is_current=True).first()
+    if run is None:
+        return {"run": None, "signals": [], "unassigned_complaints": []}
+
+    def review_key(pk: int, external_id: str | None) -> str:
+        return external_id or f"pk:{pk}"
+
+    members: dict[int, list[str]] = defaultdict(list)
+    assigned: set[int] = set()
+    for cluster_id, review_pk, external_id in (
+        ReviewSignal.objects.filter(run=run)
+        .order_by("cluster_id", "-score", "review_id")
+        .values_list("cluster_id", "review_id", "review__external_id")
+    ):
+        members[cluster_id].append(review_key(review_pk, external_id))
+        assigned.add(review_pk)
+    signals = []
+    for cluster in run.clusters.select_related("definition").prefetch_related("representative_reviews"):
+        definition = cluster.definition
+        examples = [
+            {"review_id": review_key(review.pk, review.external_id), "text": review.text}
+            for review in cluster.representative_reviews.all()
+        ]
+        signals.append(
+            {
+                "key": definition.key if definition else f"cluster-{cluster.pk}",
+                "name": (definition.name_zh if definition else "") or cluster.label,
+                "name_en": definition.name_en if definition else "",
+                "status": definition.status if definition else SignalDefinition.Status.DISCOVERED,
+                "merged_into": definition.merged_into.key if definition and definition.merged_into else None,
+                "keywords": [term for term, _weight in cluster.keywords],
+                "keyword_weights": cluster.keywords,
+                "size": len(members[cluster.pk]),
+                "share": cluster.share,
+                "lift": cluster.lift,
+                "review_ids": members[cluster.pk],
+                "examples": examples,
+            }
+        )
+    signals.sort(key=lambda signal: (-signal["size"], signal["key"]))
+    unassigned_pks = [pk for pk in run.report.get("unassigned_complaints", []) if pk not in assigned]
+    external = dict(Review.objects.filter(pk__in=unassigned_pks).values_list("pk", "external_id"))
+    return {
+        "run": run.pk,
+        "signals": signals,
+        "unassigned_complaints": [review_key(pk, external.get(pk)) for pk in unassigned_pks if pk in external],
+    }
+
+
+def _clean_names(*, name_zh: str, name_en: str, description: str) -> dict[str, str]:
+    cleaned = {"name_zh": (name_zh or "").strip(), "name_en": (name_en or "").strip(), "description": description}
+    errors = {}
+    if not cleaned["name_zh"]:
+        errors["name_zh"] = [_("Give the signal a Chinese name.")]
+    elif len(cleaned["name_zh"]) > 120:
+        errors["name_zh"] = [_("At most 120 characters.")]
+    if len(cleaned["name_en"]) > 120:
+        errors["name_en"] = [_("At most 120 characters.")]
+    if errors:
+        raise ValidationError(errors)
+    cleaned["description"] = (description or "").strip()
+    return cleaned
+
+
+def signal_rename(
+    *, definition: SignalDefinition, name_zh: str, name_en: str = "", description: str = ""
+) -> SignalDefinition:
+    """Rename a signal (Chinese name required) and update its description."""
+    cleaned = _clean_names(name_zh=name_zh, name_en=name_en, description=description)
+    for field_name, value in cleaned.items():
+        setattr(definition, field_name, value)
+    definition.save(update_fields=[*cleaned, "updated_at"])
+    return definition
+
+
+def signal_confirm(*, definition: SignalDefinition) -> SignalDefinition:
+    """Confirm a signal: it is shown publicly and, from the next run on, guides the assignment."""
+    if definition.merged_into_id:
+        raise ValidationError(_("This signal is merged into another one; confirm that one instead."))
+    if not definition.seed_terms:
+        definition.seed_terms = _current_keywords(definition)
+    definition.status = SignalDefinition.Status.CONFIRMED
+    definition.save(update_fields=["status", "seed_terms", "updated_at"])
+    return definition
+
+
+def signal_dismiss(*, definition: SignalDefinition) -> SignalDefinition:
+    """Dismiss a signal: hidden from public pages and no longer used to assign reviews."""
+    definition.status = SignalDefinition.Status.DISMISSED
+    definition.save(update_fields=["status", "updated_at"])
+    return definition
+
+
+def signal_promote(
+    *, definition: SignalDefinition, name_zh: str, name_en: str = "", description: str = ""
+) -> SignalDefinition:
+    """Turn a discovered candidate into a confirmed signal with a proper name; its current keywords become
+    its seed terms, so the next run assigns reviews to it like to the shipped ones."""
+    if definition.status != SignalDefinition.Status.DISCOVERED:
+        raise ValidationError(_("Only a discovered candidate can be promoted."))
+    if definition.merged_into_id:
+        raise ValidationError(_("This signal is merged into another one; promote that one instead."))
+    cleaned = _clean_names(name_zh=name_zh, name_en=name_en, description=description)
+    with transaction.atomic():
+        for field_name, value in cleaned.items():
+            setattr(definition, field_name, value)
+        keywords = _current_keywords(definition)
+        if keywords:
+            definition.seed_terms = keywords
+        definition.status = SignalDefinition.Status.CONFIRMED
+        definition.save()
+    return definition
+
+
+def signal_merge(*, definition: SignalDefinition, into: SignalDefinition) -> SignalDefinition:
+    """Merge a signal into another: its reviews count as the other's, and its terms join the other's."""
+    if into.pk == definition.pk:
+        raise ValidationError({"into": [_("A signal cannot be merged into itself.")]})
+    if into.merged_into_id:
+        raise ValidationError({"into": [_("That signal is itself merged into another one.")]})
+    if into.status == SignalDefinition.Status.DISMISSED:
+        raise ValidationError({"into": [_("A dismissed signal cannot take others in.")]})
+    with transaction.atomic():
+        SignalDefinition.objects.filter(merged_into=definition).update(merged_into=into, updated_at=timezone.now())
+        definition.merged_into = into
+        definition.save(update_fields=["merged_into", "updated_at"])
+    return definition
+
+
+def _current_keywords(definition: SignalDefinition, limit: int = 10) -> list[str]:
+    cluster = SignalCluster.objects.filter(run__is_current=True, definition=definition).first()
+    if cluster is None:
+        return list(definition.seed_terms or [])
+    return [str(term) for term, _weight in cluster.keywords[:limit]]
 
 
 # --- Evidence and scores (evidence & ranking) ------------------------------------------------------------

@@ -33,6 +33,10 @@ from sklearn.preprocessing import normalize
 
 ProgressCallback = Callable[[int, str], None]
 
+# A new review joins a discovered signal when it is at least as close to its centroid as the least
+# typical member, and never below this cosine similarity.
+_MIN_DISCOVERED_SIMILARITY = 0.1
+
 # Tokens that are punctuation: clause boundaries for the classifier, never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
 
@@ -88,6 +92,7 @@ class Parameters:
     keyword_count: int = 12
     quote_count: int = 5
     candidate_match_overlap: float = 0.3
+    guided_match_overlap: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object] | None) -> Parameters:
@@ -162,6 +167,8 @@ def idf_weights(counts: sparse.csr_matrix) -> np.ndarray:
 
 def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     """Sublinear TF × IDF, rows L2-normalised."""
+    if 0 in counts.shape:
+        return sparse.csr_matrix(counts.shape, dtype=np.float64)
     weighted = counts.copy()
     weighted.data = 1.0 + np.log(weighted.data)
     weighted = weighted @ sparse.diags(idf)
@@ -232,6 +239,16 @@ class ComplaintClassifier:
         return result
 
 
+class RatingComplaintRule:
+    """Fallback when no labelled reviews are available: a rating of 3 or less is a complaint."""
+
+    def __init__(self, *, at_or_below: int = 3) -> None:
+        self.at_or_below = at_or_below
+
+    def is_complaint(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> np.ndarray:
+        return np.asarray(ratings, dtype=int).reshape(-1) <= self.at_or_below
+
+
 # --- guided assignment and discovery -------------------------------------------------------------
 
 
@@ -246,7 +263,7 @@ class SignalGroup:
     keywords: list[tuple[str, float]] = field(default_factory=list)
     representatives: list[int] = field(default_factory=list)
     centroid: dict[str, float] = field(default_factory=dict)
-    similarity_floor: float = 0.0  # a quarter of the members are less similar to the centroid than this
+    similarity_floor: float = 0.0  # a new review this similar to the centroid joins (discovered signals)
 
 
 @dataclass
@@ -271,14 +288,16 @@ def extract(
     documents: Sequence[Document],
     specs: Sequence[SignalSpec],
     *,
-    classifier: ComplaintClassifier,
+    classifier: ComplaintClassifier | RatingComplaintRule,
     parameters: Parameters | None = None,
     keyword_stopwords: frozenset[str] = frozenset(),
+    context: Sequence[Sequence[str]] = (),
     progress: ProgressCallback | None = None,
 ) -> ExtractionResult:
     """Run complaint detection, guided assignment and discovery over `documents`.
 
     keyword_stopwords: words never shown as a keyword (they still count for assignment and clustering).
+    context: content tokens of background reviews that only inform the TF-IDF and LSA spaces.
     """
     params = parameters or Parameters()
     n = len(documents)
@@ -295,8 +314,16 @@ def extract(
     # praise included (it shows which words go together); only complaints are assigned and clustered.
     vocabulary: dict[Hashable, int] = {}
     all_counts = count_matrix([_content(d.tokens) for d in documents], vocabulary, grow=True)
-    idf = idf_weights(all_counts)
-    full = tfidf(all_counts, idf)
+    if context:
+        # Background text (e.g. the labelled reviews shipped with the project) adds co-occurrence
+        # evidence to the IDF and the latent space; it is never assigned or clustered.
+        context_counts = count_matrix([_content(tokens) for tokens in context], vocabulary, grow=True)
+        all_counts.resize((n, len(vocabulary)))
+        space_counts = sparse.vstack([all_counts, context_counts]).tocsr()
+    else:
+        space_counts = all_counts
+    idf = idf_weights(space_counts)
+    full = tfidf(space_counts, idf)
     term_counts = all_counts[complaint_index]
     matrix = full[complaint_index]
     terms = np.empty(len(vocabulary), dtype=object)
@@ -335,12 +362,13 @@ def extract(
         )
 
     _report(progress, 75, "describing signals")
-    all_groups = groups + discovered_groups
     local = {int(doc): row for row, doc in enumerate(complaint_index)}
     background = np.asarray(all_counts[np.flatnonzero(~complaint)].sum(axis=0)).ravel()
     shown = np.array([term not in keyword_stopwords for term in terms], dtype=bool)
+    _describe(discovered_groups, term_counts, matrix, terms, shown, local, background, params)
+    groups, discovered_groups = _match_known(groups, discovered_groups, specs, params)
+    all_groups = groups + discovered_groups
     _describe(all_groups, term_counts, matrix, terms, shown, local, background, params)
-    _match_candidates(discovered_groups, [spec for spec in specs if not spec.guided], params)
     unassigned = sorted(int(complaint_index[leftover[r]]) for r in noise)
     counts["assigned"] = sum(len(g.members) for g in all_groups)
     counts["unassigned"] = len(unassigned)
@@ -541,7 +569,7 @@ def _describe(
         if norm:
             centroid /= norm
         similarity = np.asarray(matrix[rows] @ centroid).ravel()
-        group.similarity_floor = round(float(np.percentile(similarity, 25)), 5)
+        group.similarity_floor = round(max(_MIN_DISCOVERED_SIMILARITY, float(similarity.min())), 5)
         group.representatives = _representatives(group.members, similarity, matrix[rows], params.quote_count)
         keep = np.argsort(-centroid, kind="stable")[:200]
         group.centroid = {str(terms[i]): round(float(centroid[i]), 5) for i in keep if centroid[i] > 0}
@@ -568,23 +596,47 @@ def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str])
     return sum(weight for term, weight in keywords if term in term_set) / total
 
 
-def _match_candidates(groups: Sequence[SignalGroup], candidates: Sequence[SignalSpec], params: Parameters) -> None:
-    """Give a new cluster the identity of the earlier candidate whose keywords it shares (each at most once)."""
-    pairs = []
-    for g, group in enumerate(groups):
-        for c, candidate in enumerate(candidates):
-            words = {token for phrase in candidate.terms for token in phrase} | set(candidate.learned)
+def _match_known(
+    guided_groups: Sequence[SignalGroup],
+    discovered: Sequence[SignalGroup],
+    specs: Sequence[SignalSpec],
+    params: Parameters,
+) -> tuple[list[SignalGroup], list[SignalGroup]]:
+    """Give each new cluster the identity of the known signal whose terms its keywords share.
+
+    A cluster that looks like a guided signal (its seeds missed these reviews) joins that signal; one that
+    looks like an earlier candidate or a dismissed signal takes its key, so a recurring complaint keeps
+    one identity across runs. Clusters that match the same signal are merged. Returns (guided, discovered).
+    """
+    by_key = {group.key: group for group in guided_groups}
+    merged: dict[str, SignalGroup] = {}
+    remaining: list[SignalGroup] = []
+    for group in discovered:
+        best: tuple[float, SignalSpec] | None = None
+        for spec in specs:
+            threshold = params.guided_match_overlap if spec.guided else params.candidate_match_overlap
+            words = {token for phrase in spec.terms for token in phrase} | set(spec.learned)
             overlap = keyword_overlap(group.keywords, words)
-            if overlap >= params.candidate_match_overlap:
-                pairs.append((-overlap, g, c))
-    taken_groups: set[int] = set()
-    taken_candidates: set[int] = set()
-    for _negative, g, c in sorted(pairs):
-        if g in taken_groups or c in taken_candidates:
+            if overlap >= threshold and (best is None or overlap > best[0]):
+                best = (overlap, spec)
+        if best is None:
+            remaining.append(group)
             continue
-        groups[g].key = candidates[c].key
-        taken_groups.add(g)
-        taken_candidates.add(c)
+        key = best[1].key
+        if best[1].guided:
+            target = by_key.get(key)
+            if target is None:
+                target = by_key[key] = SignalGroup(key=key, members=[], scores=[], discovered=False)
+            target.members.extend(group.members)
+            target.scores.extend(group.scores)
+        elif key in merged:
+            merged[key].members.extend(group.members)
+            merged[key].scores.extend(group.scores)
+        else:
+            group.key = key
+            merged[key] = group
+    guided = [group for group in by_key.values()]
+    return guided, [*merged.values(), *remaining]
 
 
 # --- incremental assignment of one new review ------------------------------------------------------
@@ -683,3 +735,99 @@ def assign_one(assigner: Mapping, tokens: Sequence[str]) -> tuple[int, float] | 
         if score >= signal["threshold"] and (best is None or score > best[1]):
             best = (signal["group"], score)
     return best
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def summarise(
+    result: ExtractionResult,
+    *,
+    ratings: Sequence[int],
+    months: Sequence[str],
+    courses: Sequence[Hashable],
+    instructors: Mapping[Hashable, Sequence[Hashable]],
+) -> dict:
+    """Shares overall, per course, per instructor and per month, and each signal's rating lift.
+
+    share: the signal's share of all complaints. lift: mean rating of the reviews without the signal
+    minus the mean rating of those with it (how many stars the signal costs). Per course and per
+    instructor: the signal's reviews there, that owner's complaints and reviews, and the share.
+    """
+    n = len(ratings)
+    rating_array = np.asarray(ratings, dtype=float)
+    complaint = result.complaint
+    total_complaints = int(complaint.sum())
+    month_list = sorted(set(months))
+    month_index = {month: i for i, month in enumerate(month_list)}
+    complaints_by_month = [0] * len(month_list)
+    complaints_by_course: Counter = Counter()
+    reviews_by_course: Counter = Counter(courses)
+    for i in np.flatnonzero(complaint):
+        complaints_by_month[month_index[months[i]]] += 1
+        complaints_by_course[courses[i]] += 1
+
+    def owners_of(course: Hashable) -> Sequence[Hashable]:
+        return instructors.get(course, ())
+
+    complaints_by_instructor: Counter = Counter()
+    reviews_by_instructor: Counter = Counter()
+    for course, count in reviews_by_course.items():
+        for owner in owners_of(course):
+            reviews_by_instructor[owner] += count
+            complaints_by_instructor[owner] += complaints_by_course[course]
+
+    signals = []
+    for g, group in enumerate(result.groups):
+        members = np.asarray(group.members, dtype=int)
+        inside = np.zeros(n, dtype=bool)
+        inside[members] = True
+        with_mean = float(rating_array[inside].mean()) if inside.any() else None
+        without_mean = float(rating_array[~inside].mean()) if (~inside).any() else None
+        trend = [0] * len(month_list)
+        by_course: Counter = Counter()
+        by_instructor: Counter = Counter()
+        for i in members:
+            trend[month_index[months[i]]] += 1
+            by_course[courses[i]] += 1
+            for owner in owners_of(courses[i]):
+                by_instructor[owner] += 1
+        signals.append(
+            {
+                "group": g,
+                "key": group.key,
+                "size": len(members),
+                "share": round(len(members) / total_complaints, 4) if total_complaints else 0.0,
+                "lift": round(without_mean - with_mean, 4)
+                if with_mean is not None and without_mean is not None
+                else None,
+                "mean_rating_with": round(with_mean, 4) if with_mean is not None else None,
+                "mean_rating_without": round(without_mean, 4) if without_mean is not None else None,
+                "trend": trend,
+                "by_course": _breakdown(by_course, complaints_by_course, reviews_by_course),
+                "by_instructor": _breakdown(by_instructor, complaints_by_instructor, reviews_by_instructor),
+            }
+        )
+    return {
+        "reviews": n,
+        "complaints": total_complaints,
+        "assigned": int(sum(len(group.members) for group in result.groups)),
+        "months": month_list,
+        "complaints_by_month": complaints_by_month,
+        "signals": signals,
+    }
+
+
+def _breakdown(counts: Counter, complaints: Counter, reviews: Counter) -> list[dict]:
+    rows = [
+        {
+            "id": owner,
+            "count": count,
+            "complaints": complaints[owner],
+            "reviews": reviews[owner],
+            "share": round(count / complaints[owner], 4) if complaints[owner] else 0.0,
+        }
+        for owner, count in counts.items()
+    ]
+    rows.sort(key=lambda row: (-row["count"], str(row["id"])))
+    return rows

@@ -1,11 +1,41 @@
 """Celery tasks of the analytics app: they take ids and call analytics.services."""
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from analytics import services
+from analytics import services, text
 from reviews.models import Instructor
+
+# --- Failure signals (signals pipeline) ------------------------------------------------------------------
+
+
+@worker_init.connect
+def _load_dictionaries_before_fork(**_kwargs) -> None:
+    """Load jieba-rs and the user dictionary in the worker's main process, so forked pool processes
+    share them instead of each loading them on its first task."""
+    text.warm_up()
+
+
+@shared_task(soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
+def extract_signals(run_id: int) -> str:
+    """Execute one queued extraction run (progress goes to the SignalRun row). Idempotent."""
+    return services.signal_run_execute(run_id=run_id).status
+
+
+@shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
+def extract_signals_nightly() -> int:
+    """Nightly: start a full extraction run (or leave the one already in progress alone)."""
+    return services.signal_run_start().pk
+
+
+@shared_task(soft_time_limit=20, time_limit=30, ignore_result=True)
+def assign_review_signals(review_id: int) -> int | None:
+    """Assign one saved review to the current run's signals; returns the cluster id or None."""
+    assignment = services.signal_review_assign(review_id=review_id)
+    return assignment.cluster_id if assignment is not None else None
+
 
 # --- Evidence and scores (evidence & ranking) ------------------------------------------------------------
 

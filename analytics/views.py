@@ -18,7 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import reports, services
-from analytics.forms import SignalMergeForm, SignalRenameForm, live_definitions, merge_targets
+from analytics.forms import (
+    SignalMergeForm,
+    SignalRenameForm,
+    SignalRunStartForm,
+    live_definitions,
+    merge_targets,
+)
 from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
@@ -72,6 +78,7 @@ def signals_dashboard(request: HttpRequest) -> HttpResponse:
             "history": _with_durations(history),
             "has_more_history": SignalRun.objects.count() > len(history),
             "counts": _run_counts(run),
+            "start_form": SignalRunStartForm(),
         },
     )
 
@@ -215,10 +222,18 @@ def signal_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def signal_run_start(request: HttpRequest) -> HttpResponse:
+    form = SignalRunStartForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return redirect(reverse("signals-dashboard") + "#run-panel")
     active_before = set(
         SignalRun.objects.filter(status__in=reports.ACTIVE_RUN_STATUSES).values_list("pk", flat=True)
     )
-    run = services.signal_run_start(requested_by=request.user)
+    try:
+        run = services.signal_run_start(parameters=form.parameters() or None, requested_by=request.user)
+    except ValidationError as error:
+        _report_errors(request, error)
+        return redirect(reverse("signals-dashboard") + "#run-panel")
     if run.pk in active_before:
         messages.info(request, _("Run #%(id)s is already in progress; watching it.") % {"id": run.pk})
     else:
@@ -244,14 +259,17 @@ def signal_run_list(request: HttpRequest) -> HttpResponse:
 def _with_durations(runs):
     for run in runs:
         run.duration = reports.run_duration(run)
+        run.changed_parameters = reports.changed_parameters(run.parameters)
     return runs
 
 
+STAT_CARD_COUNTS = ("reviews", "complaints", "assigned", "unassigned", "discovered")
+
+
 def _run_counts(run: SignalRun | None) -> dict:
-    if run is None:
-        return {}
-    counts = run.counts or {}
-    return {key: value for key, value in counts.items() if isinstance(value, int | float)}
+    """The current run's headline figures for the stat cards; the run table lists all of them."""
+    counts = run.counts if run is not None else {}
+    return {key: counts[key] for key in STAT_CARD_COUNTS if isinstance(counts.get(key), int | float)}
 
 
 # --- Rankings, comparison, how we rank (evidence & ranking) ---------------------------------------------

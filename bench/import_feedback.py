@@ -68,9 +68,10 @@ def main() -> None:
             started = time.perf_counter()
             result = feedback_import(path=path)
             elapsed = time.perf_counter() - started
+            rate = args.lines / elapsed
             print(
-                f"{label}: {args.lines} lines ({size_mb:.1f} MB) in {elapsed:.1f}s = {args.lines / elapsed:,.0f} "
-                f"lines/s; created {result.created}, skipped {result.skipped}"
+                f"{label}: {args.lines} lines ({size_mb:.1f} MB) in {elapsed:.1f}s = {rate:,.0f} lines/s; "
+                f"created {result.created}, skipped {result.skipped}"
             )
     print(f"reviews in the database: {Review.objects.count()}")
 

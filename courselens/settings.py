@@ -247,6 +247,24 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- Reviews ---
 REVIEW_TEXT_MAX_CHARS = 5000
 
+# --- Failure signals (analytics/text.py, analytics/signals.py; runs in analytics/services.py) ---
+# The labelled reviews the complaint classifier learns from (labels: "praise" or a complaint kind).
+SIGNAL_TRAINING_REVIEWS = Path(os.environ.get("SIGNAL_TRAINING_REVIEWS", BASE_DIR / "demo" / "reviews.jsonl"))
+SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR / "demo" / "labels.jsonl"))
+# A running extraction whose worker has not written a heartbeat for this long is treated as dead.
+SIGNAL_RUN_STALE_SECONDS = int(os.environ.get("SIGNAL_RUN_STALE_SECONDS", "120"))
+# A queued extraction that no worker picked up within this long is given up (a new one may start).
+SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS", "1800"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Before the nightly score recompute, which reads the current signal run.
+        "signals-extract-nightly": {
+            "task": "analytics.tasks.extract_signals_nightly",
+            "schedule": crontab(hour=2, minute=30),
+        },
+    }
+)
+
 # --- Evidence and ranking (analytics/github.py, analytics/scoring.py; explained on /rankings/how/) ---
 GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")  # optional: without it GitHub allows 60 requests an hour
 GITHUB_API_URL = os.environ.get("GITHUB_API_URL", "https://api.github.com")

@@ -431,10 +431,17 @@ def _existing_external_ids(ids: list[str]) -> set[str]:
     return found
 
 
-def _catalog_for(
-    lines: list[_FeedbackLine], result: ImportResult
-) -> tuple[dict[str, Course], dict[str, Instructor]]:
-    """Courses by title (or slug) and instructors by name, creating the missing ones and their links."""
+@dataclass
+class _CatalogPlan:
+    """Courses by title (or slug) and instructors by name, with the rows still to be created."""
+
+    courses: dict[str, Course]
+    instructors: dict[str, Instructor]
+    new_courses: list[Course]
+    new_instructors: list[Instructor]
+
+
+def _plan_catalog(lines: list[_FeedbackLine]) -> _CatalogPlan:
     # A line names a course by title (or by slug, for catalogs loaded first); titles win over slugs and the
     # oldest row wins when names repeat, hence the reversed order.
     existing_courses = list(Course.objects.order_by("-pk"))
@@ -445,35 +452,36 @@ def _catalog_for(
 
     course_slugs = {course.slug for course in existing_courses}
     instructor_slugs = {instructor.slug for instructor in existing_instructors}
-    new_courses: dict[str, Course] = {}
-    new_instructors: dict[str, Instructor] = {}
+    plan = _CatalogPlan(courses=courses, instructors=instructors, new_courses=[], new_instructors=[])
     for line in lines:
-        if line.instructor not in instructors and line.instructor not in new_instructors:
+        if line.instructor not in instructors:
             slug = _unique_slug(
                 line.instructor,
                 instructor_slugs,
                 max_length=_INSTRUCTOR_SLUG_MAX,
                 fallback=f"instructor-{len(instructor_slugs) + 1}",
             )
-            new_instructors[line.instructor] = Instructor(name=line.instructor, slug=slug)
-        if line.course not in courses and line.course not in new_courses:
+            instructors[line.instructor] = Instructor(name=line.instructor, slug=slug)
+            plan.new_instructors.append(instructors[line.instructor])
+        if line.course not in courses:
             slug = _unique_slug(
                 line.course,
                 course_slugs,
                 max_length=_COURSE_SLUG_MAX,
                 fallback=f"course-{len(course_slugs) + 1}",
             )
-            new_courses[line.course] = Course(title=line.course, slug=slug, provider=line.provider)
-    for instructor in new_instructors.values():
-        instructor.save()
-    for course in new_courses.values():
-        course.save()
-    instructors.update(new_instructors)
-    courses.update(new_courses)
-    result.instructors_created = len(new_instructors)
-    result.courses_created = len(new_courses)
+            courses[line.course] = Course(title=line.course, slug=slug, provider=line.provider)
+            plan.new_courses.append(courses[line.course])
+    return plan
 
-    wanted_links = {(courses[line.course].pk, instructors[line.instructor].pk) for line in lines}
+
+def _create_catalog(plan: _CatalogPlan, lines: list[_FeedbackLine]) -> None:
+    """Save the planned courses and instructors and link every line's course to its instructor."""
+    for instructor in plan.new_instructors:
+        instructor.save()
+    for course in plan.new_courses:
+        course.save()
+    wanted_links = {(plan.courses[line.course].pk, plan.instructors[line.instructor].pk) for line in lines}
     Link = Course.instructors.through
     existing_links = set(
         Link.objects.filter(course_id__in={course_id for course_id, _ in wanted_links}).values_list(
@@ -484,7 +492,6 @@ def _catalog_for(
         [Link(course_id=c, instructor_id=i) for c, i in sorted(wanted_links - existing_links)],
         batch_size=IMPORT_BATCH_SIZE,
     )
-    return courses, instructors
 
 
 def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
@@ -502,15 +509,20 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
     fresh = [line for line in lines if line.external_id not in present]
     result.skipped = len(lines) - len(fresh)
     result.created = len(fresh)
-    if dry_run or not fresh:
+    if not fresh:
         return result
     try:
         with transaction.atomic():
-            courses, _instructors = _catalog_for(fresh, result)
+            plan = _plan_catalog(fresh)
+            result.courses_created = len(plan.new_courses)
+            result.instructors_created = len(plan.new_instructors)
+            if dry_run:
+                return result
+            _create_catalog(plan, fresh)
             Review.objects.bulk_create(
                 (
                     Review(
-                        course=courses[line.course],
+                        course=plan.courses[line.course],
                         author=None,
                         external_id=line.external_id,
                         rating=line.rating,

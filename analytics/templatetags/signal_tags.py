@@ -24,7 +24,7 @@ def course_signals(course, quotes: int = 3) -> dict:
 
 
 @register.inclusion_tag("analytics/partials/_public_signals.html")
-def instructor_signals(instructor, quotes: int = 3) -> dict:
+def instructor_signals(instructor, quotes: int = 2) -> dict:
     return {
         "summary": reports.public_signals(instructor=instructor, quotes=quotes),
         "kind": "instructor",
@@ -34,19 +34,22 @@ def instructor_signals(instructor, quotes: int = 3) -> dict:
 
 @register.filter
 def rating_lift(value) -> str:
-    """A signal's effect on the average rating, in stars: "−1.20★" when reviews with it rate lower."""
+    """A signal's lift as the rating change it goes with: "−1.20★" when its reviews rate 1.2 stars lower.
+
+    The pipeline's lift is (mean rating without the signal) − (mean rating with it).
+    """
     if value is None or value == "":
         return "—"
-    value = float(value)
-    sign = "−" if value < 0 else "+" if value > 0 else "±"
-    return f"{sign}{abs(value):.2f}★"
+    change = -float(value)
+    sign = "−" if change < 0 else "+" if change > 0 else "±"
+    return f"{sign}{abs(change):.2f}★"
 
 
 @register.filter
 def lift_class(value) -> str:
     if value is None or value == "":
         return ""
-    return "lift-down" if float(value) < 0 else "lift-up" if float(value) > 0 else ""
+    return "lift-down" if float(value) > 0 else "lift-up" if float(value) < 0 else ""
 
 
 COUNT_LABELS = {
@@ -61,7 +64,7 @@ COUNT_LABELS = {
     "candidates": _("new candidates"),
     "praise": _("praise reviews"),
     "tokenized": _("reviews segmented"),
-    "segmented": _("reviews segmented"),
+    "segmented": _("reviews newly segmented"),
 }
 
 

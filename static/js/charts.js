@@ -23,7 +23,7 @@
 
   function drawRadar(container, data) {
     var chart = window.echarts.init(container, null, { renderer: "canvas" });
-    var compact = container.clientWidth < 420;
+    var compact = container.clientWidth < 520;
     var colourIndex = 0;
     var seriesData = data.series.map(function (item) {
       var colour = item.baseline ? BASELINE : PALETTE[colourIndex++ % PALETTE.length];
@@ -56,10 +56,10 @@
       },
       radar: {
         indicator: data.indicators,
-        radius: compact ? "58%" : "66%",
+        radius: compact ? "50%" : "66%",
         center: ["50%", "46%"],
         splitNumber: 5,
-        axisName: { color: "#566273", fontSize: compact ? 11 : 12 },
+        axisName: { color: "#566273", fontSize: compact ? 11 : 12, formatter: compact ? wrapLabel : undefined },
         splitArea: { areaStyle: { color: ["#ffffff", "#f7f9fc"] } },
         axisLine: { lineStyle: { color: "#e1e6ed" } },
         splitLine: { lineStyle: { color: "#e1e6ed" } }
@@ -67,6 +67,16 @@
       series: [{ type: "radar", data: seriesData, emphasis: { lineStyle: { width: 3 } } }]
     });
     window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  // Narrow screens: long (English) axis names break at a space so they stay inside the chart.
+  function wrapLabel(name) {
+    if (name.length <= 9 || name.indexOf(" ") < 0) return name;
+    var middle = Math.floor(name.length / 2);
+    var before = name.lastIndexOf(" ", middle);
+    var after = name.indexOf(" ", middle);
+    var cut = before < 0 || (after >= 0 && after - middle < middle - before) ? after : before;
+    return name.slice(0, cut) + "\n" + name.slice(cut + 1);
   }
 
   function escapeHTML(text) {

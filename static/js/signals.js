@@ -34,22 +34,30 @@
       legend: data.series.length > 1 ? { type: "scroll", top: 0, left: 0, right: 0, textStyle: { fontSize: 12 } } : undefined,
       tooltip: {
         trigger: "axis",
+        axisPointer: { type: "shadow" },
         confine: true,
         formatter: function (items) {
           if (!items || !items.length) return "";
           var lines = ["<strong>" + escapeHTML(items[0].axisValue) + "</strong>"];
           items.forEach(function (item) {
+            if (items.length > 1 && !item.value) return;
             lines.push(item.marker + escapeHTML(item.seriesName) + ": <b>" + escapeHTML(item.value) + "</b>");
           });
           return lines.join("<br>");
         },
       },
-      xAxis: { type: "category", data: data.months, boundaryGap: data.series.length === 1 },
+      xAxis: { type: "category", data: data.months },
       yAxis: { type: "value", minInterval: 1, splitLine: { lineStyle: { color: "#e9edf3" } } },
       series: data.series.map(function (series) {
-        return data.series.length === 1
-          ? { name: series.name, type: "bar", data: series.data, barMaxWidth: 28, itemStyle: { borderRadius: [4, 4, 0, 0] } }
-          : { name: series.name, type: "line", data: series.data, smooth: true, symbolSize: 6 };
+        // One signal: plain bars. Several: stacked bars, so each month shows its total and its mix.
+        return {
+          name: series.name,
+          type: "bar",
+          data: series.data,
+          stack: data.series.length > 1 ? "signals" : undefined,
+          barMaxWidth: 28,
+          emphasis: { focus: "series" },
+        };
       }),
     });
     window.addEventListener("resize", function () {

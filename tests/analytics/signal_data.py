@@ -42,7 +42,7 @@ def cluster(
     *,
     reviews=(),
     share: float = 0.5,
-    lift: float | None = -1.2,
+    lift: float | None = 1.2,
     keywords=None,
     quotes=(),
     label: str = "",

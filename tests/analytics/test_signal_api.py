@@ -34,7 +34,7 @@ def report():
     run = signal_data.run()
     toy = signal_data.definition("toy-examples", status=SignalDefinition.Status.SEEDED, name_zh="玩具示例")
     members = signal_data.reviews(3, course=course)
-    cluster = signal_data.cluster(run, toy, reviews=members, share=0.6, lift=-1.5, quotes=members[:2])
+    cluster = signal_data.cluster(run, toy, reviews=members, share=0.6, lift=1.5, quotes=members[:2])
     old = signal_data.run(current=False, created_at=timezone.now() - timedelta(days=1))
     return {"run": run, "old": old, "toy": toy, "cluster": cluster, "members": members, "course": course}
 
@@ -70,7 +70,7 @@ def test_it_lists_the_current_runs_signals_with_keywords_figures_and_examples(st
     assert signal["key"] == "toy-examples"
     assert signal["name_zh"] == "玩具示例"
     assert signal["status"] == "seeded"
-    assert (signal["size"], signal["share"], signal["lift"]) == (3, 0.6, -1.5)
+    assert (signal["size"], signal["share"], signal["lift"]) == (3, 0.6, 1.5)
     assert signal["keywords"][0] == {"term": "hello world", "weight": 0.9}
     examples = {example["review_id"] for example in signal["examples"]}
     assert examples == {review.pk for review in report["members"][:2]}
@@ -134,6 +134,13 @@ def test_it_rejects_run_parameters_that_are_not_an_object(staff_api):
     response = staff_api.post("/api/signal-runs/", {"parameters": "fast please"}, format="json")
     assert response.status_code == 400
     assert "parameters" in response.json()
+    assert not SignalRun.objects.exists()
+
+
+def test_it_rejects_unknown_run_parameters_with_the_reason(staff_api):
+    response = staff_api.post("/api/signal-runs/", {"parameters": {"warp_speed": 9}}, format="json")
+    assert response.status_code == 400
+    assert "warp_speed" in str(response.json()["parameters"])
     assert not SignalRun.objects.exists()
 
 

@@ -321,6 +321,21 @@ def test_it_does_not_start_a_second_run_while_one_is_active(staff_client, report
     assert f"#{running.pk}" in str(list(response.context["messages"])[0])
 
 
+def test_it_starts_a_run_with_the_options_staff_chose(staff_client):
+    options = {"assign_threshold": "0.3", "max_clusters": "5", "seed": ""}
+    staff_client.post(reverse("signals-run-start"), options)
+    run = SignalRun.objects.get()
+    assert (run.parameters["assign_threshold"], run.parameters["max_clusters"]) == (0.3, 5)
+    history = staff_client.get(reverse("signals-runs")).context["page"].object_list
+    assert history[0].changed_parameters == {"assign_threshold": 0.3, "max_clusters": 5}
+
+
+def test_it_refuses_run_options_out_of_range(staff_client):
+    response = staff_client.post(reverse("signals-run-start"), {"assign_threshold": "5"}, follow=True)
+    assert not SignalRun.objects.exists()
+    assert [message.level_tag for message in response.context["messages"]] == ["error"]
+
+
 def test_it_reports_run_progress_as_json(staff_client):
     run = signal_data.run(
         current=False,

@@ -169,7 +169,7 @@ def corpus() -> int:
     rng = random.Random(7)
     now = timezone.now()
     reviews = []
-    for i in range(3000):
+    for i in range(8000):
         if i % 4 == 0:
             text, rating = rng.choice(PRAISE), 5
         else:

@@ -228,6 +228,12 @@ def test_it_accepts_numeric_ids_and_ignores_extra_keys(tmp_path):
 
 
 def test_it_validates_without_storing_in_a_dry_run(tmp_path):
-    result = feedback_import(path=write_jsonl(tmp_path, [feedback("a"), feedback("b")]), dry_run=True)
-    assert (result.created, result.skipped, result.dry_run) == (2, 0, True)
-    assert Review.objects.count() == 0
+    rows = [feedback("a"), feedback("b", course="Go 微服务", instructor="李四")]
+    result = feedback_import(path=write_jsonl(tmp_path, rows), dry_run=True)
+    assert (result.created, result.skipped, result.courses_created, result.instructors_created) == (
+        2,
+        0,
+        2,
+        2,
+    )
+    assert (Review.objects.count(), Course.objects.count(), Instructor.objects.count()) == (0, 0, 0)

@@ -138,13 +138,24 @@ def test_it_requires_a_logged_in_author():
 
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_one_review_when_two_submissions_race(monkeypatch):
-    """Both requests pass the "already reviewed?" check before either inserts; the constraint decides."""
+    """Both requests pass the "already reviewed?" check before either inserts; the constraint decides.
+
+    On PostgreSQL both transactions then run at once (the second INSERT waits on the unique index). SQLite
+    runs one writer at a time (IMMEDIATE transactions), so there the second insert starts once the first
+    has committed, which is the only interleaving SQLite allows (and its in-memory test database reports
+    overlapping writers as "table is locked" instead of waiting like the real file does).
+    """
     author, course = UserFactory(), CourseFactory()
     both_checked = threading.Barrier(2, timeout=10)
+    one_writer_at_a_time = threading.Lock()
+    this_thread = threading.local()
+    serialize_writers = connection.vendor == "sqlite"
     real_initial_status = services.review_initial_status
 
     def initial_status_after_both_checked(**kwargs):
         both_checked.wait()
+        if serialize_writers:
+            this_thread.writing = one_writer_at_a_time.acquire(timeout=10)
         return real_initial_status(**kwargs)
 
     monkeypatch.setattr(services, "review_initial_status", initial_status_after_both_checked)
@@ -156,6 +167,8 @@ def test_it_keeps_one_review_when_two_submissions_race(monkeypatch):
         except Exception as error:  # noqa: BLE001 - the test inspects whatever happened
             outcomes.append(error)
         finally:
+            if getattr(this_thread, "writing", False):
+                one_writer_at_a_time.release()
             connection.close()
 
     threads = [threading.Thread(target=submit, args=(text,)) for text in ("第一份", "第二份")]

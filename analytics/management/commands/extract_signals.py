@@ -1,0 +1,75 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
+
+from analytics.models import SignalRun
+from analytics.services import seed_signal_definitions, signal_report, signal_run_execute, signal_run_start
+
+
+class Command(BaseCommand):
+    help = (
+        "Run one failure-signal extraction synchronously (the same code the Celery task runs) and print "
+        "a summary; --json OUT writes the report: {run, signals: [{key, name, status, keywords, size, "
+        "share, review_ids, examples}], unassigned_complaints}. Review ids are external ids or pk:N."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", metavar="OUT", dest="json_path", help="write the report here ('-': stdout)")
+        parser.add_argument("--seed", type=int, help="random seed of the clustering (default 0)")
+
+    def handle(self, *args, json_path: str | None = None, seed: int | None = None, **options):
+        seed_signal_definitions()
+        parameters = {"seed": seed} if seed is not None else None
+        try:
+            run = signal_run_start(parameters=parameters, enqueue=False)
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
+        if run.status == SignalRun.Status.RUNNING:
+            raise CommandError(
+                gettext("Run #%(id)s is in progress on %(worker)s; try again when it has finished.")
+                % {"id": run.pk, "worker": run.worker or "a worker"}
+            )
+        try:
+            run = signal_run_execute(run_id=run.pk)
+        except Exception as error:
+            raise CommandError(gettext("Run #%(id)s failed: %(error)s") % {"id": run.pk, "error": error}) from error
+        if run.status != SignalRun.Status.SUCCEEDED:
+            raise CommandError(
+                gettext("Run #%(id)s did not finish: %(error)s") % {"id": run.pk, "error": run.error or run.status}
+            )
+        report = signal_report(run=run)
+        if json_path:
+            payload = json.dumps(report, ensure_ascii=False, indent=2)
+            if json_path == "-":
+                self.stdout.write(payload)
+                return
+            with open(json_path, "w", encoding="utf-8") as handle:
+                handle.write(payload + "\n")
+        self._summary(run, report)
+
+    def _summary(self, run: SignalRun, report: dict) -> None:
+        counts = run.counts
+        self.stdout.write(
+            self.style.SUCCESS(
+                gettext(
+                    "Run #%(id)s: %(reviews)d reviews, %(complaints)d complaints, %(signals)d signals "
+                    "(%(discovered)d discovered), %(unassigned)d complaints in no signal, %(seconds).1f s"
+                )
+                % {
+                    "id": run.pk,
+                    "reviews": counts.get("reviews", 0),
+                    "complaints": counts.get("complaints", 0),
+                    "signals": len(report["signals"]),
+                    "discovered": counts.get("discovered", 0),
+                    "unassigned": len(report["unassigned_complaints"]),
+                    "seconds": run.timings.get("total", 0.0),
+                }
+            )
+        )
+        for signal in report["signals"]:
+            self.stdout.write(
+                f"  {100 * signal['share']:5.1f}%  {signal['size']:5d}  {signal['key']:<22} {signal['name']}"
+                f"  [{signal['status']}]  {' '.join(signal['keywords'][:6])}"
+            )

@@ -1,0 +1,345 @@
+"""Extraction runs end to end on the database: lifecycle, progress, one transaction, failures, the
+single-active-run rule, the token cache, incremental assignment and the admin actions."""
+
+import os
+import socket
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from analytics import services
+from analytics.models import (
+    ReviewSignal,
+    ReviewTokens,
+    SignalAssigner,
+    SignalCluster,
+    SignalDefinition,
+    SignalRun,
+)
+from reviews.models import Review
+from tests.analytics.signal_corpus import make_corpus
+from tests.factories import ReviewFactory, StaffUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    services.seed_signal_definitions()
+
+
+def run_once(**parameters) -> SignalRun:
+    run = services.signal_run_start(parameters=parameters or None, enqueue=False)
+    return services.signal_run_execute(run_id=run.pk)
+
+
+def assignments(run: SignalRun) -> dict[int, str]:
+    return dict(ReviewSignal.objects.filter(run=run).values_list("review_id", "cluster__definition__key"))
+
+
+def test_it_runs_an_extraction_and_makes_it_the_current_report(seeded):
+    labels = make_corpus()
+    run = run_once()
+    assert run.status == SignalRun.Status.SUCCEEDED and run.is_current and run.progress == 100
+    assert run.counts["reviews"] == len(labels)
+    assert run.counts["complaints"] == sum(label != "praise" for label in labels.values())
+    found = assignments(run)
+    for review_id, label in labels.items():
+        if label in {"no_production", "outdated_tooling", "weak_testing"}:
+            assert found.get(review_id) == label
+        if label == "praise":
+            assert review_id not in found
+    support = {found.get(review_id) for review_id, label in labels.items() if label == "support"}
+    assert len(support) == 1 and next(iter(support)).startswith("candidate-")
+    candidate = SignalDefinition.objects.get(key=next(iter(support)))
+    assert candidate.status == SignalDefinition.Status.DISCOVERED and "助教" in candidate.name_zh
+    for cluster in SignalCluster.objects.filter(run=run):
+        assert cluster.keywords and cluster.keywords[0][1] == 1.0
+        assert 1 <= cluster.representative_reviews.count() <= 5
+        assert cluster.size == cluster.assignments.count()
+        assert cluster.lift is not None and cluster.lift > 0
+    assert {signal["cluster"] for signal in run.report["signals"]} == set(run.clusters.values_list("pk", flat=True))
+    assert run.timings["total"] > 0 and run.finished_at is not None
+
+
+def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
+    make_corpus(repeat=1)
+    seen = []
+    real_extract = services.extract
+
+    def watching_extract(*args, progress, **kwargs):
+        def spy(percent, step):
+            progress(percent, step)
+            row = SignalRun.objects.get()
+            seen.append((row.status, row.progress, row.step, row.heartbeat_at))
+
+        return real_extract(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(services, "extract", watching_extract)
+    run_once()
+    assert [status for status, *_rest in seen] == ["running"] * len(seen) and len(seen) >= 3
+    percents = [percent for _status, percent, _step, _beat in seen]
+    assert percents == sorted(percents) and 0 < percents[0] < percents[-1] < 100
+    assert all(step and beat for _status, _percent, step, beat in seen)
+
+
+def test_it_leaves_the_previous_report_current_when_a_run_fails(seeded, monkeypatch):
+    make_corpus(repeat=1)
+    first = run_once()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("clustering exploded")
+
+    monkeypatch.setattr(services, "extract", broken)
+    run = services.signal_run_start(enqueue=False)
+    with pytest.raises(RuntimeError):
+        services.signal_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == SignalRun.Status.FAILED and "clustering exploded" in run.error
+    assert not run.is_current and not run.clusters.exists()
+    assert SignalRun.objects.get(is_current=True) == first
+
+
+def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypatch):
+    make_corpus()
+    first = run_once()
+    deleted, _by_model = SignalDefinition.objects.filter(status=SignalDefinition.Status.DISCOVERED).delete()
+    assert deleted  # the next run has to create its candidates again
+    remaining = SignalDefinition.objects.count()
+
+    def broken_create(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(SignalAssigner.objects, "create", broken_create)  # the last write of the transaction
+    run = services.signal_run_start(enqueue=False)
+    with pytest.raises(RuntimeError):
+        services.signal_run_execute(run_id=run.pk)
+    assert not SignalCluster.objects.filter(run=run).exists()
+    assert not ReviewSignal.objects.filter(run=run).exists()
+    assert SignalDefinition.objects.count() == remaining  # the new candidates were rolled back
+    assert SignalRun.objects.get(is_current=True) == first
+
+
+def test_it_discards_the_results_of_a_run_given_up_while_it_ran(seeded, monkeypatch):
+    make_corpus(repeat=1)
+    real_extract = services.extract
+
+    def slow_extract(*args, **kwargs):
+        result = real_extract(*args, **kwargs)
+        SignalRun.objects.update(status=SignalRun.Status.FAILED, error="given up")  # e.g. marked stale
+        return result
+
+    monkeypatch.setattr(services, "extract", slow_extract)
+    run = run_once()
+    assert run.status == SignalRun.Status.FAILED and not run.is_current
+    assert not SignalCluster.objects.exists() and not SignalRun.objects.filter(is_current=True).exists()
+
+
+def test_it_starts_only_one_run_when_two_are_requested(seeded):
+    first = services.signal_run_start(enqueue=False)
+    second = services.signal_run_start(enqueue=False)
+    assert first.pk == second.pk
+    assert SignalRun.objects.filter(status__in=services.ACTIVE_RUN_STATUSES).count() == 1
+
+
+def test_it_returns_the_other_request_s_run_when_both_pass_the_check_at_once(seeded, monkeypatch):
+    other = SignalRun.objects.create(status=SignalRun.Status.QUEUED)
+    checks = iter([None])  # the first check runs before the other request committed its run
+    real_active = services._active_signal_run
+    monkeypatch.setattr(services, "_active_signal_run", lambda: next(checks, None) or real_active())
+    run = services.signal_run_start(enqueue=False)
+    assert run.pk == other.pk and SignalRun.objects.count() == 1
+
+
+def test_it_gives_up_a_run_whose_worker_stopped_sending_heartbeats(seeded, settings):
+    settings.SIGNAL_RUN_STALE_SECONDS = 60
+    stale = SignalRun.objects.create(
+        status=SignalRun.Status.RUNNING,
+        worker="elsewhere:1",
+        started_at=timezone.now() - timedelta(minutes=5),
+        heartbeat_at=timezone.now() - timedelta(minutes=2),
+    )
+    run = services.signal_run_start(enqueue=False)
+    stale.refresh_from_db()
+    assert stale.status == SignalRun.Status.FAILED and "heartbeat" in stale.error
+    assert run.pk != stale.pk and run.status == SignalRun.Status.QUEUED
+
+
+def test_it_gives_up_at_once_a_run_whose_worker_process_is_gone(seeded):
+    dead_pid = 2**22 + 12345  # above Linux's pid_max default: no such process
+    with pytest.raises(ProcessLookupError):
+        os.kill(dead_pid, 0)
+    killed = SignalRun.objects.create(
+        status=SignalRun.Status.RUNNING,
+        worker=f"{socket.gethostname()}:{dead_pid}",
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    run = services.signal_run_start(enqueue=False)
+    killed.refresh_from_db()
+    assert killed.status == SignalRun.Status.FAILED and run.pk != killed.pk
+
+
+def test_it_leaves_a_run_with_a_live_worker_alone(seeded):
+    live = SignalRun.objects.create(
+        status=SignalRun.Status.RUNNING,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    assert services.signal_run_start(enqueue=False).pk == live.pk
+    assert services.signal_run_execute(run_id=live.pk).status == SignalRun.Status.RUNNING  # not run twice
+
+
+def test_it_does_not_execute_a_finished_run_again(seeded):
+    make_corpus(repeat=1)
+    run = run_once()
+    clusters = set(run.clusters.values_list("pk", flat=True))
+    again = services.signal_run_execute(run_id=run.pk)
+    assert again.status == SignalRun.Status.SUCCEEDED and set(again.clusters.values_list("pk", flat=True)) == clusters
+
+
+def test_it_rejects_unknown_parameters_and_stores_nothing(seeded):
+    with pytest.raises(ValidationError) as error:
+        services.signal_run_start(parameters={"clusters": "many"})
+    assert "parameters" in error.value.message_dict
+    assert not SignalRun.objects.exists()
+
+
+def test_it_enqueues_the_task_after_commit_and_fails_the_run_if_the_broker_is_down(
+    seeded, monkeypatch, django_capture_on_commit_callbacks
+):
+    from analytics import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.extract_signals, "delay", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.signal_run_start(requested_by=StaffUserFactory())
+    run.refresh_from_db()
+    assert run.status == SignalRun.Status.FAILED and "broker unreachable" in run.error
+    assert run.requested_by is not None
+    assert services.signal_run_start(enqueue=False).pk != run.pk  # a new run can start
+
+
+def test_it_segments_each_text_once_and_reuses_the_cached_tokens(seeded):
+    labels = make_corpus(repeat=1)
+    first = run_once()
+    assert first.counts["segmented"] == len(labels) == ReviewTokens.objects.count()
+    second = run_once()
+    assert second.counts["segmented"] == 0
+    review = Review.objects.get(pk=next(iter(labels)))
+    review.text = "全新的评价：没有超时控制"
+    review.save()
+    assert run_once().counts["segmented"] == 1
+
+
+def test_it_gives_the_same_result_when_nothing_changed(seeded):
+    make_corpus()
+    first, second = run_once(), run_once()
+    assert assignments(first) == assignments(second)
+    keywords = lambda run: sorted(  # noqa: E731
+        (cluster.definition.key, cluster.keywords) for cluster in run.clusters.select_related("definition")
+    )
+    assert keywords(first) == keywords(second)
+    assert SignalDefinition.objects.filter(status=SignalDefinition.Status.DISCOVERED).count() == 1
+    first.refresh_from_db()
+    assert not first.is_current and SignalRun.objects.get(is_current=True) == second
+
+
+@pytest.mark.parametrize(
+    "reviews",
+    [
+        [],
+        [("讲得非常清楚，强烈推荐", 5), ("干货满满，推荐", 5)],
+        [("😂😂😂", 1), ("👍", 2)],
+        [("The examples are toys. No timeouts, no tests, no modules.", 2), ("Great course!", 5)],
+        [(("没有超时控制，goroutine 泄漏，GOPATH 过时。" * 200)[:5000], 1)],
+    ],
+    ids=["empty", "no-complaints", "emoji-only", "english-only", "5000-characters"],
+)
+def test_it_completes_a_run_on_corpora_without_much_to_find(seeded, reviews):
+    for text, rating in reviews:
+        ReviewFactory(text=text, rating=rating)
+    run = run_once()
+    assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
+    report = services.signal_report()
+    ids = [review_id for signal in report["signals"] for review_id in signal["review_ids"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids).isdisjoint(report["unassigned_complaints"])
+
+
+def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
+    make_corpus()
+    run = run_once()
+    review = ReviewFactory(rating=2, text="下游接口调用没有超时，也没有重试，线上直接雪崩")
+    assignment = services.signal_review_assign(review_id=review.pk)
+    assert assignment is not None and assignment.run == run
+    assert assignment.cluster.definition.key == "no_production"
+    assert ReviewTokens.objects.filter(review=review).exists()
+    review.rating, review.text = 5, "讲得非常清楚，例子贴近工作，强烈推荐"
+    review.save()
+    assert services.signal_review_assign(review_id=review.pk) is None
+    assert not ReviewSignal.objects.filter(review=review).exists()
+
+
+def test_it_does_not_lose_a_saved_review_when_the_broker_is_down(seeded, monkeypatch):
+    from analytics import tasks
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.assign_review_signals, "delay", unreachable)
+    make_corpus(repeat=1)
+    review = ReviewFactory(rating=2, text="没有超时，也没有重试")
+    services.review_saved(review_id=review.pk)  # logs, does not raise
+    run = run_once()
+    assert ReviewSignal.objects.filter(run=run, review=review).exists()  # the next run assigns it
+
+
+def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
+    assert services.seed_signal_definitions() == 6
+    definition = SignalDefinition.objects.get(key="toy_examples")
+    services.signal_rename(definition=definition, name_zh="玩具例子", name_en="Toy code")
+    assert services.seed_signal_definitions() == 0
+    definition.refresh_from_db()
+    assert definition.name_zh == "玩具例子" and definition.seed_terms
+    assert set(SignalDefinition.objects.values_list("status", flat=True)) == {"seeded"}
+
+
+def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(seeded):
+    make_corpus()
+    run_once()
+    candidate = SignalDefinition.objects.get(status=SignalDefinition.Status.DISCOVERED)
+    with pytest.raises(ValidationError):
+        services.signal_rename(definition=candidate, name_zh="  ")
+    promoted = services.signal_promote(definition=candidate, name_zh="售后答疑缺失", name_en="No after-sales support")
+    assert promoted.status == SignalDefinition.Status.CONFIRMED and "助教" in promoted.seed_terms
+    with pytest.raises(ValidationError):
+        services.signal_promote(definition=promoted, name_zh="再来一次")
+
+    toy = SignalDefinition.objects.get(key="toy_examples")
+    testing = SignalDefinition.objects.get(key="weak_testing")
+    with pytest.raises(ValidationError):
+        services.signal_merge(definition=toy, into=toy)
+    services.signal_merge(definition=toy, into=testing)
+    with pytest.raises(ValidationError):
+        services.signal_merge(definition=testing, into=toy)  # toy is merged away already
+    with pytest.raises(ValidationError):
+        services.signal_confirm(definition=toy)
+
+    tooling = services.signal_dismiss(definition=SignalDefinition.objects.get(key="outdated_tooling"))
+    assert tooling.status == SignalDefinition.Status.DISMISSED
+    keys_before = set(SignalDefinition.objects.values_list("key", flat=True))
+    run = run_once()
+    found = assignments(run)
+    support = [key for key in found.values() if key == promoted.key]
+    assert len(support) >= 9  # the confirmed signal now guides the assignment
+    assert "toy_examples" not in found.values()  # merged: its reviews count as weak_testing's
+    # A dismissed signal no longer guides the assignment; when its reviews still cluster together the
+    # cluster keeps the dismissed identity instead of coming back as a "new" candidate.
+    assert set(SignalDefinition.objects.values_list("key", flat=True)) == keys_before
+    assert {cluster.definition.key for cluster in run.clusters.select_related("definition")} <= keys_before

@@ -1,13 +1,12 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import reports, services
+from analytics import ranking_cache, reports, services
 from analytics.models import (
     CourseScore,
     CourseScoreQuerySet,
@@ -98,7 +97,7 @@ class SignalRunSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field({"type": "number", "format": "double", "nullable": True})  # null until it finishes
     def get_duration_seconds(self, run: SignalRun) -> float | None:
         duration = reports.run_duration(run)
         return round(duration.total_seconds(), 3) if duration is not None else None
@@ -308,11 +307,21 @@ class CourseRankingQuerySerializer(InstructorRankingQuerySerializer):
 class _RankingListView(generics.ListAPIView):
     permission_classes = [permissions.AllowAny]
     query_serializer_class: type[serializers.Serializer]
+    filters: dict = {}  # set per request in list(); empty for schema generation
 
-    def filters(self) -> dict:
-        query = self.query_serializer_class(data=self.request.query_params)
+    def list(self, request, *args, **kwargs):
+        query = self.query_serializer_class(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return {key: value for key, value in query.validated_data.items() if value}
+        self.filters = {key: value for key, value in query.validated_data.items() if value}
+        # Rankings change only when scores are recomputed: each page of rows is built once per score version.
+        parts = [request.get_host(), *(f"{key}={value}" for key, value in sorted(self.filters.items()))]
+        parts.append(f"page={request.query_params.get('page', '1')[:6]}")
+        data = ranking_cache.cached_fragment(
+            f"api-{self.serializer_class.__name__}",
+            parts,
+            lambda: dict(super(_RankingListView, self).list(request).data),
+        )
+        return Response(data)
 
 
 @extend_schema(parameters=[InstructorRankingQuerySerializer], tags=["rankings"])
@@ -323,7 +332,7 @@ class InstructorRankingList(_RankingListView):
     query_serializer_class = InstructorRankingQuerySerializer
 
     def get_queryset(self):
-        return InstructorScore.objects.ranking(**self.filters())
+        return InstructorScore.objects.ranking(**self.filters)
 
 
 @extend_schema(parameters=[CourseRankingQuerySerializer], tags=["rankings"])
@@ -334,4 +343,4 @@ class CourseRankingList(_RankingListView):
     query_serializer_class = CourseRankingQuerySerializer
 
     def get_queryset(self):
-        return CourseScore.objects.ranking(**self.filters())
+        return CourseScore.objects.ranking(**self.filters)

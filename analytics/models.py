@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from reviews.models import Course, Instructor, Review
@@ -161,6 +161,10 @@ class EvidenceSnapshotQuerySet(models.QuerySet):
         )
         return self.ok().filter(pk=Subquery(latest))
 
+    def current_for(self, instructor) -> "EvidenceSnapshot | None":
+        """One instructor's last good snapshot."""
+        return self.ok().filter(instructor=instructor).order_by("-fetched_at", "-pk").first()
+
 
 class EvidenceSnapshot(models.Model):
     class Status(models.TextChoices):
@@ -205,11 +209,6 @@ class ScoreQuerySet(models.QuerySet):
         "signals": [F("signal_burden").asc(nulls_last=True)],
         "reviews": ["-review_count"],
     }
-
-    def version(self) -> str:
-        """Changes whenever scores are recomputed (one indexed query); keys cached ranking pages."""
-        latest = self.aggregate(latest=Max("computed_at"))["latest"]
-        return latest.isoformat() if latest else "none"
 
     def ordered(self, sort: str, *, name_field: str) -> "ScoreQuerySet":
         ordering = self.SORTS.get(sort, self.SORTS["score"])
@@ -296,3 +295,39 @@ class InstructorEvidence(Instructor):
         proxy = True
         verbose_name = _("instructor GitHub evidence")
         verbose_name_plural = _("instructor GitHub evidence")
+
+
+# --- Outbox (trust) --------------------------------------------------------------------------------------
+
+
+class OutboxMessage(models.Model):
+    """Follow-up work written in the same transaction as the change that needs it (transactional outbox).
+
+    Sent to the broker after commit; while the broker is down the row stays unsent and the periodic drain (and
+    every worker start) sends it once it is back. The consumer marks it processed in the transaction that applies
+    it, so a message delivered twice takes effect once.
+    """
+
+    topic = models.CharField(max_length=60)
+    # Rows with the same key and no sent_at are the same pending work (e.g. "review.saved:42").
+    key = models.CharField(max_length=120, db_index=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveIntegerField(default=0)
+    deliveries = models.PositiveIntegerField(default=0)  # times a consumer applied it (stays 1)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="outbox_unprocessed_idx", condition=Q(processed_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'processed' if self.processed_at else 'sent' if self.sent_at else 'unsent'})"

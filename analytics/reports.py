@@ -79,10 +79,6 @@ def keyword_chips(keywords) -> list[dict]:
     ]
 
 
-def is_public(definition: SignalDefinition | None) -> bool:
-    return definition is not None and definition.status in PUBLIC_STATUSES
-
-
 def effective_definition(definition: SignalDefinition | None) -> SignalDefinition | None:
     """A definition merged into another counts as that other one until the next run re-assigns its reviews."""
     if definition is not None and definition.merged_into_id:

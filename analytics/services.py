@@ -18,9 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -29,6 +28,7 @@ from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
     InstructorScore,
+    OutboxMessage,
     ReviewSignal,
     ReviewTokens,
     SignalAssigner,
@@ -36,6 +36,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
+from analytics.ranking_cache import publish_scores_version
 from analytics.reports import PUBLIC_STATUSES, effective_definition
 from analytics.scoring import (
     EVIDENCE_FIGURES,
@@ -87,17 +88,28 @@ class SignalRunAbandoned(Exception):
 
 
 def review_saved(*, review_id: int) -> None:
-    """Called by reviews.services after a review is created or its text/rating changes (after commit).
+    """Called by reviews.services after a review is created or its text/rating/status changes (after commit).
 
-    Enqueues the light task that assigns the review to the current run's signals. When the broker
-    cannot be reached nothing is lost for good: the next full run (nightly) assigns every review.
+    The follow-up (signal assignment, score refresh) travels through the outbox (analytics/outbox.py):
+    reviews.services records it in the review's transaction with review_followup_record and it is sent right
+    after commit; when the broker cannot be reached it stays in the database and the periodic drain sends it
+    once the broker is back. A caller that did not record it first gets it recorded (and sent) here.
     """
-    from analytics.tasks import assign_review_signals
+    from analytics import outbox
 
-    try:
-        assign_review_signals.delay(review_id)
-    except Exception:
-        logger.warning("could not enqueue signal assignment of review %s; the next run assigns it", review_id)
+    key = f"{outbox.REVIEW_SAVED}:{review_id}"
+    if not OutboxMessage.objects.filter(key=key, processed_at__isnull=True).exists():
+        review_followup_record(review_id=review_id)
+    outbox.outbox_send(keys=[key])
+
+
+def review_followup_record(*, review_id: int) -> None:
+    """Write the review's follow-up to the outbox in the caller's transaction (trust: nothing lost)."""
+    from analytics import outbox
+
+    outbox.outbox_add(
+        topic=outbox.REVIEW_SAVED, key=f"{outbox.REVIEW_SAVED}:{review_id}", payload={"review_id": review_id}
+    )
 
 
 def seed_signal_definitions() -> int:
@@ -119,7 +131,11 @@ def seed_signal_definitions() -> int:
             },
         )
         created += was_created
-        if not was_created and not definition.seed_terms and definition.status == SignalDefinition.Status.SEEDED:
+        if (
+            not was_created
+            and not definition.seed_terms
+            and definition.status == SignalDefinition.Status.SEEDED
+        ):
             definition.seed_terms = seed["seed_terms"]
             definition.save(update_fields=["seed_terms", "updated_at"])
     return created
@@ -241,7 +257,9 @@ def _claim_signal_run(run_id: int) -> SignalRun | None:
         run.progress = 1
         run.step = _("Starting")
         run.error = ""
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "worker", "progress", "step", "error"])
+        run.save(
+            update_fields=["status", "started_at", "heartbeat_at", "worker", "progress", "step", "error"]
+        )
         return run
 
 
@@ -307,10 +325,10 @@ def _execute_signal_run(run: SignalRun) -> None:
     mark = time.monotonic()
     progress(8, _("Segmenting review text"))
     words, segmented = _review_words([(pk, text) for pk, text, *_rest in rows], progress)
-    segmenter = get_segmenter()
+    tokens = get_segmenter().filter_many(words)
     documents = [
-        Document(id=row[0], words=review_words, tokens=segmenter.filter(review_words), rating=row[2])
-        for row, review_words in zip(rows, words, strict=True)
+        Document(id=row[0], words=review_words, tokens=review_tokens, rating=row[2])
+        for row, review_words, review_tokens in zip(rows, words, tokens, strict=True)
     ]
     timings["segment"] = round(time.monotonic() - mark, 3)
 
@@ -333,7 +351,9 @@ def _execute_signal_run(run: SignalRun) -> None:
     progress(80, _("Building the report"))
     course_ids = [row[4] for row in rows]
     instructors: dict[int, list[int]] = defaultdict(list)
-    for course_id, instructor_id in Course.instructors.through.objects.values_list("course_id", "instructor_id"):
+    for course_id, instructor_id in Course.instructors.through.objects.values_list(
+        "course_id", "instructor_id"
+    ):
         instructors[course_id].append(instructor_id)
     report = summarise(
         result,
@@ -359,16 +379,21 @@ def _review_words(reviews: list[tuple[int, str]], progress: Callable[[int, str],
     hashes = [segmenter.text_hash(text) for _pk, text in reviews]
     cached = {
         review_id: (text_hash, tokens)
-        for review_id, text_hash, tokens in ReviewTokens.objects.filter(review__status=Review.Status.PUBLISHED)
+        for review_id, text_hash, tokens in ReviewTokens.objects.filter(
+            review__status=Review.Status.PUBLISHED
+        )
         .values_list("review_id", "text_hash", "tokens")
         .iterator(chunk_size=5000)
     }
     words: list[list[str] | None] = []
     missing: list[int] = []
+    # One string object per distinct word (JSON decoding makes a new one per occurrence): 100k reviews
+    # hold millions of words but only tens of thousands of distinct ones.
+    same = {}.setdefault
     for position, ((pk, _text), text_hash) in enumerate(zip(reviews, hashes, strict=True)):
-        hit = cached.get(pk)
+        hit = cached.pop(pk, None)
         if hit is not None and hit[0] == text_hash:
-            words.append(hit[1])
+            words.append(list(map(same, hit[1], hit[1])))
         else:
             words.append(None)
             missing.append(position)
@@ -379,7 +404,9 @@ def _review_words(reviews: list[tuple[int, str]], progress: Callable[[int, str],
             words[position] = review_words
         ReviewTokens.objects.bulk_create(
             [
-                ReviewTokens(review_id=reviews[position][0], text_hash=hashes[position], tokens=words[position])
+                ReviewTokens(
+                    review_id=reviews[position][0], text_hash=hashes[position], tokens=words[position]
+                )
                 for position in batch
             ],
             update_conflicts=True,
@@ -564,7 +591,9 @@ def _save_signal_run(
         )
         ReviewSignal.objects.bulk_create(
             (
-                ReviewSignal(run=locked, review_id=review_ids[member], cluster_id=cluster.pk, score=round(score, 5))
+                ReviewSignal(
+                    run=locked, review_id=review_ids[member], cluster_id=cluster.pk, score=round(score, 5)
+                )
                 for cluster, group in zip(clusters, result.groups, strict=True)
                 for member, score in zip(group.members, group.scores, strict=True)
             ),
@@ -646,7 +675,9 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
             if found is not None:
                 match = (assigner["clusters"][found[0]], found[1])
     with transaction.atomic():
-        previous = ReviewSignal.objects.filter(run=run, review_id=review_id).values_list("cluster_id", flat=True)
+        previous = ReviewSignal.objects.filter(run=run, review_id=review_id).values_list(
+            "cluster_id", flat=True
+        )
         touched = set(previous)
         if match is None:
             ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
@@ -716,12 +747,18 @@ def signal_report(*, run: SignalRun | None = None) -> dict:
     return {
         "run": run.pk,
         "signals": signals,
-        "unassigned_complaints": [review_key(pk, external.get(pk)) for pk in unassigned_pks if pk in external],
+        "unassigned_complaints": [
+            review_key(pk, external.get(pk)) for pk in unassigned_pks if pk in external
+        ],
     }
 
 
 def _clean_names(*, name_zh: str, name_en: str, description: str) -> dict[str, str]:
-    cleaned = {"name_zh": (name_zh or "").strip(), "name_en": (name_en or "").strip(), "description": description}
+    cleaned = {
+        "name_zh": (name_zh or "").strip(),
+        "name_en": (name_en or "").strip(),
+        "description": description,
+    }
     errors = {}
     if not cleaned["name_zh"]:
         errors["name_zh"] = [_("Give the signal a Chinese name.")]
@@ -794,7 +831,9 @@ def signal_merge(*, definition: SignalDefinition, into: SignalDefinition) -> Sig
     if into.status == SignalDefinition.Status.DISMISSED:
         raise ValidationError({"into": [_("A dismissed signal cannot take others in.")]})
     with transaction.atomic():
-        SignalDefinition.objects.filter(merged_into=definition).update(merged_into=into, updated_at=timezone.now())
+        SignalDefinition.objects.filter(merged_into=definition).update(
+            merged_into=into, updated_at=timezone.now()
+        )
         definition.merged_into = into
         definition.save(update_fields=["merged_into", "updated_at"])
     return definition
@@ -843,9 +882,7 @@ def evidence_refresh(*, instructor_id: int) -> EvidenceSnapshot:
     login = instructor.github_login
     if not login:
         raise ValidationError({"github_login": [_("Link a GitHub login before refreshing evidence.")]})
-    current = (
-        EvidenceSnapshot.objects.ok().filter(instructor=instructor).order_by("-fetched_at", "-pk").first()
-    )
+    current = EvidenceSnapshot.objects.current_for(instructor)
     same_login = current is not None and current.payload_summary.get("login", "").lower() == login.lower()
     now = timezone.now()
     try:
@@ -1274,4 +1311,5 @@ def scores_recompute() -> list[InstructorScore]:
         InstructorScore.objects.bulk_create(instructor_scores, batch_size=500)
         CourseScore.objects.all().delete()
         CourseScore.objects.bulk_create(course_scores, batch_size=500)
+        transaction.on_commit(lambda: publish_scores_version(now.isoformat()))
     return sorted(instructor_scores, key=lambda score: (score.rank is None, score.rank or 0, -score.total))

@@ -8,9 +8,12 @@ Pure maths on plain lists (no Django), so it is tested and benchmarked alone. Th
 2. Guided assignment: complaints are scored against each defined signal in a TF-IDF space — the
    share of a review's TF-IDF mass on the signal's seed (and learned) terms, then refined once against
    the centroid of the reviews the seeds picked. Above a threshold the best signal becomes the primary.
-3. Discovery: the complaints left over are reduced with LSA and clustered with k-means (several fixed
-   seeds); k is chosen by how distinct the clusters' c-TF-IDF keywords are. Clusters are matched to
-   earlier candidates by keyword overlap, so a recurring complaint keeps one identity across runs.
+3. Discovery: the complaints left over are projected into an LSA space (TruncatedSVD, fixed seed)
+   learned from all reviews plus optional background text, and grouped by average-linkage clustering
+   with a cosine-distance cut, so the number of clusters follows from the data instead of a k chosen
+   by silhouette (which fails on short reviews); large sets are first condensed into fixed-seed k-means
+   micro-clusters. A new cluster whose keywords match a known signal joins it (a guided one whose seeds
+   missed these reviews, or an earlier candidate / dismissed signal whose identity it keeps).
 4. Each signal gets c-TF-IDF keywords (against all other signals) and representative quotes; the
    report gives shares overall, per course, per instructor, per month, and the rating lift.
 
@@ -20,9 +23,11 @@ Everything is deterministic for a given input order and parameters (fixed random
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, filterfalse, islice, repeat
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -41,12 +46,12 @@ _MIN_DISCOVERED_SIMILARITY = 0.1
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """One review as the pipeline sees it.
 
     words: the full segmentation (stopwords and punctuation kept: the complaint classifier reads
-    "但", "没有", "不"); tokens: the content words used for signals (stopwords removed).
+    "但", "没有", "不"); tokens: the content words used for signals (text.Segmenter.filter: stopwords and
+    punctuation removed).
     """
 
     id: Hashable
@@ -84,10 +89,11 @@ class Parameters:
     min_cluster_share: float = 0.01
     max_clusters: int = 12
     lsa_components: int = 60
-    lsa_sample: int = 20000
+    lsa_sample: int = 10000
     merge_distance: float = 0.88
     direct_clustering_limit: int = 2000
     micro_clusters: int = 300
+    micro_sample: int = 5000
     kmeans_restarts: int = 1
     keyword_count: int = 12
     quote_count: int = 5
@@ -135,27 +141,32 @@ def seed_phrases(terms: Iterable[str], tokenize: Callable[[str], list[str]]) -> 
 
 
 def count_matrix(
-    docs: Iterable[Sequence[Hashable]], vocabulary: dict[Hashable, int], *, grow: bool
+    docs: Sequence[Sequence[Hashable]], vocabulary: dict[Hashable, int], *, grow: bool
 ) -> sparse.csr_matrix:
-    """Term counts as CSR. With grow=True unseen terms are added to `vocabulary`; else ignored."""
-    indices: list[int] = []
-    indptr = [0]
+    """Term counts as CSR. With grow=True unseen terms are added to `vocabulary`; else they are ignored.
+
+    Every loop here runs in C (dict.fromkeys, map, chain): this is on the path of every run over
+    every review.
+    """
+    known = len(vocabulary)
     if grow:
-        setdefault = vocabulary.setdefault
-        for doc in docs:
-            indices.extend([setdefault(term, len(vocabulary)) for term in doc])
-            indptr.append(len(indices))
+        for term in dict.fromkeys(chain.from_iterable(docs)):
+            if term not in vocabulary:
+                vocabulary[term] = len(vocabulary)
+        ids = map(vocabulary.__getitem__, chain.from_iterable(docs))
+        columns = len(vocabulary)
     else:
-        get = vocabulary.get
-        for doc in docs:
-            indices.extend([i for i in map(get, doc) if i is not None])
-            indptr.append(len(indices))
+        # Unknown terms go to one extra column, dropped below.
+        ids = map(vocabulary.get, chain.from_iterable(docs), repeat(known))
+        columns = known + 1
+    indices = np.fromiter(ids, dtype=np.int64)
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=indptr[1:])
     matrix = sparse.csr_matrix(
-        (np.ones(len(indices), dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-        shape=(len(indptr) - 1, len(vocabulary)),
+        (np.ones(len(indices), dtype=np.float64), indices, indptr), shape=(len(docs), columns)
     )
     matrix.sum_duplicates()
-    return matrix
+    return matrix if grow else matrix[:, :known]
 
 
 def idf_weights(counts: sparse.csr_matrix) -> np.ndarray:
@@ -179,10 +190,12 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 
 
 def _polarity_features(words: Sequence[str], rating: int) -> list[Hashable]:
-    cleaned = [word for word in words if word not in _PUNCTUATION]
-    features: list[Hashable] = list(cleaned)
-    features.extend(zip(cleaned, cleaned[1:], strict=False))
-    features.append(("rating", rating))
+    cleaned = list(filterfalse(_PUNCTUATION.__contains__, words))
+    features: list[Hashable] = [
+        *cleaned,
+        *zip(cleaned, islice(cleaned, 1, None), strict=False),
+        ("rating", rating),
+    ]
     return features
 
 
@@ -197,10 +210,6 @@ class ComplaintClassifier:
         self.vocabulary: dict[Hashable, int] = {}
         self.idf: np.ndarray | None = None
         self.model: LogisticRegression | None = None
-
-    @property
-    def trained(self) -> bool:
-        return self.model is not None
 
     def fit(
         self, words: Sequence[Sequence[str]], ratings: Sequence[int], complaint: Sequence[bool]
@@ -225,7 +234,7 @@ class ComplaintClassifier:
             raise RuntimeError("the complaint classifier is not trained")
         if not len(words):
             return np.zeros(0)
-        features = (_polarity_features(w, r) for w, r in zip(words, ratings, strict=True))
+        features = [_polarity_features(w, r) for w, r in zip(words, ratings, strict=True)]
         matrix = tfidf(count_matrix(features, self.vocabulary, grow=False), self.idf)
         return self.model.predict_proba(matrix)[:, 1]
 
@@ -313,11 +322,11 @@ def extract(
     # One TF-IDF space over every review: IDF and the latent (LSA) space learn from all the text,
     # praise included (it shows which words go together); only complaints are assigned and clustered.
     vocabulary: dict[Hashable, int] = {}
-    all_counts = count_matrix([_content(d.tokens) for d in documents], vocabulary, grow=True)
+    all_counts = count_matrix([d.tokens for d in documents], vocabulary, grow=True)
     if context:
         # Background text (e.g. the labelled reviews shipped with the project) adds co-occurrence
         # evidence to the IDF and the latent space; it is never assigned or clustered.
-        context_counts = count_matrix([_content(tokens) for tokens in context], vocabulary, grow=True)
+        context_counts = count_matrix(context, vocabulary, grow=True)
         all_counts.resize((n, len(vocabulary)))
         space_counts = sparse.vstack([all_counts, context_counts]).tocsr()
     else:
@@ -479,7 +488,9 @@ def _discover(
     noise = sorted(set(range(n)) - set(nonempty.tolist()))
     if len(nonempty) < 2 * min_size:
         return [], list(range(n))
-    vectors = normalize(space.transform(matrix[nonempty]) if space is not None else matrix[nonempty].toarray())
+    vectors = normalize(
+        space.transform(matrix[nonempty]) if space is not None else matrix[nonempty].toarray()
+    )
     labels = _agglomerate(vectors, params)
     clusters = []
     for label in sorted(set(labels.tolist()), key=lambda label: (-(labels == label).sum(), label)):
@@ -494,44 +505,47 @@ def _discover(
 
 
 def _agglomerate(vectors: np.ndarray, params: Parameters) -> np.ndarray:
+    """Average-linkage clusters of unit vectors, cut at params.merge_distance (cosine distance)."""
     n = len(vectors)
     if n <= params.direct_clustering_limit:
-        points, owner = vectors, np.arange(n)
-    else:
-        micro = min(params.micro_clusters, n // 4)
-        kmeans = KMeans(n_clusters=micro, n_init=params.kmeans_restarts, random_state=params.seed).fit(vectors)
-        owner = kmeans.labels_
-        points = normalize(kmeans.cluster_centers_)
+        return AgglomerativeClustering(
+            n_clusters=None, distance_threshold=params.merge_distance, metric="cosine", linkage="average"
+        ).fit_predict(vectors)
+    # Many reviews: condense them into k-means micro-clusters (fitted on a fixed-seed sample: k-means++ on
+    # every review would dominate the run time), then link the micro-clusters. The mean pairwise cosine
+    # similarity between the reviews of two micro-clusters is the dot product of their (unnormalised) mean
+    # vectors, so the distances, and the threshold, mean what they mean between single reviews.
+    micro = min(params.micro_clusters, n // 4)
+    sample = vectors
+    if n > params.micro_sample:
+        rows = np.sort(np.random.default_rng(params.seed).choice(n, params.micro_sample, replace=False))
+        sample = vectors[rows]
+    kmeans = KMeans(n_clusters=micro, n_init=params.kmeans_restarts, random_state=params.seed).fit(sample)
+    owner = kmeans.predict(vectors)
+    used, owner = np.unique(owner, return_inverse=True)
+    sizes = np.bincount(owner, minlength=len(used)).astype(float)
+    means = np.zeros((len(used), vectors.shape[1]))
+    np.add.at(means, owner, vectors)
+    means /= sizes[:, None]
+    if len(used) < 2:
+        return np.zeros(n, dtype=int)
+    distances = np.clip(1.0 - means @ means.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
     merged = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=params.merge_distance, metric="cosine", linkage="average"
-    ).fit_predict(points)
+        n_clusters=None, distance_threshold=params.merge_distance, metric="precomputed", linkage="average"
+    ).fit_predict(distances)
     return merged[owner]
 
 
-def _partition_quality(labels: np.ndarray, term_counts: sparse.csr_matrix, min_size: int) -> float:
-    """How distinct the clusters' c-TF-IDF keywords are, counting only clusters big enough to report."""
-    ids = sorted(set(labels.tolist()))
-    class_counts = np.vstack([np.asarray(term_counts[labels == label].sum(axis=0)).ravel() for label in ids])
-    weights = _ctfidf(class_counts)
-    tops = []
-    for i, label in enumerate(ids):
-        if (labels == label).sum() < min_size:
-            continue
-        order = np.argsort(-weights[i])[:10]
-        tops.append(set(order[weights[i][order] > 0].tolist()))
-    if len(tops) < 2:
-        return -1.0
-    overlap = [len(a & b) / max(1, min(len(a), len(b))) for i, a in enumerate(tops) for b in tops[i + 1 :]]
-    return 1.0 - float(np.mean(overlap))
-
-
 def _ctfidf(class_counts: np.ndarray) -> np.ndarray:
-    """Class-based TF-IDF (BERTopic): term frequency in a class × log(1 + mean class size / term frequency)."""
+    """Class-based TF-IDF (as in BERTopic): frequency in a class × log(1 + mean class size / frequency)."""
     totals = class_counts.sum(axis=1, keepdims=True)
     tf = np.divide(class_counts, totals, out=np.zeros_like(class_counts, dtype=float), where=totals > 0)
     frequency = class_counts.sum(axis=0)
     average = class_counts.sum() / max(1, class_counts.shape[0])
-    idf = np.log(1 + np.divide(average, frequency, out=np.zeros_like(frequency, dtype=float), where=frequency > 0))
+    idf = np.log(
+        1 + np.divide(average, frequency, out=np.zeros_like(frequency, dtype=float), where=frequency > 0)
+    )
     return tf * idf
 
 
@@ -562,7 +576,9 @@ def _describe(
         order = np.argsort(-row_weights, kind="stable")[: params.keyword_count]
         top = row_weights[order[0]] if len(order) else 0.0
         group.keywords = [
-            (str(terms[i]), round(float(row_weights[i] / top), 4)) for i in order if row_weights[i] > 0 and top > 0
+            (str(terms[i]), round(float(row_weights[i] / top), 4))
+            for i in order
+            if row_weights[i] > 0 and top > 0
         ]
         centroid = np.asarray(matrix[rows].mean(axis=0)).ravel()
         norm = np.linalg.norm(centroid)
@@ -575,7 +591,9 @@ def _describe(
         group.centroid = {str(terms[i]): round(float(centroid[i]), 5) for i in keep if centroid[i] > 0}
 
 
-def _representatives(members: Sequence[int], similarity: np.ndarray, rows: sparse.csr_matrix, count: int) -> list[int]:
+def _representatives(
+    members: Sequence[int], similarity: np.ndarray, rows: sparse.csr_matrix, count: int
+) -> list[int]:
     """The members closest to the centroid, skipping near-duplicates of quotes already chosen."""
     chosen: list[int] = []
     for position in np.argsort(-similarity, kind="stable"):
@@ -665,7 +683,9 @@ def _assigner_payload(
             if term in vocabulary
         }
         keep = np.argsort(-centroids[s], kind="stable")[:200]
-        centroid = {str(terms_by_index[i]): round(float(centroids[s][i]), 5) for i in keep if centroids[s][i] > 0}
+        centroid = {
+            str(terms_by_index[i]): round(float(centroids[s][i]), 5) for i in keep if centroids[s][i] > 0
+        }
         signals.append(
             {
                 "group": group_by_key[spec.key],
@@ -680,13 +700,20 @@ def _assigner_payload(
     for g, group in enumerate(groups):
         if group.discovered:
             signals.append(
-                {"group": g, "kind": "discovered", "centroid": group.centroid, "threshold": group.similarity_floor}
+                {
+                    "group": g,
+                    "kind": "discovered",
+                    "centroid": group.centroid,
+                    "threshold": group.similarity_floor,
+                }
             )
             used_terms.update(group.centroid)
     n = len(idf)
     return {
         "version": 1,
-        "idf": {term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary},
+        "idf": {
+            term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary
+        },
         "default_idf": round(float(math.log((1.0 + n) / 2.0) + 1.0), 5) if n else 1.0,
         "threshold": params.assign_threshold,
         "refine_weight": params.refine_weight,
@@ -715,7 +742,9 @@ def assign_one(assigner: Mapping, tokens: Sequence[str]) -> tuple[int, float] | 
         for phrase in signal["phrases"]:
             if all(term in vector for term in phrase):
                 activated.update(phrase)
-        learned = sum(vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated)
+        learned = sum(
+            vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated
+        )
         return sum(vector[term] for term in activated) + learned
 
     refine = assigner["refine_weight"]

@@ -1,21 +1,29 @@
 """Celery tasks of the analytics app: they take ids and call analytics.services."""
 
+import logging
+
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from analytics import services, text
+from analytics import outbox, services, text
 from reviews.models import Instructor
+
+logger = logging.getLogger(__name__)
 
 # --- Failure signals (signals pipeline) ------------------------------------------------------------------
 
 
 @worker_init.connect
 def _load_dictionaries_before_fork(**_kwargs) -> None:
-    """Load jieba-rs and the user dictionary in the worker's main process, so forked pool processes
-    share them instead of each loading them on its first task."""
+    """Load jieba-rs, the user dictionary and the complaint classifier in the worker's main process, so
+    forked pool processes share them instead of each loading them on its first task."""
     text.warm_up()
+    try:
+        services.signal_training_data()
+    except Exception:  # never keep a worker from starting; the first run trains it instead
+        logger.exception("could not train the complaint classifier at worker start")
 
 
 @shared_task(soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
@@ -28,13 +36,6 @@ def extract_signals(run_id: int) -> str:
 def extract_signals_nightly() -> int:
     """Nightly: start a full extraction run (or leave the one already in progress alone)."""
     return services.signal_run_start().pk
-
-
-@shared_task(soft_time_limit=20, time_limit=30, ignore_result=True)
-def assign_review_signals(review_id: int) -> int | None:
-    """Assign one saved review to the current run's signals; returns the cluster id or None."""
-    assignment = services.signal_review_assign(review_id=review_id)
-    return assignment.cluster_id if assignment is not None else None
 
 
 # --- Evidence and scores (evidence & ranking) ------------------------------------------------------------
@@ -64,3 +65,28 @@ def recompute_scores() -> int:
     # Cleared first: a change arriving while this runs schedules one more recompute rather than being lost.
     cache.delete(services.SCORES_PENDING_KEY)
     return len(services.scores_recompute())
+
+
+# --- Outbox (trust) --------------------------------------------------------------------------------------
+
+
+@shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
+def deliver_outbox_message(message_id: int) -> bool:
+    """Apply one outbox message (exactly once in effect: a repeated delivery finds it processed)."""
+    return outbox.outbox_process(message_id=message_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
+def drain_outbox() -> int:
+    """Periodic (beat) and at worker start: send the outbox messages the broker has not got yet."""
+    return outbox.outbox_drain()
+
+
+@worker_ready.connect
+def _drain_outbox_at_worker_start(sender=None, **_kwargs) -> None:
+    """A worker that (re)starts — typically after Redis came back — sends what was left unsent meanwhile.
+    Queued, not run here: the worker's main process keeps no database connection across the fork."""
+    try:
+        drain_outbox.delay()
+    except Exception:  # noqa: BLE001 - the broker may be down again; beat retries
+        logger.warning("could not queue the outbox drain at worker start", exc_info=True)

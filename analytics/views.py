@@ -1,10 +1,9 @@
-import hashlib
+from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -13,11 +12,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import reports, services
+from analytics import ranking_cache, reports, services
 from analytics.forms import (
     SignalMergeForm,
     SignalRenameForm,
@@ -66,6 +65,7 @@ def signals_dashboard(request: HttpRequest) -> HttpResponse:
     for cluster in clusters:
         cluster.merge_choices = [target for target in targets if target.pk != cluster.definition_id]
     history = list(SignalRun.objects.order_by("-created_at")[:8])
+    active = reports.active_run()
     return render(
         request,
         "analytics/signals/dashboard.html",
@@ -74,7 +74,8 @@ def signals_dashboard(request: HttpRequest) -> HttpResponse:
             "clusters": listed,
             "dismissed": dismissed,
             "trend": reports.monthly_trend(run, clusters) if run else {"months": [], "series": []},
-            "active_run": reports.active_run(),
+            "active_run": active,
+            "active_run_stalled": bool(active and reports.RunProgress(active).stalled),
             "history": _with_durations(history),
             "has_more_history": SignalRun.objects.count() > len(history),
             "counts": _run_counts(run),
@@ -275,7 +276,6 @@ def _run_counts(run: SignalRun | None) -> dict:
 # --- Rankings, comparison, how we rank (evidence & ranking) ---------------------------------------------
 
 RANKING_PAGE_SIZE = 50
-RANKING_CACHE_SECONDS = 3600
 COMPARE_MIN, COMPARE_MAX = 2, 4
 INSTRUCTOR_SORTS = [
     ("score", gettext_lazy("Score")),
@@ -302,19 +302,6 @@ def _ranking_filters(request: HttpRequest, sorts: list, *, levels: bool = False)
     return params
 
 
-def _cached_ranking(request: HttpRequest, kind: str, version: str, params: dict, build) -> str:
-    """Rendered ranking body, cached until the next score recompute (the version changes)."""
-    page = request.GET.get("page", "1")[:6]
-    filters = "&".join(f"{key}={value}" for key, value in sorted(params.items()))
-    digest = hashlib.sha256(f"{filters}&page={page}".encode()).hexdigest()[:24]
-    key = f"rankings:{kind}:{version}:{get_language()}:{digest}"
-    html = cache.get(key)
-    if html is None:
-        html = build(page)
-        cache.set(key, html, RANKING_CACHE_SECONDS)
-    return mark_safe(html)  # our own rendered template: every value in it was escaped when rendered
-
-
 def _filter_choices() -> dict:
     return {
         "tags": list(Tag.objects.order_by("name").values_list("slug", "name")),
@@ -327,64 +314,62 @@ def _filter_choices() -> dict:
     }
 
 
-def _querystring(params: dict) -> str:
-    return urlencode({key: value for key, value in params.items() if value and value != "score"})
+def _ranking_page(request: HttpRequest, *, kind: str, params: dict, table_context: Callable[[], dict]):
+    """A ranking page: the table rendered once per score version and filters, the whole page once per
+    version and address for anonymous visitors (analytics/ranking_cache.py); constant queries on a miss."""
+    page_number = request.GET.get("page", "1")[:6]
+    filters = [f"{key}={value}" for key, value in sorted(params.items())]
+
+    def render_table() -> str:
+        version = ranking_cache.scores_version()
+        context = {
+            "params": params,
+            "has_scores": version != "none",
+            **_filter_choices(),
+            **table_context(),
+        }
+        context["page"] = Paginator(context.pop("rows"), RANKING_PAGE_SIZE).get_page(page_number)
+        return render_to_string(f"analytics/rankings/_{kind}_table.html", context, request=request)
+
+    def render_page(extra: dict) -> str:
+        table = ranking_cache.cached_fragment(kind, [*filters, f"page={page_number}"], render_table)
+        # Our own rendered template: every value in it was escaped when it was rendered.
+        context = {"body": mark_safe(table), "nav_section": "rankings", "tab": f"{kind}s", **extra}
+        return render_to_string(f"analytics/rankings/{kind}s.html", context, request=request)
+
+    return ranking_cache.cached_page(request, kind, render_page) or HttpResponse(render_page({}))
 
 
 @require_GET
 def rankings_instructors(request: HttpRequest) -> HttpResponse:
-    """Instructor ranking: constant queries whatever the number of instructors; one when cached."""
+    """Instructor ranking with filters and sorting; "not enough data" rows last."""
     params = _ranking_filters(request, INSTRUCTOR_SORTS)
-    version = InstructorScore.objects.version()
-
-    def build(page_number: str) -> str:
-        rows = InstructorScore.objects.ranking(**params)
-        page = Paginator(rows, RANKING_PAGE_SIZE).get_page(page_number)
-        context = {
-            "page": page,
-            "params": params,
-            "querystring": _querystring(params),
+    return _ranking_page(
+        request,
+        kind="instructor",
+        params=params,
+        table_context=lambda: {
+            "rows": InstructorScore.objects.ranking(**params),
             "sorts": INSTRUCTOR_SORTS,
             "weights": settings.SCORE_WEIGHTS,
-            "has_scores": version != "none",
-            **_filter_choices(),
-        }
-        return render_to_string("analytics/rankings/_instructor_table.html", context, request=request)
-
-    body = _cached_ranking(request, "instructors", version, params, build)
-    return render(
-        request,
-        "analytics/rankings/instructors.html",
-        {"body": body, "nav_section": "rankings", "tab": "instructors"},
+        },
     )
 
 
 @require_GET
 def rankings_courses(request: HttpRequest) -> HttpResponse:
-    """Course ranking: smoothed learner rating and failure-signal burden; constant queries."""
+    """Course ranking: smoothed learner rating and failure-signal burden."""
     params = _ranking_filters(request, COURSE_SORTS, levels=True)
-    version = CourseScore.objects.version()
-
-    def build(page_number: str) -> str:
-        rows = CourseScore.objects.ranking(**params).prefetch_related("course__instructors")
-        page = Paginator(rows, RANKING_PAGE_SIZE).get_page(page_number)
-        context = {
-            "page": page,
-            "params": params,
-            "querystring": _querystring(params),
+    return _ranking_page(
+        request,
+        kind="course",
+        params=params,
+        table_context=lambda: {
+            "rows": CourseScore.objects.ranking(**params).prefetch_related("course__instructors"),
             "sorts": COURSE_SORTS,
             "levels": Course.Level.choices,
             "weights": {key: value for key, value in settings.SCORE_WEIGHTS.items() if key != "evidence"},
-            "has_scores": version != "none",
-            **_filter_choices(),
-        }
-        return render_to_string("analytics/rankings/_course_table.html", context, request=request)
-
-    body = _cached_ranking(request, "courses", version, params, build)
-    return render(
-        request,
-        "analytics/rankings/courses.html",
-        {"body": body, "nav_section": "rankings", "tab": "courses"},
+        },
     )
 
 

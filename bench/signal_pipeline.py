@@ -87,10 +87,10 @@ def background_context() -> list[list[str]]:
 
 
 def documents(words: list[list[str]], ratings: list[int]) -> list[signals.Document]:
-    segmenter = text.get_segmenter()
+    tokens = text.get_segmenter().filter_many(words)
     return [
-        signals.Document(id=i, words=w, tokens=segmenter.filter(w), rating=r)
-        for i, (w, r) in enumerate(zip(words, ratings, strict=True))
+        signals.Document(id=i, words=w, tokens=t, rating=r)
+        for i, (w, t, r) in enumerate(zip(words, tokens, ratings, strict=True))
     ]
 
 

@@ -62,12 +62,16 @@ def evaluate(name: str, data: Labelled, classifier, context: list[list[str]]) ->
     praise_complaint = sum(bool(result.complaint[i]) for i in praise) / max(1, len(praise))
     missed = sum(not result.complaint[i] for i in complaints) / max(1, len(complaints))
 
-    print(f"\n=== {name}: {len(data.texts)} reviews, {len(complaints)} complaints, {len(praise)} praise "
-          f"({elapsed:.2f} s) ===")
+    print(
+        f"\n=== {name}: {len(data.texts)} reviews, {len(complaints)} complaints, {len(praise)} praise "
+        f"({elapsed:.2f} s) ==="
+    )
     print(f"labels: {dict(Counter(data.labels).most_common())}")
     print(f"NMI {nmi:.3f}   ARI {ari:.3f}   (over complaint reviews; unassigned count as one class)")
-    print(f"praise wrongly flagged: {praise_flagged:.1%} in a signal ({praise_complaint:.1%} taken for "
-          f"complaints); complaints missed by the classifier: {missed:.1%}")
+    print(
+        f"praise wrongly flagged: {praise_flagged:.1%} in a signal ({praise_complaint:.1%} taken for "
+        f"complaints); complaints missed by the classifier: {missed:.1%}"
+    )
 
     ok = nmi >= TARGET_NMI and praise_flagged <= TARGET_PRAISE
     print(f"\n{'signal':22s} {'precision':>9s} {'recall':>7s} {'pred':>5s} {'true':>5s}")
@@ -94,8 +98,10 @@ def evaluate(name: str, data: Labelled, classifier, context: list[list[str]]) ->
         if top in unseeded and purity >= 0.6 and coverage >= 0.5:
             surfaced[top] = max(surfaced.get(top, 0.0), coverage)
         keywords = " ".join(term for term, _weight in group.keywords[:6])
-        print(f"  new-{number:<3d} size {len(group.members):3d}  mostly {top} ({purity:.0%} pure, holds "
-              f"{coverage:.0%} of them)  {keywords}")
+        print(
+            f"  new-{number:<3d} size {len(group.members):3d}  mostly {top} ({purity:.0%} pure, holds "
+            f"{coverage:.0%} of them)  {keywords}"
+        )
     for label in unseeded:
         state = f"yes (holds {surfaced[label]:.0%})" if label in surfaced else "no"
         print(f"unseeded '{label}' surfaced as its own candidate: {state}")
@@ -103,19 +109,31 @@ def evaluate(name: str, data: Labelled, classifier, context: list[list[str]]) ->
         ok &= "support" in surfaced
 
     baseline_words = [jieba.lcut(data.texts[i]) for i in complaints]
-    matrix = TfidfVectorizer(analyzer=lambda tokens: [t for t in tokens if t.strip()]).fit_transform(baseline_words)
+    matrix = TfidfVectorizer(analyzer=lambda tokens: [t for t in tokens if t.strip()]).fit_transform(
+        baseline_words
+    )
     k = len(set(truth))
     baseline = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(matrix)
-    print(f"\nbaseline jieba.lcut + TF-IDF + KMeans (k={k}, given the true complaints): "
-          f"NMI {normalized_mutual_info_score(truth, baseline):.3f}   ARI {adjusted_rand_score(truth, baseline):.3f}")
-    print(f"CourseLens pipeline:                                                NMI {nmi:.3f}   ARI {ari:.3f}")
-    print(f"targets (precision ≥ {TARGET_PRECISION}, recall ≥ {TARGET_RECALL}, NMI ≥ {TARGET_NMI}, praise ≤ "
-          f"{TARGET_PRAISE:.0%}, support surfaces): {'met' if ok else 'NOT met'}")
+    baseline_nmi = normalized_mutual_info_score(truth, baseline)
+    baseline_ari = adjusted_rand_score(truth, baseline)
+    print(
+        f"\nbaseline jieba.lcut + TF-IDF + KMeans (k={k}, given the true complaints): "
+        f"NMI {baseline_nmi:.3f}   ARI {baseline_ari:.3f}"
+    )
+    print(
+        f"CourseLens pipeline:                                                NMI {nmi:.3f}   ARI {ari:.3f}"
+    )
+    print(
+        f"targets (precision ≥ {TARGET_PRECISION}, recall ≥ {TARGET_RECALL}, NMI ≥ {TARGET_NMI}, praise ≤ "
+        f"{TARGET_PRAISE:.0%}, support surfaces): {'met' if ok else 'NOT met'}"
+    )
     return ok
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--eval", type=Path, default=EVAL_SET, help="held-out set (JSON lines with a label)")
     parser.add_argument("--dev", action="store_true", help="also measure on the development set")
     args = parser.parse_args()

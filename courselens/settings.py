@@ -307,6 +307,79 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# --- Trust: throttling, log-in lock-out, resilience to Redis/PostgreSQL faults, outbox
+# (courselens/throttling.py, courselens/resilience.py, analytics/outbox.py) ---
+# Reverse proxies in front of the site that append to X-Forwarded-For (0: the header is ignored, REMOTE_ADDR
+# is the client). Too high a number lets clients choose their address; too low a one puts everyone behind the
+# proxy.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# "<scope>.<key kind>": "<count>/<period>"; key kinds: user (account), ip (client), username (log-in
+# failures).
+# THROTTLE_RATES="review_submit.ip=100/hour,login.username=10/15min" overrides single entries.
+THROTTLE_RATES = {
+    "review_submit.user": "10/hour",
+    "review_submit.ip": "30/hour",
+    "review_edit.user": "30/hour",
+    "review_edit.ip": "60/hour",
+    "review_vote.user": "60/10min",
+    "review_vote.ip": "200/10min",
+    "review_report.user": "10/hour",
+    "review_report.ip": "30/hour",
+    "signup.ip": "10/hour",
+    "login.ip": "20/15min",
+    "login.username": "5/15min",
+}
+THROTTLE_RATES.update(item.split("=", 1) for item in env_list("THROTTLE_RATES"))
+THROTTLE_CACHE_PREFIX = "throttle"
+# API actions per viewset basename → throttle scope (courselens.throttling.ActionRateThrottle).
+THROTTLE_API_ACTIONS = {
+    "api-review": {
+        "create": "review_submit",
+        "partial_update": "review_edit",
+        "destroy": "review_edit",
+        "helpful": "review_vote",
+        "report": "review_report",
+    },
+}
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "rest_framework.authentication.SessionAuthentication",
+    "courselens.throttling.ThrottledBasicAuthentication",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["courselens.throttling.ActionRateThrottle"]
+# The lock-out backend refuses log-ins while a client or username is over login.* (it authenticates nobody).
+AUTHENTICATION_BACKENDS = [
+    "courselens.throttling.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+if REDIS_URL:
+    # An unreachable Redis reads as a cache miss instead of an error page; short timeouts so nothing hangs.
+    CACHES["default"]["BACKEND"] = "courselens.resilience.ResilientRedisCache"
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged task (its worker died) is given to another worker after this many seconds; it must
+        # exceed the longest task (signal runs: 30 min) or a task still running would be delivered twice.
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+# Publishing fails within seconds when the broker is down (the outbox keeps the work), instead of hanging.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Outbox: unsent messages younger than OUTBOX_SETTLE_SECONDS are being sent after their commit; a message sent
+# but not processed after OUTBOX_RESEND_AFTER_SECONDS was lost by the broker (e.g. a Redis restart) and is
+# resent.
+OUTBOX_SETTLE_SECONDS = 10
+OUTBOX_RESEND_AFTER_SECONDS = 900
+OUTBOX_RETENTION_DAYS = 7
+CELERY_BEAT_SCHEDULE.update(
+    {"outbox-drain": {"task": "analytics.tasks.drain_outbox", "schedule": 30.0}},
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,14 +1,14 @@
 """Rate limits for writes and log-ins, keyed on the real client address and stored in the shared cache.
 
-Behind N trusted reverse proxies (settings.TRUSTED_PROXY_COUNT) the client is the Nth address from the right of
-X-Forwarded-For: each proxy appends the address it received the request from, so everything left of that was
-written by the client and is ignored (a client rotating X-Forwarded-For gets no fresh allowance). With 0 proxies
-the header is ignored and REMOTE_ADDR is the client. IPv6 clients are grouped by /64, the block one subscriber
-usually gets.
+Behind N trusted reverse proxies (settings.TRUSTED_PROXY_COUNT) the client is the Nth address from the right
+of X-Forwarded-For: each proxy appends the address it received the request from, so everything left of that
+was written by the client and is ignored (a client rotating X-Forwarded-For gets no fresh allowance). With 0
+proxies the header is ignored and REMOTE_ADDR is the client. IPv6 clients are grouped by /64, the block one
+subscriber usually gets.
 
 Counters are fixed windows in the Django cache (Redis in production), incremented atomically, so every web
-process and host shares them. When the cache cannot be reached the limits fail open: a Redis outage must not stop
-learners from reading or writing.
+process and host shares them. When the cache cannot be reached the limits fail open: a Redis outage must not
+stop learners from reading or writing.
 
 Rates are settings.THROTTLE_RATES: {"<scope>.<key kind>": "<count>/<period>"}, e.g. "review_submit.user":
 "10/hour"; key kinds are "user" (the logged-in account), "ip" (the client address) and, for log-in failures,
@@ -34,6 +34,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.throttling import BaseThrottle
@@ -137,8 +138,8 @@ def idents(request: HttpRequest, user=None) -> dict[str, str]:
 def hit(scope: str, keys: dict[str, str], *, now: float | None = None) -> int | None:
     """Count one request of `scope` against every key with a configured rate.
 
-    Returns None when allowed, else the number of seconds to wait (the Retry-After value). A refused request still
-    counts, so hammering does not shorten the wait.
+    Returns None when allowed, else the number of seconds to wait (the Retry-After value). A refused request
+    still counts, so hammering does not shorten the wait.
     """
     now = time.time() if now is None else now
     wait = 0
@@ -260,16 +261,15 @@ def _count_login_failure(sender, credentials: dict, request=None, **kwargs) -> N
 
 
 class LoginLockoutBackend:
-    """First in AUTHENTICATION_BACKENDS: refuses (PermissionDenied) any attempt while the client or the username
-    is locked out; otherwise lets the next backend decide. It never authenticates anyone itself."""
+    """First in AUTHENTICATION_BACKENDS: refuses (PermissionDenied) any attempt while the client or the
+    username is locked out; otherwise lets the next backend decide. It never authenticates anyone itself."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if login_blocked(request, username):
             raise PermissionDenied
         return None
 
-    def get_user(self, user_id):
-        return None
+    # No get_user(): no session ever names this backend (and the test client's force_login skips it).
 
 
 class ThrottledBasicAuthentication(BasicAuthentication):
@@ -280,3 +280,13 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         if wait:
             raise exceptions.Throttled(wait=wait)
         return super().authenticate_credentials(userid, password, request)
+
+
+class ThrottledBasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ThrottledBasicAuthentication in the OpenAPI schema as plain HTTP Basic."""
+
+    target_class = ThrottledBasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

@@ -17,3 +17,6 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.STATIC_URL, document_root=settings.STATIC_ROOT)
+
+# A lost database connection is answered with a 503 "temporarily unavailable" page (courselens/resilience.py).
+handler500 = "courselens.resilience.server_error"

@@ -5,11 +5,7 @@ from reviews import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),  # throttled log-in (trust)
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reviews/", views.my_reviews, name="my-reviews"),
 ]

@@ -172,3 +172,19 @@ class InstructorFilterForm(QueryFilterForm):
         choices=[("rating", _("Highest rated")), ("reviews", _("Most reviewed")), ("name", _("Name"))],
     )
 
+
+
+# --- Trust: moderation -------------------------------------------------------------------------------------
+
+
+class ModerationForm(forms.Form):
+    """A staff decision on one review: publish or hide, with a reason (required to hide; the author sees
+    it)."""
+
+    action = forms.ChoiceField(choices=[("publish", _("Publish")), ("hide", _("Hide"))])
+    reason = forms.CharField(
+        label=_("Reason (the author sees it)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -221,3 +221,47 @@ class ReviewReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reporter", "review"], name="report_one_per_user_review")
         ]
+
+
+# --- Moderation (trust) ----------------------------------------------------------------------------------
+
+
+class ModerationEvent(models.Model):
+    """One moderation step of a review: held by the automatic screening, or published / hidden by staff.
+
+    Staff read this log on the moderation page; the author of a hidden review sees the latest reason.
+    """
+
+    class Action(models.TextChoices):
+        HELD = "held", _("Held for moderation")
+        PUBLISHED = "published", _("Published")
+        HIDDEN = "hidden", _("Hidden")
+        PENDING = "pending", _("Sent back to moderation")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="moderation_events")
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    from_status = models.CharField(_("previous status"), max_length=12, choices=Review.Status.choices)
+    reason = models.TextField(_("reason"), blank=True, max_length=1000)
+    # Automatic screening: the rules that fired with their details ([{"rule": …, "detail": {…}}]).
+    findings = models.JSONField(_("findings"), default=list, blank=True)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moderator"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("moderation event")
+        verbose_name_plural = _("moderation events")
+
+    def __str__(self) -> str:
+        return f"{self.review_id}: {self.action}"
+
+    @property
+    def automatic(self) -> bool:
+        return self.moderator_id is None

@@ -20,10 +20,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from analytics import services as analytics_services
+from reviews import moderation
 from reviews.models import (
     DIMENSION_KEYS,
     Course,
     Instructor,
+    ModerationEvent,
     Review,
     ReviewReport,
     ReviewRevision,
@@ -65,8 +67,10 @@ def _require_user(user) -> None:
 
 
 def _notify_review_saved(review_id: int) -> None:
-    # robust=True: the review is already committed; a broken follow-up (e.g. broker down) must not turn the
-    # learner's successful save into an error page. analytics keeps its own outbox for retries.
+    # Called inside the write's transaction: the follow-up goes to the outbox with the change (kept while the
+    # broker is down, sent once it is back). robust=True: the review is already committed; a broken follow-up
+    # must not turn the learner's successful save into an error page.
+    analytics_services.review_followup_record(review_id=review_id)
     transaction.on_commit(lambda: analytics_services.review_saved(review_id=review_id), robust=True)
 
 
@@ -109,12 +113,13 @@ def review_submit(
             ReviewRevision.objects.create(
                 review=review, rating=rating, text=text, dimensions=review.dimensions, edited_by=author
             )
+            review_hold_if_suspicious(review=review)
+            _notify_review_saved(review.pk)
     except IntegrityError:
         # Lost a race against a concurrent submission: the database constraint kept exactly one row.
         if Review.objects.filter(author=author, course=course).exists():
             raise ValidationError({"course": [DUPLICATE_REVIEW_MESSAGE]}) from None
         raise
-    _notify_review_saved(review.pk)
     return review
 
 
@@ -148,7 +153,8 @@ def review_edit(
         ReviewRevision.objects.create(
             review=review, rating=rating, text=text, dimensions=review.dimensions, edited_by=editor
         )
-    _notify_review_saved(review.pk)
+        review_hold_if_suspicious(review=review, edited=True)
+        _notify_review_saved(review.pk)
     return review
 
 
@@ -219,10 +225,10 @@ def review_report(*, review: Review, reporter, reason: str, detail: str = "") ->
         raise already from None
 
 
-def review_moderate(*, reviews: Iterable[Review], status: str, moderator) -> int:
+def review_moderate(*, reviews: Iterable[Review], status: str, moderator, reason: str = "") -> int:
     """Staff sets the status of reviews (publish / hide / pending); their open reports count as handled.
 
-    Returns how many reviews changed status.
+    Every review gets a ModerationEvent with the reason. Returns how many reviews changed status.
     """
     if moderator is None or not moderator.is_staff:
         raise PermissionDenied(gettext("Only staff can moderate reviews."))
@@ -230,13 +236,15 @@ def review_moderate(*, reviews: Iterable[Review], status: str, moderator) -> int
         raise ValidationError({"status": [_("Unknown review status.")]})
     ids = [review.pk for review in reviews]
     with transaction.atomic():
+        previous = dict(Review.objects.select_for_update().filter(pk__in=ids).values_list("pk", "status"))
         changed_ids = list(
             Review.objects.filter(pk__in=ids).exclude(status=status).values_list("pk", flat=True)
         )
         Review.objects.filter(pk__in=changed_ids).update(status=status, updated_at=timezone.now())
         ReviewReport.objects.filter(review_id__in=ids, resolved=False).update(resolved=True)
-    for review_id in changed_ids:
-        _notify_review_saved(review_id)
+        _log_moderation(previous=previous, status=status, moderator=moderator, reason=reason)
+        for review_id in changed_ids:
+            _notify_review_saved(review_id)
     logger.info("moderation: %s set %d review(s) to %s", moderator.get_username(), len(changed_ids), status)
     return len(changed_ids)
 
@@ -544,3 +552,126 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
             )
         ) from None
     return result
+
+
+# --- Moderation (trust) ----------------------------------------------------------------------------------
+# New and edited learner reviews are screened by reviews/moderation.py inside their transaction; a suspicious
+# one is held as pending (not counted in any public rating or ranking) with a ModerationEvent saying why.
+# Staff then publish or hide it with a reason (review_moderation_decide → review_moderate).
+
+MODERATION_RULES = moderation.Rules()
+MODERATION_LOOKBACK_LIMIT = 2000
+MODERATION_REASON_MAX_CHARS = 1000
+
+MODERATION_ACTIONS = {"publish": Review.Status.PUBLISHED, "hide": Review.Status.HIDDEN}
+_EVENT_FOR_STATUS = {
+    Review.Status.PUBLISHED: ModerationEvent.Action.PUBLISHED,
+    Review.Status.HIDDEN: ModerationEvent.Action.HIDDEN,
+    Review.Status.PENDING: ModerationEvent.Action.PENDING,
+}
+
+
+def _recent_reviews(*, exclude_pk: int, since) -> list[moderation.RecentReview]:
+    rows = list(
+        Review.objects.filter(created_at__gte=since)
+        .exclude(pk=exclude_pk)
+        .order_by("-created_at")
+        .values_list("pk", "author_id", "text", "created_at", "course_id", "author__date_joined")[
+            :MODERATION_LOOKBACK_LIMIT
+        ]
+    )
+    instructors: dict[int, set[int]] = {}
+    for course_id, instructor_id in Course.instructors.through.objects.filter(
+        course_id__in={row[4] for row in rows}
+    ).values_list("course_id", "instructor_id"):
+        instructors.setdefault(course_id, set()).add(instructor_id)
+    return [
+        moderation.RecentReview(
+            id=pk,
+            author_id=author_id,
+            text=text,
+            created_at=created_at,
+            instructor_ids=frozenset(instructors.get(course_id, ())),
+            author_joined_at=joined,
+        )
+        for pk, author_id, text, created_at, course_id, joined in rows
+    ]
+
+
+def review_screen(*, review: Review) -> moderation.Verdict:
+    """Run the moderation heuristics on a saved learner review against the other recent reviews."""
+    if review.author_id is None:
+        return moderation.Verdict()
+    now = timezone.now()
+    candidate = moderation.Candidate(
+        author_id=review.author_id,
+        author_joined_at=review.author.date_joined,
+        text=review.text,
+        instructor_ids=frozenset(review.course.instructors.values_list("pk", flat=True)),
+        now=now,
+    )
+    since = now - timedelta(days=MODERATION_RULES.lookback_days)
+    return moderation.screen(candidate, _recent_reviews(exclude_pk=review.pk, since=since), MODERATION_RULES)
+
+
+def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> moderation.Verdict:
+    """Hold a published learner review as pending when the screening finds it suspicious (call it inside the
+    transaction that saves the review). After an edit only the near-duplicate rule applies."""
+    if review.status != Review.Status.PUBLISHED:
+        return moderation.Verdict()
+    verdict = review_screen(review=review)
+    if edited:
+        verdict = moderation.Verdict(
+            tuple(finding for finding in verdict.findings if finding.rule == moderation.NEAR_DUPLICATE)
+        )
+    if not verdict.suspicious:
+        return verdict
+    Review.objects.filter(pk=review.pk).update(status=Review.Status.PENDING)
+    review.status = Review.Status.PENDING
+    ModerationEvent.objects.create(
+        review=review,
+        action=ModerationEvent.Action.HELD,
+        from_status=Review.Status.PUBLISHED,
+        findings=[{"rule": finding.rule, "detail": finding.detail} for finding in verdict.findings],
+    )
+    logger.info("moderation: review %s held for %s", review.pk, ", ".join(verdict.rules))
+    return verdict
+
+
+def _log_moderation(*, previous: dict[int, str], status: str, moderator, reason: str) -> None:
+    ModerationEvent.objects.bulk_create(
+        ModerationEvent(
+            review_id=review_id,
+            action=_EVENT_FOR_STATUS[status],
+            from_status=from_status,
+            reason=reason,
+            moderator=moderator,
+        )
+        for review_id, from_status in previous.items()
+    )
+
+
+def review_moderation_decide(*, review: Review, moderator, action: str, reason: str = "") -> Review:
+    """Staff publishes or hides one review with a reason (required to hide; shown to the author).
+
+    `action` is "publish" or "hide". Open reports of the review count as handled. Returns the updated review.
+    """
+    if moderator is None or not moderator.is_staff:
+        raise PermissionDenied(gettext("Only staff can moderate reviews."))
+    errors: dict[str, list] = {}
+    if action not in MODERATION_ACTIONS:
+        errors["action"] = [_("Choose publish or hide.")]
+    reason = (reason or "").strip()
+    if "\x00" in reason:
+        errors["reason"] = [_("The text contains a NUL character (\\x00); please remove it.")]
+    elif len(reason) > MODERATION_REASON_MAX_CHARS:
+        errors["reason"] = [
+            _("Keep the reason under %(limit)d characters.") % {"limit": MODERATION_REASON_MAX_CHARS}
+        ]
+    elif action == "hide" and not reason:
+        errors["reason"] = [_("Say why the review is hidden; its author will see the reason.")]
+    if errors:
+        raise ValidationError(errors)
+    review_moderate(reviews=[review], status=MODERATION_ACTIONS[action], moderator=moderator, reason=reason)
+    review.refresh_from_db()
+    return review

@@ -14,4 +14,8 @@ urlpatterns = [
     path("reviews/<int:pk>/report/", views.review_report, name="review-report"),
     path("instructors/", views.instructor_list, name="instructor-list"),
     path("instructors/<str:slug>/", views.instructor_detail, name="instructor-detail"),
+    # --- Moderation (staff) ---
+    path("moderation/", views.moderation_queue, name="moderation-queue"),
+    path("moderation/reviews/<int:pk>/", views.moderation_review, name="moderation-review"),
+    path("moderation/reviews/<int:pk>/decide/", views.moderation_decide, name="moderation-decide"),
 ]

@@ -7,6 +7,7 @@ Public pages count and list published reviews only; a learner also sees their ow
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,12 +19,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from reviews import services
-from reviews.forms import CourseFilterForm, InstructorFilterForm, ReportForm, ReviewForm, SignupForm
+from analytics.views import staff_required
+from courselens import throttling
+from courselens.throttling import throttle
+from reviews import moderation, services
+from reviews.forms import (
+    CourseFilterForm,
+    InstructorFilterForm,
+    ModerationForm,
+    ReportForm,
+    ReviewForm,
+    SignupForm,
+)
 from reviews.models import (
     DIMENSIONS,
     Course,
     Instructor,
+    ModerationEvent,
     Review,
     ReviewReport,
     ReviewVote,
@@ -255,6 +267,7 @@ def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("review_submit")
 def review_create(request: HttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     if request.method == "GET":
@@ -290,6 +303,7 @@ def _own_review(request: HttpRequest, pk: int) -> Review:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("review_edit")
 def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
     review = _own_review(request, pk)
     if request.method == "POST":
@@ -332,6 +346,7 @@ def review_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("review_vote")
 def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
     """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent."""
     review = get_object_or_404(Review.objects.select_related("course"), pk=pk, status=PUBLISHED)
@@ -350,6 +365,7 @@ def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("review_report")
 def review_report(request: HttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(Review.objects.select_related("course", "author"), pk=pk, status=PUBLISHED)
     back = f"{review.course.get_absolute_url()}#review-{review.pk}"
@@ -392,6 +408,7 @@ def my_reviews(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@throttle("signup")
 def signup(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, reverse(settings.LOGIN_REDIRECT_URL))
     if request.user.is_authenticated:
@@ -403,3 +420,151 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Welcome to CourseLens, %(name)s!") % {"name": user.get_username()})
         return redirect(next_url)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+# --- Trust: log-in throttling and staff moderation ---------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in, answering 429 with Retry-After while the client or username is locked out after too
+    many failures (courselens/throttling.py counts them). Django gives the session a new key at log-in."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        wait = throttling.login_blocked(request, request.POST.get("username"))
+        if wait:
+            return throttling.too_many_requests(request, wait)
+        return super().post(request, *args, **kwargs)
+
+
+MODERATION_PER_PAGE = 20
+MODERATION_TABS = ("pending", "reported", "hidden")
+
+
+def describe_finding(finding: dict) -> str:
+    """A moderator-readable sentence for one automatic screening finding."""
+    detail = finding.get("detail") or {}
+    rule = finding.get("rule")
+    if rule == moderation.NEAR_DUPLICATE:
+        return _("Text is %(percent)d%% the same as review #%(id)s%(who)s.") % {
+            "percent": round(100 * float(detail.get("similarity", 0))),
+            "id": detail.get("review_id", "?"),
+            "who": _(" by the same account") if detail.get("same_author") else _(" by another account"),
+        }
+    if rule == moderation.NEW_ACCOUNT_BURST:
+        return _("%(count)s reviews from new accounts on this instructor within %(minutes)s minutes.") % {
+            "count": detail.get("reviews", "?"),
+            "minutes": detail.get("minutes", "?"),
+        }
+    if rule == moderation.REVIEW_SPREE:
+        return _("%(count)s reviews by this account within %(minutes)s minutes.") % {
+            "count": detail.get("reviews", "?"),
+            "minutes": detail.get("minutes", "?"),
+        }
+    return str(rule)
+
+
+def _moderation_reviews(tab: str) -> QuerySet[Review]:
+    open_reports = Count("reports", filter=Q(reports__resolved=False), distinct=True)
+    reviews = Review.objects.select_related("course", "author").annotate(open_reports=open_reports)
+    if tab == "reported":
+        return reviews.filter(open_reports__gt=0).order_by("-open_reports", "-created_at", "-pk")
+    status = Review.Status.HIDDEN if tab == "hidden" else Review.Status.PENDING
+    return reviews.filter(status=status).order_by("-created_at", "-pk")
+
+
+def _with_moderation_context(reviews: list[Review]) -> list[Review]:
+    """Attach `findings` (sentences from the latest automatic hold) and `report_reasons` to each review."""
+    ids = [review.pk for review in reviews]
+    held: dict[int, list[str]] = {}
+    for review_id, findings in (
+        ModerationEvent.objects.filter(review_id__in=ids, action=ModerationEvent.Action.HELD)
+        .order_by("review_id", "-created_at", "-pk")
+        .values_list("review_id", "findings")
+    ):
+        held.setdefault(review_id, [describe_finding(finding) for finding in findings])
+    reasons: dict[int, list[tuple[str, int]]] = {}
+    for row in (
+        ReviewReport.objects.filter(review_id__in=ids, resolved=False)
+        .values("review_id", "reason")
+        .annotate(n=Count("pk"))
+        .order_by("review_id", "-n")
+    ):
+        label = ReviewReport.Reason(row["reason"]).label
+        reasons.setdefault(row["review_id"], []).append((label, row["n"]))
+    for review in reviews:
+        review.findings = held.get(review.pk, [])
+        review.report_reasons = reasons.get(review.pk, [])
+    return reviews
+
+
+@require_http_methods(["GET"])
+@staff_required
+def moderation_queue(request: HttpRequest) -> HttpResponse:
+    tab = request.GET.get("tab") if request.GET.get("tab") in MODERATION_TABS else "pending"
+    page = Paginator(_moderation_reviews(tab), MODERATION_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _with_moderation_context(list(page.object_list))
+    counts = {name: _moderation_reviews(name).count() for name in MODERATION_TABS}
+    return render(
+        request,
+        "reviews/moderation/queue.html",
+        {
+            "tab": tab,
+            "page_obj": page,
+            "counts": counts,
+            "form": ModerationForm(),
+            "nav_section": "moderation",
+        },
+    )
+
+
+@require_http_methods(["GET"])
+@staff_required
+def moderation_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """One review with everything a moderator needs: every version, the reports and the moderation log."""
+    review = get_object_or_404(Review.objects.select_related("course", "author"), pk=pk)
+    review.open_reports = review.reports.filter(resolved=False).count()
+    _with_moderation_context([review])
+    events = review.moderation_events.select_related("moderator")
+    for event in events:
+        event.descriptions = [describe_finding(finding) for finding in event.findings]
+    return render(
+        request,
+        "reviews/moderation/review.html",
+        {
+            "review": review,
+            "revisions": review.revisions.select_related("edited_by").order_by("-created_at", "-pk"),
+            "reports": review.reports.select_related("reporter"),
+            "events": events,
+            "form": ModerationForm(),
+            "nav_section": "moderation",
+        },
+    )
+
+
+@require_http_methods(["POST"])
+@staff_required
+def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    review = get_object_or_404(Review, pk=pk)
+    back = safe_next(request, reverse("moderation-queue"))
+    form = ModerationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        return redirect(back)
+    try:
+        services.review_moderation_decide(
+            review=review,
+            moderator=request.user,
+            action=form.cleaned_data["action"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if review.status == Review.Status.PUBLISHED:
+        messages.success(request, _("Review #%(id)s is published.") % {"id": review.pk})
+    else:
+        messages.success(request, _("Review #%(id)s is hidden.") % {"id": review.pk})
+    return redirect(back)

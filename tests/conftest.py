@@ -68,3 +68,15 @@ def _plain_http_test_server():
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     ):
         yield
+
+
+# --- Trust -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters(settings):
+    """Each test starts with unused rate limits: the counters live in the (process-wide) cache, and tests from
+    the same client address would otherwise add up across the run."""
+    import uuid
+
+    settings.THROTTLE_CACHE_PREFIX = f"throttle-test-{uuid.uuid4().hex}"

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore
+from analytics.ranking_cache import scores_version
 from reviews.models import DIMENSIONS
 
 register = template.Library()
@@ -91,11 +92,11 @@ def radar_payload(scores: list, *, names: list[str]) -> dict:
 def instructor_evidence(instructor, user=None) -> dict:
     """Score, radar and GitHub evidence for one instructor (three queries; a fourth for staff)."""
     score = InstructorScore.objects.filter(instructor=instructor).first()
-    snapshots = EvidenceSnapshot.objects.filter(instructor=instructor).order_by("-fetched_at", "-pk")
-    snapshot = snapshots.ok().first()
+    snapshot = EvidenceSnapshot.objects.current_for(instructor)
     failure = None
     if user is not None and getattr(user, "is_staff", False):
-        failure = snapshots.filter(status=EvidenceSnapshot.Status.FAILED).first()
+        failed = EvidenceSnapshot.objects.filter(instructor=instructor, status=EvidenceSnapshot.Status.FAILED)
+        failure = failed.order_by("-fetched_at", "-pk").first()
         if failure and snapshot and failure.fetched_at <= snapshot.last_refreshed:
             failure = None  # a later success replaced it
     total_ranked = InstructorScore.objects.filter(rank__isnull=False).count() if score and score.rank else 0
@@ -114,7 +115,7 @@ def instructor_evidence(instructor, user=None) -> dict:
 @register.simple_tag
 def ranking_highlights() -> dict:
     """Top instructors and courses for the home page, cached until scores change (one query when cached)."""
-    key = f"rankings:home:{InstructorScore.objects.version()}"
+    key = f"rankings:home:{scores_version()}"
     highlights = cache.get(key)
     if highlights is None:
         highlights = {

@@ -52,19 +52,13 @@ def lift_class(value) -> str:
     return "lift-down" if float(value) > 0 else "lift-up" if float(value) < 0 else ""
 
 
+# Labels of the run counts shown as stat cards on the dashboard (analytics.views.STAT_CARD_COUNTS).
 COUNT_LABELS = {
     "reviews": _("reviews analysed"),
     "complaints": _("complaints"),
     "assigned": _("complaints assigned"),
     "unassigned": _("unassigned complaints"),
-    "unassigned_complaints": _("unassigned complaints"),
-    "clusters": _("clusters"),
-    "signals": _("signals"),
     "discovered": _("new candidates"),
-    "candidates": _("new candidates"),
-    "praise": _("praise reviews"),
-    "tokenized": _("reviews segmented"),
-    "segmented": _("reviews newly segmented"),
 }
 
 

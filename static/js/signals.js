@@ -72,7 +72,9 @@
     var step = panel.querySelector('[data-role="step"]');
     var status = panel.querySelector('[data-role="status"]');
     var stalled = panel.querySelector('[data-role="stalled"]');
+    var waiting = panel.querySelector('[data-role="waiting"]');
     var failures = 0;
+    var QUEUE_PATIENCE_MS = 20000;
 
     function update(run) {
       bar.value = run.progress;
@@ -82,6 +84,7 @@
       if (run.step) step.textContent = run.step;
       if (run.error) step.textContent = run.error;
       stalled.hidden = !run.stalled;
+      waiting.hidden = !(run.status === "queued" && Date.now() - Date.parse(run.created_at) > QUEUE_PATIENCE_MS);
       panel.classList.toggle("is-failed", run.status === "failed");
     }
 

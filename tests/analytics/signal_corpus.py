@@ -9,7 +9,7 @@ COMPLAINTS = {
     "no_production": [
         "调用下游没有超时，也没有重试和熔断，压测一下就挂了",
         "HTTP 客户端不设超时，context.WithTimeout 一次都没用过，出错只打印日志",
-        "错误处理就是 fmt.Errorf(\"%v\")，没有超时控制，服务一慢全挂",
+        '错误处理就是 fmt.Errorf("%v")，没有超时控制，服务一慢全挂',
     ],
     "outdated_tooling": [
         "还在用 GOPATH，go mod 一句没提，版本太老了",

@@ -61,7 +61,10 @@ def test_it_works_on_an_empty_database(tmp_path):
 
 def test_it_refuses_while_a_worker_is_running_another_extraction():
     SignalRun.objects.create(
-        status=SignalRun.Status.RUNNING, worker="elsewhere:1", started_at=timezone.now(), heartbeat_at=timezone.now()
+        status=SignalRun.Status.RUNNING,
+        worker="elsewhere:1",
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
     )
     with pytest.raises(CommandError, match="in progress"):
         call_command("extract_signals", stdout=io.StringIO())

@@ -1,6 +1,7 @@
 """Scores, ranking pages, API and comparison: what a prospective student sees, and that it stays cheap."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,10 +9,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.management import call_command
 from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from analytics import services
+from analytics import ranking_cache, services
 from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore, SignalDefinition
 from reviews.models import Review
 from tests.analytics import signal_data
@@ -32,8 +34,10 @@ STRONG_FIGURES = {
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
+    ranking_cache.forget_local()
     yield
     cache.clear()
+    ranking_cache.forget_local()
 
 
 def teach(instructor, ratings, *, course=None, status=Review.Status.PUBLISHED, age_days=10, **dims):
@@ -239,13 +243,17 @@ def build_cohort_extra(size: int):
 def test_ranking_page_uses_a_constant_number_of_queries(client, django_assert_num_queries, size):
     build_cohort(size)
     url = reverse("rankings-instructors")
-    # Cold: score version, count, rows, tags, providers. Warm (cached until the next recompute): version only.
+    # Cold: score version, count, rows, tags, providers. Warm (cached until the next recompute): none.
     with django_assert_num_queries(5):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count('name="instructors"') == min(size, 50)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         assert client.get(url).status_code == 200
+    # A logged-in visitor gets the page around the same cached table (plus the session and user).
+    client.force_login(StaffUserFactory())
+    with django_assert_num_queries(2):
+        assert "teacher-0" in client.get(url).content.decode()
 
 
 @pytest.mark.parametrize("size", [5, 50])
@@ -259,12 +267,31 @@ def test_course_ranking_page_uses_a_constant_number_of_queries(client, django_as
 @pytest.mark.parametrize("size", [5, 50])
 def test_ranking_api_uses_a_constant_number_of_queries(client, django_assert_num_queries, size):
     build_cohort(size)
-    with django_assert_num_queries(2):  # count, page of rows
+    with django_assert_num_queries(3):  # score version, count, page of rows
         response = client.get(reverse("api-rankings-instructors"))
     assert response.status_code == 200
     assert response.json()["count"] == size
+    with django_assert_num_queries(0):  # the same page again, until the next recompute
+        assert client.get(reverse("api-rankings-instructors")).json() == response.json()
     with django_assert_num_queries(2):
         assert client.get(reverse("api-rankings-courses")).status_code == 200
+
+
+def test_cached_ranking_page_gives_each_visitor_a_working_csrf_token():
+    build_cohort(3)
+    url = reverse("rankings-instructors")
+    tokens = set()
+    for _visitor in range(2):  # the second visitor is served the cached page
+        visitor = Client(enforce_csrf_checks=True)
+        html = visitor.get(url).content.decode()
+        assert ranking_cache.CSRF_PLACEHOLDER not in html
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        tokens.add(visitor.cookies["csrftoken"].value)
+        switched = visitor.post(
+            reverse("set_language"), {"language": "en", "next": url, "csrfmiddlewaretoken": token}
+        )
+        assert switched.status_code == 302
+    assert len(tokens) == 2  # nobody shares a CSRF secret
 
 
 def test_ranking_page_lists_ranked_instructors_first_and_labels_thin_ones(client):
@@ -313,14 +340,15 @@ def test_ranking_page_sorts_by_reviews(client):
     assert default.index("Best Rated") < default.index("Many Reviews")
 
 
-def test_ranking_page_shows_fresh_scores_after_a_recompute(client):
+def test_ranking_page_shows_fresh_scores_after_a_recompute(client, django_capture_on_commit_callbacks):
     instructor = InstructorFactory(name="Early Bird")
     teach(instructor, [4] * 5)
     services.scores_recompute()
     client.get(reverse("rankings-instructors"))
     late = InstructorFactory(name="Late Comer")
     teach(late, [5] * 5)
-    services.scores_recompute()
+    with django_capture_on_commit_callbacks(execute=True):  # as in production: published when committed
+        services.scores_recompute()
 
     assert "Late Comer" in client.get(reverse("rankings-instructors")).content.decode()
 
@@ -494,3 +522,31 @@ def test_home_partial_lists_top_instructors_and_courses():
         html = render_to_string("analytics/partials/home_rankings.html", {})
     assert html.index("Ada") < html.index("Bob")
     assert reverse("rankings-instructors") in html and reverse("rankings-courses") in html
+
+
+# --- Recompute scheduling -----------------------------------------------------------------------------------
+
+
+def test_it_queues_one_recompute_for_a_burst_of_changes(monkeypatch, django_capture_on_commit_callbacks):
+    from analytics import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.recompute_scores, "apply_async", lambda countdown=0: sent.append(countdown))
+    with django_capture_on_commit_callbacks(execute=True):
+        for _change in range(3):
+            services.scores_recompute_soon()
+    assert sent == [30]
+
+    instructor = InstructorFactory()
+    teach(instructor, [4] * 5)
+    assert tasks.recompute_scores() == 1  # the task itself: recomputes and lets the next change queue again
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scores_recompute_soon()
+    assert sent == [30, 30]
+
+
+def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"

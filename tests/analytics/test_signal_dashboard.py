@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -151,6 +153,19 @@ def test_it_ranks_the_current_runs_signals_by_share_with_keywords_and_figures(st
     assert "50.0%" in page and "−1.20★" in page
     # A discovered candidate without a name is called by its keywords.
     assert "语速 · 太快" in page
+
+
+def test_it_needs_the_same_number_of_queries_for_many_signals(staff_client, report):
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get(reverse("signals-dashboard"))
+    for n in range(6):
+        extra = signal_data.definition(f"extra-{n}", status=SignalDefinition.Status.DISCOVERED)
+        members = signal_data.reviews(2, course=report["course"])
+        signal_data.cluster(report["run"], extra, reviews=members, quotes=members, share=0.01)
+    with CaptureQueriesContext(connection) as many:
+        response = staff_client.get(reverse("signals-dashboard"))
+    assert len(response.context["clusters"]) == 9
+    assert len(many.captured_queries) == len(few.captured_queries)
 
 
 def test_it_never_shows_a_failed_or_running_run(staff_client, report):
@@ -365,6 +380,23 @@ def test_it_flags_a_run_whose_worker_stopped_sending_heartbeats(staff_client):
         heartbeat_at=timezone.now() - timedelta(minutes=10),
     )
     assert staff_client.get(reverse("signals-run-progress", args=[run.pk])).json()["stalled"] is True
+
+
+def test_it_offers_to_give_up_a_stalled_run_and_start_afresh(staff_client, report):
+    stalled = signal_data.run(
+        current=False,
+        status=SignalRun.Status.RUNNING,
+        progress=30,
+        worker="another-host:4242",
+        heartbeat_at=timezone.now() - timedelta(minutes=10),
+    )
+    response = staff_client.get(reverse("signals-dashboard"))
+    assert response.context["active_run_stalled"] is True
+    staff_client.post(reverse("signals-run-start"))
+    stalled.refresh_from_db()
+    assert stalled.status == SignalRun.Status.FAILED and not stalled.is_current
+    assert SignalRun.objects.get(status=SignalRun.Status.QUEUED).pk != stalled.pk
+    assert SignalRun.objects.get(is_current=True) == report["run"]
 
 
 def test_it_reports_a_finished_run_as_finished(staff_client, report):

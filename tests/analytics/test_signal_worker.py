@@ -229,14 +229,19 @@ def test_it_keeps_the_previous_report_when_a_worker_is_killed_mid_run(start_work
     assert SignalRun.objects.filter(is_current=True).get() == first
     assert sorted(first.clusters.values_list("pk", flat=True)) == clusters_before
 
-    # A new worker and a new run: the killed run is marked failed (stale heartbeat) and the new one succeeds.
-    fresh_worker = start_worker()
+    # The next start request sees the killed run's worker is gone (or, on another host, its heartbeat is
+    # stale), marks it failed and queues a new run. Done before a worker is back, so a redelivery of the
+    # killed task (acks_late) finds a failed run and leaves it alone.
     replacement = wait_for(
         lambda: (run := services.signal_run_start()).pk != doomed.pk and run,
-        timeout=240,
+        timeout=settings.SIGNAL_RUN_STALE_SECONDS + 60,
         what="a new run to be accepted once the killed one is recognised as dead",
-        log=fresh_worker.log,
     )
+    doomed.refresh_from_db()
+    assert doomed.status == SignalRun.Status.FAILED
+    assert doomed.error
+
+    fresh_worker = start_worker()
     replacement = _wait_finished(replacement.pk, fresh_worker)
     assert replacement.status == SignalRun.Status.SUCCEEDED, replacement.error
     doomed.refresh_from_db()

@@ -48,7 +48,9 @@ def _documents(texts_and_ratings):
     documents = []
     for number, (review, rating) in enumerate(texts_and_ratings):
         words = segmenter.words(review)
-        documents.append(signals.Document(id=number, words=words, tokens=segmenter.filter(words), rating=rating))
+        documents.append(
+            signals.Document(id=number, words=words, tokens=segmenter.filter(words), rating=rating)
+        )
     return documents
 
 
@@ -64,7 +66,8 @@ def _corpus(repeat=3):
 
 def _specs():
     return [
-        signals.SignalSpec(key=key, terms=signals.seed_phrases(terms, text.segment)) for key, terms in SEEDS.items()
+        signals.SignalSpec(key=key, terms=signals.seed_phrases(terms, text.segment))
+        for key, terms in SEEDS.items()
     ]
 
 
@@ -175,12 +178,24 @@ def test_it_handles_corpora_without_enough_material(rows):
 
 
 def test_it_trains_a_complaint_classifier_that_reads_wording_not_only_the_rating():
-    good = ["讲得清楚，例子实用，推荐", "内容扎实，老师经验丰富", "非常好的课，收获很大", "强烈推荐，干货很多"]
-    bad = ["老师照着PPT念，没有任何实战经验", "例子太简单，没有超时处理", "测试一笔带过，很失望", "节奏太快，没有答疑"]
+    good = [
+        "讲得清楚，例子实用，推荐",
+        "内容扎实，老师经验丰富",
+        "非常好的课，收获很大",
+        "强烈推荐，干货很多",
+    ]
+    bad = [
+        "老师照着PPT念，没有任何实战经验",
+        "例子太简单，没有超时处理",
+        "测试一笔带过，很失望",
+        "节奏太快，没有答疑",
+    ]
     words = [text.get_segmenter().words(review) for review in good + bad] * 3
     labels = ([False] * 4 + [True] * 4) * 3
     classifier = signals.ComplaintClassifier().fit(words, [5] * len(words), labels)
-    probe = [text.get_segmenter().words(review) for review in ["老师照着PPT念，没有实战经验", "讲得清楚，推荐"]]
+    probe = [
+        text.get_segmenter().words(review) for review in ["老师照着PPT念，没有实战经验", "讲得清楚，推荐"]
+    ]
     assert classifier.is_complaint(probe, [5, 5]).tolist() == [True, False]
     assert classifier.is_complaint(probe, [1, 1]).tolist() == [True, True]  # a rating of 1–2 always is
 
@@ -210,7 +225,12 @@ def test_it_summarises_shares_lift_and_trends():
 
 @pytest.mark.parametrize(
     ("values", "message"),
-    [({"colour": 1}, "unknown"), ({"seed": "x"}, "number"), ({"seed": 1.5}, "whole"), ({"max_clusters": -1}, "negative")],
+    [
+        ({"colour": 1}, "unknown"),
+        ({"seed": "x"}, "number"),
+        ({"seed": 1.5}, "whole"),
+        ({"max_clusters": -1}, "negative"),
+    ],
 )
 def test_it_rejects_bad_run_parameters(values, message):
     with pytest.raises(ValueError, match=message):

@@ -82,6 +82,8 @@ def test_it_segments_a_batch_exactly_like_one_review_at_a_time():
     segmenter = text.get_segmenter()
     assert segmenter.words_many(reviews) == [segmenter.words(review) for review in reviews]
     assert text.segment_many(reviews) == [text.segment(review) for review in reviews]
+    words = segmenter.words_many(reviews)
+    assert segmenter.filter_many(words) == [segmenter.filter(review_words) for review_words in words]
 
 
 def test_it_changes_the_cache_key_only_when_the_text_changes():

@@ -11,7 +11,7 @@ TRICKY = [
     "老师就是照着PPT念，没有任何实战经验",
     "用gopath和go-mod, golang很好google; context.withtimeout/sync.pool",
     "压测、限流、熔断都没讲;goroutine泄漏也没讲",
-    "fmt.errorf(\"%v\", err) 把原始错误吞了, %w 没提",
+    'fmt.errorf("%v", err) 把原始错误吞了, %w 没提',
     "㐀㐁 鿿 abc123def 3.14 a+b c# c++ x-y_z at&t",
     "表格驱动测试、table-driven-test、hello-world、chan-int",
     "一二三四五六七八九十百千万亿，。！？、；：“”‘’（）《》【】",
@@ -21,7 +21,9 @@ TRICKY = [
 
 def _corpus() -> list[str]:
     reviews = Path(settings.BASE_DIR) / "demo" / "reviews.jsonl"
-    texts = [json.loads(line)["text"] for line in reviews.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [
+        json.loads(line)["text"] for line in reviews.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     assert len(texts) > 100, "the demo corpus is the comparison set"
     return texts + TRICKY
 

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", metavar="OUT", dest="json_path", help="write the report here ('-': stdout)")
+        parser.add_argument(
+            "--json", metavar="OUT", dest="json_path", help="write the report here ('-': stdout)"
+        )
         parser.add_argument("--seed", type=int, help="random seed of the clustering (default 0)")
 
     def handle(self, *args, json_path: str | None = None, seed: int | None = None, **options):
@@ -34,10 +36,13 @@ class Command(BaseCommand):
         try:
             run = signal_run_execute(run_id=run.pk)
         except Exception as error:
-            raise CommandError(gettext("Run #%(id)s failed: %(error)s") % {"id": run.pk, "error": error}) from error
+            raise CommandError(
+                gettext("Run #%(id)s failed: %(error)s") % {"id": run.pk, "error": error}
+            ) from error
         if run.status != SignalRun.Status.SUCCEEDED:
             raise CommandError(
-                gettext("Run #%(id)s did not finish: %(error)s") % {"id": run.pk, "error": run.error or run.status}
+                gettext("Run #%(id)s did not finish: %(error)s")
+                % {"id": run.pk, "error": run.error or run.status}
             )
         report = signal_report(run=run)
         if json_path:

@@ -49,15 +49,13 @@ class Command(BaseCommand):
 
         failed = 0
         for target in targets:
-            before = (
-                EvidenceSnapshot.objects.ok().filter(instructor=target).values_list("pk", flat=True).first()
-            )
+            before = EvidenceSnapshot.objects.current_for(target)
             snapshot = services.evidence_refresh(instructor_id=target.pk)
             label = f"{target.slug} ({target.github_login})"
             if snapshot.status == EvidenceSnapshot.Status.FAILED:
                 failed += 1
                 self.stderr.write(f"{label}: FAILED, last good evidence kept: {snapshot.error}")
-            elif snapshot.pk == before:
+            elif before is not None and snapshot.pk == before.pk:
                 self.stdout.write(f"{label}: unchanged")
             else:
                 figures = ", ".join(f"{key}={value}" for key, value in snapshot.figures.items())

@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, filterfalse, islice, repeat
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -189,27 +189,51 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 # --- complaint detection ------------------------------------------------------------------------
 
 
-def _polarity_features(words: Sequence[str], rating: int) -> list[Hashable]:
-    cleaned = list(filterfalse(_PUNCTUATION.__contains__, words))
-    features: list[Hashable] = [
-        *cleaned,
-        *zip(cleaned, islice(cleaned, 1, None), strict=False),
-        ("rating", rating),
-    ]
-    return features
-
-
 class ComplaintClassifier:
-    """Does a review report a problem? Ratings ≤ 2 always do; otherwise a logistic regression decides."""
+    """Does a review report a problem? Ratings ≤ 2 always do; otherwise a logistic regression decides.
+
+    Features: the review's words (punctuation dropped, stopwords kept: "但", "不"), its word bigrams
+    and its rating, TF-IDF weighted; only features seen in at least two training reviews. Features are
+    integer codes built with numpy (word id, V + a·V + b for a bigram, V + V² + rating), so scoring
+    100k reviews takes a fraction of a second.
+    """
 
     always_complaint_at_or_below = 2
 
     def __init__(self, *, c: float = 4.0, threshold: float = 0.5) -> None:
         self.c = c
         self.threshold = threshold
-        self.vocabulary: dict[Hashable, int] = {}
+        self.word_ids: dict[str, int] = {}
+        self.keys = np.zeros(0, dtype=np.int64)  # sorted feature codes → columns
         self.idf: np.ndarray | None = None
         self.model: LogisticRegression | None = None
+
+    def _codes(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(review index, feature code) of every feature occurrence; unknown words break bigrams."""
+        ids = self.word_ids
+        flat = np.fromiter(map(ids.get, chain.from_iterable(words), repeat(-1)), dtype=np.int64)
+        punctuation = np.fromiter(map(_PUNCTUATION.__contains__, chain.from_iterable(words)), dtype=bool)
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        review = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+        flat, review = flat[~punctuation], review[~punctuation]
+        size = len(ids) + 1
+        known = flat >= 0
+        pairs = (review[:-1] == review[1:]) & known[:-1] & known[1:]
+        bigrams = size + flat[:-1][pairs] * size + flat[1:][pairs]
+        rating_codes = size + size * size + np.asarray(ratings, dtype=np.int64)
+        codes = np.concatenate([flat[known], bigrams, rating_codes])
+        owners = np.concatenate([review[known], review[:-1][pairs], np.arange(len(words), dtype=np.int64)])
+        return owners, codes
+
+    def _matrix(self, owners: np.ndarray, codes: np.ndarray, rows: int) -> sparse.csr_matrix:
+        position = np.searchsorted(self.keys, codes)
+        position[position >= len(self.keys)] = 0
+        hit = self.keys[position] == codes if len(self.keys) else np.zeros(len(codes), dtype=bool)
+        counts = sparse.csr_matrix(
+            (np.ones(int(hit.sum())), (owners[hit], position[hit])), shape=(rows, len(self.keys))
+        )
+        counts.sum_duplicates()
+        return counts
 
     def fit(
         self, words: Sequence[Sequence[str]], ratings: Sequence[int], complaint: Sequence[bool]
@@ -217,13 +241,16 @@ class ComplaintClassifier:
         labels = np.asarray(complaint, dtype=bool)
         if len(set(labels.tolist())) < 2:
             raise ValueError("training needs both complaints and praise")
-        features = [_polarity_features(w, r) for w, r in zip(words, ratings, strict=True)]
-        document_frequency = Counter(term for doc in features for term in set(doc))
-        self.vocabulary = {}
-        for term in sorted(document_frequency, key=repr):
-            if document_frequency[term] >= 2:
-                self.vocabulary[term] = len(self.vocabulary)
-        counts = count_matrix(features, self.vocabulary, grow=False)
+        self.word_ids = {}
+        for word in dict.fromkeys(chain.from_iterable(words)):
+            if word not in _PUNCTUATION:
+                self.word_ids[word] = len(self.word_ids)
+        owners, codes = self._codes(words, ratings)
+        size = int(codes.max()) + 1 if len(codes) else 1
+        distinct = np.unique(owners * size + codes)  # one (review, feature) pair counts once
+        feature, frequency = np.unique(distinct % size, return_counts=True)
+        self.keys = feature[frequency >= 2]
+        counts = self._matrix(owners, codes, len(words))
         self.idf = idf_weights(counts)
         self.model = LogisticRegression(C=self.c, class_weight="balanced", max_iter=2000)
         self.model.fit(tfidf(counts, self.idf), labels)
@@ -234,9 +261,8 @@ class ComplaintClassifier:
             raise RuntimeError("the complaint classifier is not trained")
         if not len(words):
             return np.zeros(0)
-        features = [_polarity_features(w, r) for w, r in zip(words, ratings, strict=True)]
-        matrix = tfidf(count_matrix(features, self.vocabulary, grow=False), self.idf)
-        return self.model.predict_proba(matrix)[:, 1]
+        owners, codes = self._codes(words, ratings)
+        return self.model.predict_proba(tfidf(self._matrix(owners, codes, len(words)), self.idf))[:, 1]
 
     def is_complaint(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> np.ndarray:
         ratings_array = np.asarray(ratings)

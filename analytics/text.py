@@ -18,8 +18,8 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 

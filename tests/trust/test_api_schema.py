@@ -6,7 +6,9 @@ import json
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -46,6 +48,16 @@ schema.app = _SiteUnderTest()
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
     settings.THROTTLE_RATES = {}  # generated traffic is not abuse; the limits are tested elsewhere
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction():
+    """Like Django's test client: the end of a request must not close the connection the test runs in."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

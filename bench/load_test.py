@@ -270,8 +270,8 @@ def main() -> int:
         COURSELENS_VAR_DIR=str(var),
         STATIC_ROOT=str(var / "static"),
         LOG_LEVEL="WARNING",
-        # Every simulated learner shares 127.0.0.1: per-address limits would measure the throttle, not the site.
-        # Per-account limits stay as in production.
+        # Every simulated learner shares 127.0.0.1: per-address limits would measure the throttle, not the
+        # site. Per-account limits stay as in production.
         THROTTLE_RATES="review_submit.ip=100000/hour,review_vote.ip=100000/hour,login.ip=100000/hour",
     )
     ensure_database(args.database_url)
@@ -339,9 +339,8 @@ def main() -> int:
     )
     rows, accepted_rows = count_rows(env, stats.accepted)
     print(f"\nrequests: {total} in {elapsed:.1f} s = {total / elapsed:.1f} requests/s")
-    print(
-        f"latency: median {statistics.median(everything) * 1000:.0f} ms, p95 {percentile(everything, 0.95) * 1000:.0f} ms"
-    )
+    median, p95 = statistics.median(everything) * 1000, percentile(everything, 0.95) * 1000
+    print(f"latency: median {median:.0f} ms, p95 {p95:.0f} ms")
     for kind, values in stats.latencies.items():
         if values:
             print(

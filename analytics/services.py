@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
@@ -78,8 +78,9 @@ SIGNAL_SEEDS_PATH = Path(__file__).resolve().parent / "data" / "seeds.json"
 KEYWORD_STOPWORDS_PATH = Path(__file__).resolve().parent / "data" / "keyword_stopwords.txt"
 ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
 GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
-_TOKEN_CACHE_BATCH = 2000
-_WRITE_BATCH = 2000
+# Reviews segmented (and their tokens cached) per step: one progress update and one short transaction each.
+_TOKEN_CACHE_BATCH = 5000
+_TOKEN_CACHE_READ_CHUNK = 10000
 _LEARNED_TERMS = 20
 
 
@@ -320,16 +321,25 @@ def _execute_signal_run(run: SignalRun) -> None:
         .order_by("pk")
         .values_list("pk", "text", "rating", "created_at", "course_id")
     )
+    # Columns rather than rows: the texts are dropped as soon as they are segmented.
+    review_ids, texts, ratings, created, course_ids = (
+        (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
+    )
+    del rows
     timings["load"] = round(time.monotonic() - started, 3)
 
     mark = time.monotonic()
     progress(8, _("Segmenting review text"))
-    words, segmented = _review_words([(pk, text) for pk, text, *_rest in rows], progress)
+    words, segmented = _review_words(review_ids, texts, progress)
+    del texts
     tokens = get_segmenter().filter_many(words)
     documents = [
-        Document(id=row[0], words=review_words, tokens=review_tokens, rating=row[2])
-        for row, review_words, review_tokens in zip(rows, words, tokens, strict=True)
+        Document(id=review_id, words=review_words, tokens=review_tokens, rating=rating)
+        for review_id, review_words, review_tokens, rating in zip(
+            review_ids, words, tokens, ratings, strict=True
+        )
     ]
+    del words, tokens
     timings["segment"] = round(time.monotonic() - mark, 3)
 
     mark = time.monotonic()
@@ -345,11 +355,11 @@ def _execute_signal_run(run: SignalRun) -> None:
         context=training.context,
         progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
     )
+    del documents
     timings["extract"] = round(time.monotonic() - mark, 3)
 
     mark = time.monotonic()
     progress(80, _("Building the report"))
-    course_ids = [row[4] for row in rows]
     instructors: dict[int, list[int]] = defaultdict(list)
     for course_id, instructor_id in Course.instructors.through.objects.values_list(
         "course_id", "instructor_id"
@@ -357,12 +367,11 @@ def _execute_signal_run(run: SignalRun) -> None:
         instructors[course_id].append(instructor_id)
     report = summarise(
         result,
-        ratings=[row[2] for row in rows],
-        months=[timezone.localtime(row[3]).strftime("%Y-%m") for row in rows],
+        ratings=ratings,
+        months=[timezone.localtime(moment).strftime("%Y-%m") for moment in created],
         courses=course_ids,
         instructors=instructors,
     )
-    review_ids = [row[0] for row in rows]
     report["unassigned_complaints"] = [review_ids[i] for i in result.unassigned]
     timings["report"] = round(time.monotonic() - mark, 3)
 
@@ -373,48 +382,100 @@ def _execute_signal_run(run: SignalRun) -> None:
     _prune_signal_runs()
 
 
-def _review_words(reviews: list[tuple[int, str]], progress: Callable[[int, str], None]) -> tuple[list, int]:
-    """Each review's words from the token cache; only new or changed texts are segmented (and cached)."""
+def _review_words(
+    review_ids: list[int], texts: list[str], progress: Callable[[int, str], None]
+) -> tuple[list[list[str]], int]:
+    """Each review's words from the token cache; only new or changed texts are segmented (and cached).
+
+    The cache is streamed as plain (id, hash, words) rows, no model instances, and matched on the text
+    hash, so a warm run reads 100k reviews' words in well under a second. Returns the words in the
+    order of `review_ids` and how many reviews were segmented.
+    """
     segmenter = get_segmenter()
-    hashes = [segmenter.text_hash(text) for _pk, text in reviews]
-    cached = {
-        review_id: (text_hash, tokens)
-        for review_id, text_hash, tokens in ReviewTokens.objects.filter(
-            review__status=Review.Status.PUBLISHED
-        )
-        .values_list("review_id", "text_hash", "tokens")
-        .iterator(chunk_size=5000)
-    }
-    words: list[list[str] | None] = []
-    missing: list[int] = []
-    # One string object per distinct word (JSON decoding makes a new one per occurrence): 100k reviews
-    # hold millions of words but only tens of thousands of distinct ones.
+    hashes = [segmenter.text_hash(text) for text in texts]
+    position = {review_id: index for index, review_id in enumerate(review_ids)}
+    words: list[list[str] | None] = [None] * len(review_ids)
+    # One string object per distinct word (splitting makes a new one per occurrence): 100k reviews hold
+    # millions of words but only tens of thousands of distinct ones.
     same = {}.setdefault
-    for position, ((pk, _text), text_hash) in enumerate(zip(reviews, hashes, strict=True)):
-        hit = cached.pop(pk, None)
-        if hit is not None and hit[0] == text_hash:
-            words.append(list(map(same, hit[1], hit[1])))
-        else:
-            words.append(None)
-            missing.append(position)
+    unpack = ReviewTokens.unpack
+    cached = (
+        ReviewTokens.objects.filter(review__status=Review.Status.PUBLISHED)
+        .values_list("review_id", "text_hash", "words")
+        .iterator(chunk_size=_TOKEN_CACHE_READ_CHUNK)
+    )
+    for review_id, text_hash, stored in cached:
+        index = position.get(review_id)
+        if index is not None and hashes[index] == text_hash:
+            parts = unpack(stored)
+            words[index] = list(map(same, parts, parts))
+    del position, same
+    missing = [index for index, review_words in enumerate(words) if review_words is None]
     for start in range(0, len(missing), _TOKEN_CACHE_BATCH):
         batch = missing[start : start + _TOKEN_CACHE_BATCH]
-        fresh = segmenter.words_many(reviews[position][1] for position in batch)
-        for position, review_words in zip(batch, fresh, strict=True):
-            words[position] = review_words
-        ReviewTokens.objects.bulk_create(
-            [
-                ReviewTokens(
-                    review_id=reviews[position][0], text_hash=hashes[position], tokens=words[position]
-                )
-                for position in batch
-            ],
-            update_conflicts=True,
-            unique_fields=["review"],
-            update_fields=["text_hash", "tokens", "updated_at"],
-        )
+        fresh = segmenter.words_many(texts[index] for index in batch)
+        for index, review_words in zip(batch, fresh, strict=True):
+            words[index] = review_words
+        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        with transaction.atomic():
+            _insert_rows(
+                ReviewTokens,
+                ["review", "text_hash", "words", "updated_at"],
+                (
+                    (review_ids[index], hashes[index], packed, stamp)
+                    for index, packed in zip(batch, map(ReviewTokens.pack, fresh), strict=True)
+                    if packed is not None
+                ),
+                update_on_conflict=["text_hash", "words", "updated_at"],
+            )
         progress(8 + int(20 * (start + len(batch)) / len(missing)), _("Segmenting review text"))
-    return words, len(missing)
+    return words, len(missing)  # type: ignore[return-value]  # every None was filled above
+
+
+def _insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    update_on_conflict: Sequence[str] = (),
+) -> None:
+    """Insert plain tuples (values of `fields`, in order) into the model's table, without model instances.
+
+    A run writes ~100k rows at a time; building a model instance and compiling an INSERT for each costs
+    more than the database does. PostgreSQL gets them by COPY; other databases by one executemany.
+    `update_on_conflict`: when a row with the same primary key exists, these fields are overwritten
+    (upsert). No signals are sent and no ids are returned, like bulk_create.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    key = quote(meta.pk.column)
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in (quote(meta.get_field(name).column) for name in update_on_conflict)
+    )
+    conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}" if updates else ""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        if connection.vendor == "postgresql" and hasattr(raw, "copy"):
+            if not conflict:
+                with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                return
+            # COPY cannot upsert: stream into a scratch table, then merge it in one statement.
+            scratch = quote(f"{meta.db_table}_incoming")
+            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {scratch} AS SELECT {columns} FROM {table} WITH NO DATA")
+            with raw.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch}{conflict}")
+            cursor.execute(f"DROP TABLE {scratch}")
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}", rows)
 
 
 @dataclass(frozen=True)
@@ -589,15 +650,14 @@ def _save_signal_run(
                 for member in group.representatives
             ]
         )
-        ReviewSignal.objects.bulk_create(
+        _insert_rows(
+            ReviewSignal,
+            ["run", "review", "cluster", "score"],
             (
-                ReviewSignal(
-                    run=locked, review_id=review_ids[member], cluster_id=cluster.pk, score=round(score, 5)
-                )
+                (locked.pk, review_ids[member], cluster.pk, round(score, 5))
                 for cluster, group in zip(clusters, result.groups, strict=True)
                 for member, score in zip(group.members, group.scores, strict=True)
             ),
-            batch_size=_WRITE_BATCH,
         )
         for cluster, summary in zip(clusters, report["signals"], strict=True):
             summary["cluster"] = cluster.pk
@@ -660,14 +720,16 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
         text, rating, _status = review
         segmenter = get_segmenter()
         text_hash = segmenter.text_hash(text)
-        cached = ReviewTokens.objects.filter(review_id=review_id).values_list("text_hash", "tokens").first()
+        cached = ReviewTokens.objects.filter(review_id=review_id).values_list("text_hash", "words").first()
         if cached is not None and cached[0] == text_hash:
-            review_words = cached[1]
+            review_words = ReviewTokens.unpack(cached[1])
         else:
             review_words = segmenter.words(text)
-            ReviewTokens.objects.update_or_create(
-                review_id=review_id, defaults={"text_hash": text_hash, "tokens": review_words}
-            )
+            packed = ReviewTokens.pack(review_words)
+            if packed is not None:
+                ReviewTokens.objects.update_or_create(
+                    review_id=review_id, defaults={"text_hash": text_hash, "words": packed}
+                )
         classifier, _kind = complaint_classifier()
         if classifier.is_complaint([review_words], [rating])[0]:
             assigner = _current_assigner(run)

@@ -196,6 +196,10 @@ class ComplaintClassifier:
     and its rating, TF-IDF weighted; only features seen in at least two training reviews. Features are
     integer codes built with numpy (word id, V + a·V + b for a bigram, V + V² + rating), so scoring
     100k reviews takes a fraction of a second.
+
+    Checked by 5-fold cross-validation on the dev labels (demo/): without the rating feature, or with it
+    down-weighted, praise false positives rise or complaint recall drops; what teaches the model that a
+    3★ review or one in complaint words ("终于不是 Hello World") can be praise is labelled examples of it.
     """
 
     always_complaint_at_or_below = 2

@@ -1,0 +1,70 @@
+"""The per-review token cache a run reads instead of segmenting again: what it stores must read back as
+exactly the words the segmenter gives, on SQLite (executemany) and PostgreSQL (COPY) alike."""
+
+import pytest
+
+from analytics import services
+from analytics.models import ReviewSignal, ReviewTokens, SignalRun
+from analytics.text import get_segmenter
+from tests.analytics.signal_corpus import make_corpus
+from tests.factories import ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD_TEXTS = [
+    "没有超时控制\u3000全角空格\u00a0不换行空格\t制表符\r\nWindows 换行\n还有\u2028行分隔符",
+    '错误处理就是 fmt.Errorf("%v\\n")，反斜杠 \\ 和引号 " \' 都在',
+    "还在用 ＧＯＰＡＴＨ　ｇｏ ｍｏｄ，Hello   World 级别的例子",
+    "😂😂😂",
+    "\u200b\u200b 🙂",
+    "The examples are toys. No timeouts, no tests, no modules.",
+    "這門課還在用 GOPATH，沒有超時控制",
+    ("没有超时控制，goroutine 泄漏，GOPATH 过时。" * 200)[:5000],
+]
+
+
+def run_once() -> SignalRun:
+    run = services.signal_run_start(enqueue=False)
+    return services.signal_run_execute(run_id=run.pk)
+
+
+def cached_words(review) -> list[str]:
+    return ReviewTokens.unpack(ReviewTokens.objects.get(review=review).words)
+
+
+@pytest.fixture
+def seeded():
+    services.seed_signal_definitions()
+
+
+def test_it_reads_back_cached_words_exactly_as_the_segmenter_cut_them(seeded):
+    make_corpus(repeat=1)
+    reviews = [ReviewFactory(text=text, rating=2) for text in AWKWARD_TEXTS]
+    first = run_once()
+    segmenter = get_segmenter()
+    for review in reviews:
+        assert cached_words(review) == segmenter.words(review.text)
+        assert ReviewTokens.objects.get(review=review).text_hash == segmenter.text_hash(review.text)
+    second = run_once()
+    assert second.counts["segmented"] == 0
+    assert dict(
+        ReviewSignal.objects.filter(run=second).values_list("review_id", "cluster__definition__key")
+    ) == (dict(ReviewSignal.objects.filter(run=first).values_list("review_id", "cluster__definition__key")))
+
+
+def test_it_replaces_the_cached_words_of_an_edited_review(seeded):
+    make_corpus(repeat=1)
+    review = ReviewFactory(text="讲得非常清楚，强烈推荐", rating=5)
+    run_once()
+    review.text = "还在用 GOPATH，没有超时控制，一行单元测试都没有"
+    review.save()
+    assert run_once().counts["segmented"] == 1
+    assert cached_words(review) == get_segmenter().words(review.text)
+    assert ReviewTokens.objects.get(review=review).text_hash == get_segmenter().text_hash(review.text)
+
+
+def test_it_only_caches_words_that_read_back_unchanged():
+    for words in ([], ["go-mod"], ["没有", "超时", "，", "fmt.errorf", '("%v\\n")']):
+        assert ReviewTokens.unpack(ReviewTokens.pack(words)) == words
+    assert ReviewTokens.pack(["hello world"]) is None
+    assert ReviewTokens.pack([""]) is None

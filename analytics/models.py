@@ -25,6 +25,9 @@ class ReviewTokens(models.Model):
         verbose_name = _("review tokens")
         verbose_name_plural = _("review tokens")
 
+    def __str__(self) -> str:
+        return f"tokens of review {self.review_id}"
+
     @staticmethod
     def pack(words: list[str]) -> str | None:
         """The stored form of a review's words; None when they cannot round-trip (a word with a space)."""
@@ -153,6 +156,9 @@ class ReviewSignal(models.Model):
         verbose_name_plural = _("review signals")
         constraints = [models.UniqueConstraint(fields=["run", "review"], name="one_primary_signal_per_run")]
 
+    def __str__(self) -> str:
+        return f"run {self.run_id}: review {self.review_id} → cluster {self.cluster_id}"
+
 
 class SignalAssigner(models.Model):
     """The compact model of one run that assigns a new review to its signals between runs.
@@ -166,6 +172,9 @@ class SignalAssigner(models.Model):
     class Meta:
         verbose_name = _("signal assigner")
         verbose_name_plural = _("signal assigners")
+
+    def __str__(self) -> str:
+        return f"assigner of run {self.run_id}"
 
 
 class EvidenceSnapshotQuerySet(models.QuerySet):
@@ -325,8 +334,8 @@ class OutboxMessage(models.Model):
     """Follow-up work written in the same transaction as the change that needs it (transactional outbox).
 
     Sent to the broker after commit; while the broker is down the row stays unsent and the periodic drain (and
-    every worker start) sends it once it is back. The consumer marks it processed in the transaction that applies
-    it, so a message delivered twice takes effect once.
+    every worker start) sends it once it is back. The consumer marks it processed in the transaction that
+    applies it, so a message delivered twice takes effect once.
     """
 
     topic = models.CharField(max_length=60)

@@ -290,10 +290,19 @@ def throwaway_postgres(url: str, label: str):
     import psycopg
 
     parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(
+            f"--database-url must name a PostgreSQL server (postgres://…), not {parts.scheme}://"
+        )
     name = f"{parts.path.lstrip('/') or 'courselens'}_bench_{label}_{os.getpid()}"
     admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as error:
+        raise SystemExit(
+            f"cannot create the scratch database {name} (the role needs CREATEDB): {error}"
+        ) from error
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:

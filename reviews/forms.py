@@ -163,7 +163,6 @@ class CourseFilterForm(QueryFilterForm):
         self.fields["q"].widget.attrs["placeholder"] = _("Course title or instructor")
 
 
-
 class InstructorFilterForm(QueryFilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=100, widget=forms.SearchInput)
     sort = forms.ChoiceField(
@@ -171,7 +170,6 @@ class InstructorFilterForm(QueryFilterForm):
         required=False,
         choices=[("rating", _("Highest rated")), ("reviews", _("Most reviewed")), ("name", _("Name"))],
     )
-
 
 
 # --- Trust: moderation -------------------------------------------------------------------------------------

@@ -196,6 +196,9 @@ class ReviewVote(models.Model):
         verbose_name_plural = _("helpful votes")
         constraints = [models.UniqueConstraint(fields=["user", "review"], name="vote_one_per_user_review")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.review_id}"
+
 
 class ReviewReport(models.Model):
     class Reason(models.TextChoices):
@@ -221,6 +224,9 @@ class ReviewReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reporter", "review"], name="report_one_per_user_review")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} · {self.review_id}"
 
 
 # --- Moderation (trust) ----------------------------------------------------------------------------------

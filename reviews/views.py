@@ -94,7 +94,11 @@ def rating_summary(reviews: QuerySet[Review]) -> dict:
         "average": row["average"],
         "count": count,
         "distribution": [
-            {"stars": stars, "count": row[f"stars_{stars}"], "percent": _percent(row[f"stars_{stars}"], count)}
+            {
+                "stars": stars,
+                "count": row[f"stars_{stars}"],
+                "percent": _percent(row[f"stars_{stars}"], count),
+            }
             for stars in range(5, 0, -1)
         ],
         "dimensions": [
@@ -120,7 +124,9 @@ def reported_ids(user, reviews) -> set[int]:
     if not user.is_authenticated:
         return set()
     ids = [review.pk for review in reviews]
-    return set(ReviewReport.objects.filter(reporter=user, review_id__in=ids).values_list("review_id", flat=True))
+    return set(
+        ReviewReport.objects.filter(reporter=user, review_id__in=ids).values_list("review_id", flat=True)
+    )
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
@@ -141,8 +147,13 @@ def home(request: HttpRequest) -> HttpResponse:
     top_courses = list(ranked.filter(review_count__gte=HOME_TOP_RATED_MIN_REVIEWS)[:HOME_HIGHLIGHTS])
     if not top_courses:
         top_courses = list(ranked.filter(review_count__gt=0)[:HOME_HIGHLIGHTS])
+    if not top_courses:
+        # A new catalogue has no ratings yet: show the newest courses rather than an empty block.
+        top_courses = list(courses_with_ratings().order_by("-created_at", "title")[:HOME_HIGHLIGHTS])
     recent_reviews = (
-        Review.objects.filter(status=PUBLISHED).select_related("course", "author").order_by("-created_at", "-pk")
+        Review.objects.filter(status=PUBLISHED)
+        .select_related("course", "author")
+        .order_by("-created_at", "-pk")
     )[:HOME_HIGHLIGHTS]
     stats = {
         "courses": Course.objects.count(),
@@ -166,7 +177,9 @@ def course_list(request: HttpRequest) -> HttpResponse:
     if query := form.value("q"):
         by_instructor = Course.instructors.through.objects.filter(instructor__name__icontains=query)
         courses = courses.filter(
-            Q(title__icontains=query) | Q(provider__icontains=query) | Q(pk__in=by_instructor.values("course_id"))
+            Q(title__icontains=query)
+            | Q(provider__icontains=query)
+            | Q(pk__in=by_instructor.values("course_id"))
         )
     if provider := form.value("provider"):
         courses = courses.filter(provider=provider)
@@ -199,7 +212,9 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     listed = published
     if request.user.is_authenticated:
         my_review = (
-            Review.objects.filter(course=course, author=request.user).annotate(revision_count=Count("revisions")).first()
+            Review.objects.filter(course=course, author=request.user)
+            .annotate(revision_count=Count("revisions"))
+            .first()
         )
         if my_review is not None:
             listed = listed.exclude(pk=my_review.pk)
@@ -290,7 +305,13 @@ def review_create(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "reviews/review_form.html",
-        {"form": form, "course": course, "review": None, "existing_review": existing, "nav_section": "courses"},
+        {
+            "form": form,
+            "course": course,
+            "review": None,
+            "existing_review": existing,
+            "nav_section": "courses",
+        },
     )
 
 
@@ -392,7 +413,9 @@ def review_report(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Thank you. The moderators will look at this review."))
             return redirect(back)
-    return render(request, "reviews/review_report.html", {"form": form, "review": review, "nav_section": "courses"})
+    return render(
+        request, "reviews/review_report.html", {"form": form, "review": review, "nav_section": "courses"}
+    )
 
 
 @login_required

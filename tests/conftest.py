@@ -41,7 +41,10 @@ def _services_answer(django_db_blocker):
 
         with django_db_blocker.unblock():
             try:
-                connection.ensure_connection()
+                # The server must answer; the named database itself need not exist (the test database is
+                # created beside it), so ask through the maintenance database as Django's test runner does.
+                with connection._nodb_cursor() as cursor:
+                    cursor.execute("SELECT 1")
             except OperationalError as exc:
                 pytest.fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", pytrace=False)
 
@@ -51,7 +54,7 @@ def _plain_http_test_server():
     """Tests talk plain HTTP (test client, live_server + Chromium) to a site configured for production.
 
     - Static files come from the source folders: production (DEBUG off) uses whitenoise's manifest storage,
-      which needs collectstatic first (tests/test_deploy_check.py runs collectstatic with production settings).
+      which needs collectstatic first (tests/test_deploy_check.py runs it with production settings).
     - No redirect to HTTPS and no Secure-only cookies, or the browser would drop the session and CSRF cookies.
       The production values are checked by tests/test_deploy_check.py.
     """

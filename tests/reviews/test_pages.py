@@ -95,7 +95,12 @@ def test_it_accepts_exactly_5000_characters_and_ignores_fields_a_learner_must_no
     learner = UserFactory()
     client.force_login(learner)
     response = _post_review(
-        client, catalog["course"], text="好" * 5000, status="hidden", helpful_count="99", author=UserFactory().pk
+        client,
+        catalog["course"],
+        text="好" * 5000,
+        status="hidden",
+        helpful_count="99",
+        author=UserFactory().pk,
     )
     assert response.status_code == 302
     review = Review.objects.get(course=catalog["course"], author=learner)
@@ -139,7 +144,11 @@ def test_it_keeps_a_revision_of_every_edit(client, catalog):
 
 def test_it_shows_script_in_a_review_as_text_on_every_page(client, catalog):
     ReviewFactory(course=catalog["course"], rating=3, text=f"{SCRIPT} 这门课一般")
-    for url in [reverse("home"), catalog["course"].get_absolute_url(), catalog["instructor"].get_absolute_url()]:
+    for url in [
+        reverse("home"),
+        catalog["course"].get_absolute_url(),
+        catalog["instructor"].get_absolute_url(),
+    ]:
         body = client.get(url).content.decode()
         assert SCRIPT not in body, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body, url

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reviews.models import Review
-from tests.factories import CourseFactory, InstructorFactory
+from tests.factories import CourseFactory, InstructorFactory, ReviewFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,6 +23,7 @@ def submit_button(page, field_name: str):
 def test_it_lets_a_visitor_sign_up_and_review_a_course(live_server, browser_page):
     instructor = InstructorFactory(name="陈墨", slug="chen-mo")
     course = CourseFactory(title="Go 高并发实战", slug="go-concurrency", instructors=[instructor])
+    ReviewFactory(course=course, rating=5)  # rated, so the home page features it
     course_path = course.get_absolute_url()
     page = browser_page.page
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from analytics.models import SignalRun
 from reviews.models import Review
@@ -18,7 +18,8 @@ def test_it_writes_the_report_in_the_documented_shape(tmp_path):
     labels = make_corpus()
     out = tmp_path / "signals.json"
     stdout = io.StringIO()
-    call_command("extract_signals", "--json", str(out), stdout=stdout)
+    with translation.override("en"):
+        call_command("extract_signals", "--json", str(out), stdout=stdout)
     report = json.loads(out.read_text(encoding="utf-8"))
 
     run = SignalRun.objects.get(is_current=True)
@@ -66,5 +67,5 @@ def test_it_refuses_while_a_worker_is_running_another_extraction():
         started_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
-    with pytest.raises(CommandError, match="in progress"):
+    with translation.override("en"), pytest.raises(CommandError, match="in progress"):
         call_command("extract_signals", stdout=io.StringIO())

@@ -217,6 +217,7 @@ def test_admin_links_a_login_and_queues_a_refresh(
     url = reverse("admin:analytics_instructorevidence_changelist")
 
     assert client.get(url).status_code == 200
+    client.cookies["django_language"] = "en"
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from analytics import services
 from analytics.models import (
@@ -163,7 +163,8 @@ def test_it_gives_up_a_run_whose_worker_stopped_sending_heartbeats(seeded, setti
         started_at=timezone.now() - timedelta(minutes=5),
         heartbeat_at=timezone.now() - timedelta(minutes=2),
     )
-    run = services.signal_run_start(enqueue=False)
+    with translation.override("en"):
+        run = services.signal_run_start(enqueue=False)
     stale.refresh_from_db()
     assert stale.status == SignalRun.Status.FAILED and "heartbeat" in stale.error
     assert run.pk != stale.pk and run.status == SignalRun.Status.QUEUED

@@ -305,12 +305,7 @@ def _ranking_filters(request: HttpRequest, sorts: list, *, levels: bool = False)
 def _filter_choices() -> dict:
     return {
         "tags": list(Tag.objects.order_by("name").values_list("slug", "name")),
-        "providers": list(
-            Course.objects.exclude(provider="")
-            .order_by("provider")
-            .values_list("provider", flat=True)
-            .distinct()
-        ),
+        "providers": Course.objects.providers(),
     }
 
 

@@ -55,6 +55,14 @@ class Tag(models.Model):
         return self.name
 
 
+class CourseQuerySet(models.QuerySet):
+    def providers(self) -> list[str]:
+        """The distinct non-empty providers, sorted: the choices of every provider filter."""
+        return list(
+            self.exclude(provider="").order_by("provider").values_list("provider", flat=True).distinct()
+        )
+
+
 class Course(models.Model):
     class Level(models.TextChoices):
         BEGINNER = "beginner", _("Beginner")
@@ -73,6 +81,8 @@ class Course(models.Model):
         Instructor, related_name="courses", blank=True, verbose_name=_("instructors")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CourseQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]

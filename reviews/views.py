@@ -168,9 +168,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def course_list(request: HttpRequest) -> HttpResponse:
-    providers = list(
-        Course.objects.exclude(provider="").order_by("provider").values_list("provider", flat=True).distinct()
-    )
+    providers = Course.objects.providers()
     tags = list(Tag.objects.values_list("slug", "name"))
     form = CourseFilterForm(request.GET, providers=providers, tags=tags)
     courses = courses_with_ratings()

@@ -12,8 +12,9 @@ PYTEST_ARGS ?=
 .PHONY: run test test-fast lint fmt demo worker browser clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing CourseLens and its dependencies into $(VENV) (once; again when pyproject.toml changes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install -qq -e ".[test]"
 	touch $(STAMP)
 
 # Standalone demo: SQLite under var/, on-disk Celery broker, a real worker (with beat) beside the web server.

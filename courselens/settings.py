@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "reviews",
     "analytics",
@@ -203,6 +204,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Courses, instructors, learner reviews, failure signals and evidence-based rankings.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package, never from a CDN (and allowed by the CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status"/"source"; explicit names keep the enums apart in the schema.
     "ENUM_NAME_OVERRIDES": {
@@ -214,7 +219,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost//"
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):

@@ -16,7 +16,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT_DIR = Path(settings.VAR_DIR) / "e2e"
+# In the project (not the test run's temporary var dir), so they are still there to look at after a run.
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "var" / "e2e"
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,13 @@
 """A visitor finds a course, signs up and reviews it, in a real browser against the running site."""
 
 import re
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from reviews.models import Review
+from reviews.models import Course, Instructor, Review
 from tests.factories import CourseFactory, InstructorFactory, ReviewFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -74,3 +76,49 @@ def test_it_fits_the_home_and_course_pages_on_a_phone(live_server, chromium_brow
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a 375px-wide phone"
     finally:
         context.close()
+
+
+PUBLIC_PAGES = [
+    "home",
+    "course-list",
+    "instructor-list",
+    "rankings-instructors",
+    "rankings-courses",
+    "how-we-rank",
+    "api-docs",
+]
+STAFF_PAGES = ["signals-dashboard", "signals-runs", "moderation-queue"]
+
+
+def test_it_shows_every_main_page_with_the_demo_data_and_no_browser_errors(
+    live_server, browser_page, settings
+):
+    """Charts and scripts run under the Content-Security-Policy: anything it blocks is a console error."""
+    settings.DEBUG = False
+    call_command("load_demo", "--with-accounts", stdout=StringIO())
+    instructors = list(Instructor.objects.order_by("slug").values_list("slug", flat=True)[:2])
+    course = Course.objects.order_by("slug").first()
+    page = browser_page.page
+    paths = [reverse(name) for name in PUBLIC_PAGES] + [
+        reverse("instructor-detail", args=[instructors[0]]),
+        course.get_absolute_url(),
+        f"{reverse('compare')}?instructors={','.join(instructors)}",
+    ]
+
+    for path in paths:
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+    browser_page.screenshot("compare")
+    page.goto(live_server.url + reverse("login"))
+    page.locator('input[name="username"]').fill("admin")
+    page.locator('input[name="password"]').fill("admin-pass-2026")
+    submit_button(page, "password").click()
+    page.wait_for_load_state()
+    for name in STAFF_PAGES:
+        response = page.goto(live_server.url + reverse(name))
+        assert response.status == 200, name
+        page.wait_for_load_state("networkidle")
+        browser_page.screenshot(name)
+
+    assert browser_page.problems == []

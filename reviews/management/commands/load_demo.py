@@ -4,7 +4,6 @@ Idempotent: every step upserts by a natural key (slug, external id, username, si
 again changes nothing and never duplicates rows.
 """
 
-import io
 import json
 from pathlib import Path
 
@@ -115,8 +114,8 @@ class Command(BaseCommand):
         self.stdout.write("evidence: demo snapshots loaded")
 
         if not SignalRun.objects.filter(is_current=True).exists():
-            # The same synchronous code path as the Celery task; its JSON report is not needed here.
-            call_command("extract_signals", stdout=io.StringIO())
+            # The same synchronous code path as the Celery task; prints one line per signal.
+            call_command("extract_signals", stdout=self.stdout)
         current = SignalRun.objects.filter(is_current=True).first()
         if current is None:
             raise CommandError("the signal extraction finished without a current run; see the log above")

@@ -1,0 +1,216 @@
+"""Course and instructor pages, votes, reports, accounts and error pages, as a visitor would notice them."""
+
+import pytest
+from django.template.loader import get_template
+from django.urls import reverse
+
+from reviews.models import Review, ReviewReport, ReviewVote
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    CourseFactory,
+    InstructorFactory,
+    ReviewFactory,
+    TagFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def course():
+    instructor = InstructorFactory(name="林思远", slug="lin-siyuan", github_login="lin-sy")
+    return CourseFactory(
+        title="Go 微服务实战", slug="go-micro", instructors=[instructor], tags=[TagFactory()]
+    )
+
+
+def _busy_catalog(n: int) -> None:
+    """n courses sharing two instructors, each with reviews by different learners, votes and a report."""
+    instructors = [InstructorFactory(), InstructorFactory()]
+    for i in range(n):
+        course = CourseFactory(instructors=instructors, tags=[TagFactory(), TagFactory()])
+        for j in range(3):
+            review = ReviewFactory(
+                course=course, rating=1 + (i + j) % 5, dim_practice=3, text=f"评价 {i}-{j}"
+            )
+            ReviewVote.objects.create(review=review, user=UserFactory())
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_it_renders_every_listing_and_detail_page_with_a_bounded_number_of_queries(
+    client, django_assert_max_num_queries, logged_in
+):
+    _busy_catalog(12)
+    if logged_in:
+        client.force_login(UserFactory())
+    course = Review.objects.first().course
+    instructor = course.instructors.first()
+    for url, limit in [
+        (reverse("home"), 10),
+        (reverse("course-list"), 8),
+        (course.get_absolute_url(), 12),
+        (reverse("instructor-list"), 4),
+        (instructor.get_absolute_url(), 13),
+    ]:
+        with django_assert_max_num_queries(limit):
+            assert client.get(url).status_code == 200, url
+
+
+def test_it_shows_the_rating_summary_distribution_and_dimension_averages(client, course):
+    for rating, practice in [(5, 4), (5, 5), (2, None)]:
+        ReviewFactory(course=course, rating=rating, dim_practice=practice)
+    ReviewFactory(course=course, rating=1, status=Review.Status.HIDDEN)
+    summary = client.get(course.get_absolute_url()).context["summary"]
+    assert summary["count"] == 3
+    assert round(summary["average"], 2) == 4.0
+    assert [row["count"] for row in summary["distribution"]] == [2, 0, 0, 1, 0]  # 5 → 1 stars
+    practice = next(d for d in summary["dimensions"] if d["key"] == "practice")
+    assert (practice["average"], practice["count"]) == (4.5, 2)
+
+
+def test_it_sorts_reviews_by_most_helpful(client, course):
+    ReviewFactory(course=course, text="较早但有用", helpful_count=7)
+    ReviewFactory(course=course, text="最新的一条", helpful_count=0)
+    newest = [r.text for r in client.get(course.get_absolute_url()).context["page_obj"]]
+    helpful = [r.text for r in client.get(course.get_absolute_url(), {"sort": "helpful"}).context["page_obj"]]
+    assert newest[0] == "最新的一条" and helpful[0] == "较早但有用"
+
+
+def test_it_shows_the_learners_own_pending_review_only_to_them(client, course):
+    author = UserFactory()
+    ReviewFactory(course=course, author=author, text="等待审核的评价", status=Review.Status.PENDING)
+    assert "等待审核的评价" not in client.get(course.get_absolute_url()).content.decode()
+    client.force_login(author)
+    body = client.get(course.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "等待审核的评价" in body and "waiting for a moderator" in body
+    assert "等待审核的评价" in client.get(reverse("my-reviews")).content.decode()
+
+
+def test_it_takes_back_a_helpful_vote_and_both_actions_are_idempotent(client, course):
+    review = ReviewFactory(course=course)
+    voter = UserFactory()
+    client.force_login(voter)
+    url = reverse("review-vote", args=[review.pk])
+    client.post(url, {"action": "vote"})
+    page = client.get(course.get_absolute_url()).content.decode()
+    assert 'aria-pressed="true"' in page
+    for _ in range(2):
+        client.post(url, {"action": "unvote"})
+    review.refresh_from_db()
+    assert review.helpful_count == 0 and not ReviewVote.objects.filter(review=review).exists()
+
+
+def test_it_disables_the_helpful_button_on_your_own_review(client, course):
+    review = ReviewFactory(course=course)
+    client.force_login(review.author)
+    body = client.get(course.get_absolute_url()).content.decode()
+    own = body[body.index(f'id="review-{review.pk}"') :]
+    assert "disabled" in own[: own.index("</article>")]
+
+
+def test_it_brings_a_voter_back_to_the_review_after_logging_in(client, course):
+    review = ReviewFactory(course=course)
+    response = client.get(reverse("review-vote", args=[review.pk]))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    client.force_login(UserFactory())
+    back = client.get(reverse("review-vote", args=[review.pk]))
+    assert back["Location"] == f"{course.get_absolute_url()}#review-{review.pk}"
+
+
+def test_it_refuses_a_vote_redirect_to_another_site(client, course):
+    review = ReviewFactory(course=course)
+    client.force_login(UserFactory())
+    response = client.post(reverse("review-vote", args=[review.pk]), {"next": "https://evil.example/"})
+    assert response["Location"].startswith(course.get_absolute_url())
+
+
+def test_it_does_not_let_a_learner_report_their_own_review(client, course):
+    review = ReviewFactory(course=course)
+    client.force_login(review.author)
+    response = client.post(reverse("review-report", args=[review.pk]), {"reason": "spam"})
+    assert response.status_code == 302
+    assert not ReviewReport.objects.exists()
+
+
+def test_it_says_so_when_a_learner_opens_the_report_form_again(client, course):
+    review = ReviewFactory(course=course)
+    client.force_login(UserFactory())
+    url = reverse("review-report", args=[review.pk])
+    assert client.get(url).status_code == 200
+    client.post(url, {"reason": "fake", "detail": "刷分"})
+    again = client.get(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "already reported" in again.content.decode()
+    assert "Reported" in again.content.decode()
+    assert ReviewReport.objects.get().detail == "刷分"
+
+
+def test_it_requires_a_known_reason_to_report(client, course):
+    review = ReviewFactory(course=course)
+    client.force_login(UserFactory())
+    response = client.post(reverse("review-report", args=[review.pk]), {"reason": "because"})
+    assert response.status_code == 200 and response.context["form"].errors["reason"]
+    assert not ReviewReport.objects.exists()
+
+
+def test_it_searches_courses_by_instructor_name_and_keeps_filters_across_pages(client, course):
+    for n in range(14):
+        CourseFactory(title=f"Kubernetes 课程 {n}", provider="Udemy")
+    assert "Go 微服务实战" in client.get(reverse("course-list"), {"q": "林思远"}).content.decode()
+    page = client.get(reverse("course-list"), {"provider": "Udemy", "sort": "newest"}).content.decode()
+    assert "?provider=Udemy&amp;sort=newest&amp;page=2" in page
+
+
+def test_it_never_fails_on_strange_filter_values(client, course):
+    for params in [{"q": "a\x00b"}, {"level": "expert"}, {"sort": "price"}, {"page": "999"}, {"tag": "nope"}]:
+        assert client.get(reverse("course-list"), params).status_code == 200, params
+    assert client.get(reverse("instructor-list"), {"q": "\x00"}).status_code == 200
+
+
+def test_it_shows_an_instructors_github_courses_and_recent_reviews(client, course):
+    ReviewFactory(course=course, text="讲师有真实的开源项目")
+    body = client.get(reverse("instructor-detail", args=["lin-siyuan"])).content.decode()
+    assert "https://github.com/lin-sy" in body
+    assert "Go 微服务实战" in body and "讲师有真实的开源项目" in body
+
+
+def test_it_answers_404_for_an_unknown_course_in_the_site_style(client):
+    response = client.get("/courses/no-such-course/")
+    assert response.status_code == 404
+    assert 'class="error-page"' in response.content.decode()
+
+
+def test_it_renders_the_500_page_without_any_context():
+    html = get_template("500.html").render()
+    assert "500" in html and "{%" not in html
+
+
+def test_it_logs_in_and_returns_to_the_page_the_learner_came_from(client, course):
+    user = UserFactory()
+    response = client.post(
+        reverse("login"),
+        {"username": user.username, "password": DEFAULT_PASSWORD, "next": course.get_absolute_url()},
+    )
+    assert response["Location"] == course.get_absolute_url()
+
+
+def test_it_ignores_an_offsite_next_after_signup(client):
+    response = client.post(
+        reverse("signup") + "?next=https://evil.example/",
+        {"username": "xiaohong", "password1": "Go-并发-2026-ok", "password2": "Go-并发-2026-ok"},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+
+
+def test_it_logs_out_by_post_only(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("logout")).status_code == 405
+    client.post(reverse("logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_switches_the_language_from_the_nav(client):
+    body = client.get(reverse("home")).content.decode()
+    assert f'action="{reverse("set_language")}"' in body and 'value="en"' in body
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert client.get(reverse("home"))["Content-Language"] == "en"

@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/courselens
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint fmt demo worker browser clean
+.PHONY: run test test-fast lint fmt demo messages worker browser clean
 
 $(STAMP): pyproject.toml
 	@echo "Installing CourseLens and its dependencies into $(VENV) (once; again when pyproject.toml changes)"
@@ -31,11 +31,15 @@ run: demo
 
 # Migrate, compile translations, load the demo catalog + reviews, run one extraction and rank.
 demo: export DEBUG ?= 1
-demo: $(STAMP)
+demo: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore=.venv --verbosity=0 || \
-	  echo "warning: compilemessages failed; the committed .mo files are used"
 	$(PY) manage.py load_demo
+
+# locale/*.po → .mo (msgfmt); the .mo files are committed too, so a machine without gettext still works.
+messages: export COURSELENS_DEV = 1
+messages: $(STAMP)
+	@$(PY) manage.py compilemessages --ignore=.venv --verbosity=0 || \
+	  echo "warning: compilemessages failed; the committed .mo files are used"
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A courselens worker --loglevel=INFO
@@ -45,7 +49,7 @@ worker: $(STAMP)
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
 test: export COURSELENS_REQUIRE_SERVICES = 1
-test: $(STAMP) browser
+test: $(STAMP) messages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -54,7 +58,7 @@ test: $(STAMP) browser
 test-fast: export DATABASE_URL =
 test-fast: export REDIS_URL =
 test-fast: export COURSELENS_REQUIRE_SERVICES =
-test-fast: $(STAMP)
+test-fast: $(STAMP) messages
 	$(PY) -m pytest -m "not e2e and not worker and not redis" $(PYTEST_ARGS)
 
 # Debian's chromium for the end-to-end tests (Playwright drives /usr/bin/chromium; nothing downloads a browser).

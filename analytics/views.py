@@ -161,41 +161,34 @@ def signal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     return _signal_redirect(request)
 
 
-@require_POST
-@staff_required
-def signal_promote(request: HttpRequest, pk: int) -> HttpResponse:
+def _apply_naming_form(request: HttpRequest, pk: int, service, success: str) -> HttpResponse:
+    """Promote and rename both take the naming form and call one service with its fields."""
     definition = get_object_or_404(SignalDefinition, pk=pk)
     form = SignalRenameForm(request.POST)
     if not form.is_valid():
         _report_errors(request, form.errors)
         return _signal_redirect(request)
     try:
-        services.signal_promote(definition=definition, **form.cleaned_data)
+        service(definition=definition, **form.cleaned_data)
     except ValidationError as error:
         _report_errors(request, error)
     else:
-        messages.success(
-            request,
-            _("“%(name)s” is now a confirmed signal.") % {"name": reports.definition_name(definition)},
-        )
+        messages.success(request, success % {"name": reports.definition_name(definition)})
     return _signal_redirect(request)
+
+
+@require_POST
+@staff_required
+def signal_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    return _apply_naming_form(
+        request, pk, services.signal_promote, _("“%(name)s” is now a confirmed signal.")
+    )
 
 
 @require_POST
 @staff_required
 def signal_rename(request: HttpRequest, pk: int) -> HttpResponse:
-    definition = get_object_or_404(SignalDefinition, pk=pk)
-    form = SignalRenameForm(request.POST)
-    if not form.is_valid():
-        _report_errors(request, form.errors)
-        return _signal_redirect(request)
-    try:
-        services.signal_rename(definition=definition, **form.cleaned_data)
-    except ValidationError as error:
-        _report_errors(request, error)
-    else:
-        messages.success(request, _("Renamed to “%(name)s”.") % {"name": reports.definition_name(definition)})
-    return _signal_redirect(request)
+    return _apply_naming_form(request, pk, services.signal_rename, _("Renamed to “%(name)s”."))
 
 
 @require_POST

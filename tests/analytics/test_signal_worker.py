@@ -13,11 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -28,6 +26,7 @@ from analytics import services
 from analytics.models import SignalRun
 from courselens.celery import app as celery_app
 from reviews.models import Course, Review
+from tests.trust.processes import shared_database_url, wait_for
 
 pytestmark = [
     pytest.mark.worker,
@@ -54,31 +53,6 @@ PRAISE = [
     "项目实战很扎实，pprof 压测都讲到了，推荐",
     "老师有开源经验，代码规范，测试写得很好",
 ]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if not db["ENGINE"].endswith("postgresql"):
-        pytest.fail(
-            "The worker test shares its database with a worker process: run it on PostgreSQL (DATABASE_URL)."
-        )
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
-
-
-def wait_for(predicate, *, timeout: float, what: str, log: Path | None = None):
-    """Poll `predicate` until it returns something truthy; on timeout, fail showing the worker log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
-    pytest.fail(f"Timed out after {timeout:.0f}s waiting for {what}.\n--- worker log ---\n{tail}")
 
 
 class Worker:
@@ -133,7 +107,7 @@ class Worker:
 def worker_env(redis_url, tmp_path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO_"))}
     env.update(
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=shared_database_url(),
         REDIS_URL=redis_url,
         COURSELENS_DEV="1",
         COURSELENS_VAR_DIR=str(tmp_path / "var"),

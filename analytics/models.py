@@ -7,18 +7,24 @@ from reviews.models import Course, Instructor, Review
 
 
 class ReviewTokens(models.Model):
-    """Cached segmentation of one review; recomputed only when the text (hash) changes.
+    """What a run keeps of one review so that the next run does not redo it: its content tokens
+    (text.Segmenter.tokens) and the complaint classifier's decision.
 
-    `words` is the review's full segmentation (text.Segmenter.words) joined by single spaces: a plain
-    string is several times cheaper to write and read back than a JSON list, which matters when a run
-    loads 100k of them. Segmented words never contain whitespace (normalisation folds every kind of
-    whitespace to one space and the cutter splits on it); `pack` refuses anything that would not
-    come back unchanged, and such a review is simply not cached.
+    The row is fresh while `text_hash` is the MD5 of the review's text (the database computes the same
+    digest, so a run compares them in SQL and only fetches the texts it must segment again), `pipeline`
+    is the fingerprint of the segmenter and classifier that made it, and `rating` the review's rating.
+    `tokens` is joined by single spaces: a plain string is several times cheaper to write and read back
+    than a JSON list, which matters when a run loads 100k of them. Segmented words never contain
+    whitespace (normalisation folds every kind of whitespace to one space and the cutter splits on it);
+    `pack` refuses anything that would not come back unchanged, and such a review is simply not cached.
     """
 
     review = models.OneToOneField(Review, on_delete=models.CASCADE, primary_key=True, related_name="tokens")
     text_hash = models.CharField(max_length=64)
-    words = models.TextField(blank=True)
+    pipeline = models.CharField(max_length=32, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True)
+    tokens = models.TextField(blank=True)
+    complaint = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -146,9 +152,23 @@ class SignalCluster(models.Model):
 
 
 class ReviewSignal(models.Model):
-    run = models.ForeignKey(SignalRun, on_delete=models.CASCADE, related_name="assignments")
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="signal_assignments")
-    cluster = models.ForeignKey(SignalCluster, on_delete=models.CASCADE, related_name="assignments")
+    """A review's primary signal in one run: a run's output, ~70k rows per 100k reviews.
+
+    The foreign keys are not database constraints: checking three of them for every row at commit was
+    a tenth of a re-run, and a review deleted while a run computed made the whole run fail at commit.
+    Deletes still cascade (Django does it), a run's rows are written in the transaction that creates
+    its clusters, and rows of reviews deleted during the run are dropped before it commits.
+    """
+
+    run = models.ForeignKey(
+        SignalRun, on_delete=models.CASCADE, related_name="assignments", db_constraint=False
+    )
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="signal_assignments", db_constraint=False
+    )
+    cluster = models.ForeignKey(
+        SignalCluster, on_delete=models.CASCADE, related_name="assignments", db_constraint=False
+    )
     score = models.FloatField(default=0.0)
 
     class Meta:

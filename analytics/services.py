@@ -1,6 +1,9 @@
 """Write paths of the analytics app (signal runs, evidence, scores)."""
 
+from __future__ import annotations
+
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -12,14 +15,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from pathlib import Path
 
+import sklearn
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import MD5, Cast, TruncMonth
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -58,7 +63,6 @@ from analytics.scoring import (
 )
 from analytics.signals import (
     ComplaintClassifier,
-    Document,
     ExtractionResult,
     Parameters,
     RatingComplaintRule,
@@ -337,42 +341,30 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     params = Parameters.from_mapping(run.parameters)
 
     progress(3, _("Loading reviews"))
-    corpus = _load_corpus()
+    training = signal_training_data()
+    corpus = _load_corpus(training)
     timings["load"] = round(time.monotonic() - started, 3)
 
     mark = time.monotonic()
     progress(8, _("Segmenting review text"))
-    segmented = _segment_changed(corpus, progress)
-    tokens = get_segmenter().filter_many(corpus.words)
-    documents = [
-        Document(id=review_id, words=review_words, tokens=review_tokens, rating=rating)
-        for review_id, review_words, review_tokens, rating in zip(
-            corpus.review_ids, corpus.words, tokens, corpus.ratings, strict=True
-        )
-    ]
-    corpus.words = []
-    del tokens
+    refreshed = _refresh_stale(corpus, training, progress)
     timings["segment"] = round(time.monotonic() - mark, 3)
 
     mark = time.monotonic()
-    training = signal_training_data()
-    classifier_kind = training.kind
-    specs = _signal_specs()
     result = extract(
-        documents,
-        specs,
-        classifier=training.classifier,
+        corpus.tokens,
+        corpus.complaint,
+        _signal_specs(),
         parameters=params,
         keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
         context=training.context,
         progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
     )
-    del documents
+    corpus.tokens = []
     timings["extract"] = round(time.monotonic() - mark, 3)
 
     mark = time.monotonic()
     progress(80, _("Building the report"))
-    zone = timezone.get_current_timezone()
     instructors: dict[int, list[int]] = defaultdict(list)
     for course_id, instructor_id in Course.instructors.through.objects.values_list(
         "course_id", "instructor_id"
@@ -381,8 +373,7 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     report = summarise(
         result,
         ratings=corpus.ratings,
-        # timezone.localtime() looks the zone up again for every call: a third of a second per 100k reviews.
-        months=[moment.astimezone(zone).strftime("%Y-%m") for moment in corpus.created],
+        months=corpus.months,
         courses=corpus.course_ids,
         instructors=instructors,
     )
@@ -391,7 +382,7 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
 
     progress(90, _("Saving results"))
     mark = time.monotonic()
-    counts = {**result.counts, "segmented": segmented, "classifier": classifier_kind}
+    counts = {**result.counts, "segmented": refreshed, "classifier": training.kind}
     _save_signal_run(run, result, report, corpus.review_ids, counts, timings, started, mark)
     _prune_signal_runs()
 
@@ -402,72 +393,113 @@ class _Corpus:
 
     review_ids: list[int] = field(default_factory=list)
     ratings: list[int] = field(default_factory=list)
-    created: list[datetime] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)  # "YYYY-MM" in the site's time zone
     course_ids: list[int] = field(default_factory=list)
-    # Each review's full segmentation; None until _segment_changed fills in the reviews the token cache
-    # had no words for (no row, or its text or the dictionary changed since): those are in `changed`.
-    words: list[list[str] | None] = field(default_factory=list)
-    changed: list[tuple[int, str, str]] = field(default_factory=list)  # (position, text, text hash)
+    # Content tokens (joined by spaces, as cached) and complaint decision; None until _refresh_stale fills
+    # in the reviews whose cache row was missing or stale (text, rating or pipeline changed): `stale`.
+    tokens: list[str | None] = field(default_factory=list)
+    complaint: list[bool | None] = field(default_factory=list)
+    stale: list[tuple[int, str]] = field(default_factory=list)  # (position, text)
 
 
-def _load_corpus() -> _Corpus:
-    """The published reviews joined with their token cache, in one query of plain rows (no model instances,
-    no JSON): a re-run reads 100k reviews' words in about a second. Cached words count only when their
-    hash matches the text's; only the texts still to segment are kept.
-    """
-    corpus = _Corpus()
-    text_hash = get_segmenter().text_hash
-    # One string object per distinct word (splitting makes a new one per occurrence): 100k reviews hold
-    # millions of words but only thousands of distinct ones.
-    same = {}.setdefault
-    unpack = ReviewTokens.unpack
-    rows = (
-        Review.objects.filter(status=Review.Status.PUBLISHED)
-        .order_by("pk")
-        .values_list("pk", "text", "rating", "created_at", "course_id", "tokens__text_hash", "tokens__words")
-        .iterator(chunk_size=_LOAD_CHUNK)
+def _with_cache(reviews: models.QuerySet, pipeline: str) -> models.QuerySet:
+    """`reviews` annotated with `stale_text`: NULL when the review's cache row is fresh (same text, rating
+    and pipeline), else the text to segment and classify again. Comparing in SQL means a re-run never
+    fetches, let alone hashes, the text of an unchanged review."""
+    fresh = Q(tokens__text_hash=MD5("text"), tokens__pipeline=pipeline, tokens__rating=F("rating"))
+    return reviews.annotate(
+        stale_text=Case(When(fresh, then=Value(None)), default=F("text"), output_field=models.TextField())
     )
-    for review_id, text, rating, created_at, course_id, cached_hash, stored in rows:
-        digest = text_hash(text)
-        if cached_hash == digest:
-            parts = unpack(stored)
-            corpus.words.append(list(map(same, parts, parts)))
+
+
+def _load_corpus(training: TrainingData) -> _Corpus:
+    """The published reviews with their cached tokens and complaint decisions, in one query of plain rows
+    (no model instances, no datetimes: the month comes truncated from the database)."""
+    corpus = _Corpus()
+    month_names: dict = {}
+    zone = timezone.get_current_timezone()
+    rows = (
+        _with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), training.fingerprint)
+        .annotate(month=Cast(TruncMonth("created_at", tzinfo=zone), models.DateField()))
+        .order_by("pk")
+        .values_list(
+            "pk", "rating", "month", "course_id", "tokens__tokens", "tokens__complaint", "stale_text"
+        )
+    )
+    for review_id, rating, month, course_id, cached, complaint, stale_text in rows.iterator(
+        chunk_size=_LOAD_CHUNK
+    ):
+        if stale_text is None:
+            corpus.tokens.append(cached)
+            corpus.complaint.append(complaint)
         else:
-            corpus.changed.append((len(corpus.words), text, digest))
-            corpus.words.append(None)
+            corpus.stale.append((len(corpus.tokens), stale_text))
+            corpus.tokens.append(None)
+            corpus.complaint.append(None)
+        name = month_names.get(month)
+        if name is None:
+            name = month_names[month] = month.strftime("%Y-%m")
         corpus.review_ids.append(review_id)
         corpus.ratings.append(rating)
-        corpus.created.append(created_at)
+        corpus.months.append(name)
         corpus.course_ids.append(course_id)
     return corpus
 
 
-def _segment_changed(corpus: _Corpus, progress: Callable[[int, str], None]) -> int:
-    """Segment the reviews the token cache had no words for, store their words, and return how many."""
+def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[int, str], None]) -> int:
+    """Segment and classify the reviews whose cache row was missing or stale, cache them; how many."""
+    stale = corpus.stale
+    for start in range(0, len(stale), _TOKEN_CACHE_BATCH):
+        batch = stale[start : start + _TOKEN_CACHE_BATCH]
+        positions = [position for position, _text in batch]
+        fresh_tokens, fresh_complaint = _analyse_and_cache(
+            [corpus.review_ids[position] for position in positions],
+            [text for _position, text in batch],
+            [corpus.ratings[position] for position in positions],
+            training,
+        )
+        for position, review_tokens, complaint in zip(positions, fresh_tokens, fresh_complaint, strict=True):
+            corpus.tokens[position] = review_tokens
+            corpus.complaint[position] = complaint
+        progress(8 + int(20 * (start + len(batch)) / len(stale)), _("Segmenting review text"))
+    corpus.stale = []
+    return len(stale)
+
+
+def _analyse_and_cache(
+    review_ids: list[int], texts: list[str], ratings: list[int], training: TrainingData
+) -> tuple[list[str], list[bool]]:
+    """Segment, classify and filter reviews, store the result in their cache rows (one transaction) and
+    return each review's content tokens joined by spaces, and whether it is a complaint."""
     segmenter = get_segmenter()
-    changed = corpus.changed
-    for start in range(0, len(changed), _TOKEN_CACHE_BATCH):
-        batch = changed[start : start + _TOKEN_CACHE_BATCH]
-        fresh = segmenter.words_many(text for _position, text, _hash in batch)
-        for (position, _text, _hash), review_words in zip(batch, fresh, strict=True):
-            corpus.words[position] = review_words
-        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        with transaction.atomic():
-            _insert_rows(
-                ReviewTokens,
-                ["review", "text_hash", "words", "updated_at"],
-                (
-                    (corpus.review_ids[position], text_hash, packed, stamp)
-                    for (position, _text, text_hash), packed in zip(
-                        batch, map(ReviewTokens.pack, fresh), strict=True
-                    )
-                    if packed is not None
-                ),
-                update_on_conflict=["text_hash", "words", "updated_at"],
-            )
-        progress(8 + int(20 * (start + len(batch)) / len(changed)), _("Segmenting review text"))
-    corpus.changed = []
-    return len(changed)
+    words = segmenter.words_many(texts)
+    complaint = training.classifier.is_complaint(words, ratings).tolist()
+    tokens = segmenter.filter_many(words)
+    packed = [ReviewTokens.pack(review_tokens) for review_tokens in tokens]
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic():
+        _insert_rows(
+            ReviewTokens,
+            ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+            (
+                (review_id, _md5(text), training.fingerprint, rating, stored, flag, stamp)
+                for review_id, text, rating, stored, flag in zip(
+                    review_ids, texts, ratings, packed, complaint, strict=True
+                )
+                if stored is not None
+            ),
+            update_on_conflict=["text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+        )
+    # A review whose tokens cannot be cached (see ReviewTokens.pack) still counts in this run.
+    joined = [
+        " ".join(review) if stored is None else stored for review, stored in zip(tokens, packed, strict=True)
+    ]
+    return joined, complaint
+
+
+def _md5(text: str) -> str:
+    """The digest the database's MD5() gives for the same text (its UTF-8 bytes, in hex)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _insert_rows(
@@ -523,7 +555,10 @@ class TrainingData:
 
     classifier: ComplaintClassifier | RatingComplaintRule
     kind: str  # "trained" or "rating-rule"
-    context: tuple[tuple[str, ...], ...]
+    context: tuple[str, ...]  # each review's content tokens joined by spaces
+    # Of the segmenter, the classifier and what it learned from: cached tokens and complaint decisions
+    # made under another fingerprint are stale.
+    fingerprint: str
 
 
 class _TrainingCache:
@@ -551,24 +586,34 @@ def signal_training_data() -> TrainingData:
             value = _train(reviews_path, labels_path)
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
             logger.warning("complaint classifier falls back to the rating rule: %s", error)
-            value = TrainingData(classifier=RatingComplaintRule(), kind="rating-rule", context=())
+            rule = RatingComplaintRule()
+            value = TrainingData(
+                classifier=rule,
+                kind="rating-rule",
+                context=(),
+                fingerprint=_pipeline_fingerprint(f"rating-rule {rule.at_or_below}".encode()),
+            )
         _TrainingCache.key, _TrainingCache.value = key, value
         return value
 
 
-def complaint_classifier() -> tuple[ComplaintClassifier | RatingComplaintRule, str]:
-    data = signal_training_data()
-    return data.classifier, data.kind
+def _pipeline_fingerprint(*parts: bytes) -> str:
+    digest = hashlib.sha256(get_segmenter().fingerprint.encode())
+    for part in (sklearn.__version__.encode(), *parts):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()[:32]
 
 
 def _train(reviews_path: Path, labels_path: Path) -> TrainingData:
+    reviews_bytes, labels_bytes = reviews_path.read_bytes(), labels_path.read_bytes()
     labels: dict[str, str] = {}
-    for line in labels_path.read_text(encoding="utf-8").splitlines():
+    for line in labels_bytes.decode("utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
             labels[str(item["id"])] = str(item["label"])
     texts, ratings, complaint = [], [], []
-    for line in reviews_path.read_text(encoding="utf-8").splitlines():
+    for line in reviews_bytes.decode("utf-8").splitlines():
         if not line.strip():
             continue
         item = json.loads(line)
@@ -582,7 +627,12 @@ def _train(reviews_path: Path, labels_path: Path) -> TrainingData:
     words = segmenter.words_many(texts)
     classifier = ComplaintClassifier().fit(words, ratings, complaint)
     return TrainingData(
-        classifier=classifier, kind="trained", context=tuple(tuple(segmenter.filter(w)) for w in words)
+        classifier=classifier,
+        kind="trained",
+        context=tuple(" ".join(segmenter.filter(w)) for w in words),
+        fingerprint=_pipeline_fingerprint(
+            repr((classifier.c, classifier.threshold)).encode(), reviews_bytes, labels_bytes
+        ),
     )
 
 
@@ -680,14 +730,6 @@ def _save_signal_run(
                 )
             )
         SignalCluster.objects.bulk_create(clusters)
-        through = SignalCluster.representative_reviews.through
-        through.objects.bulk_create(
-            [
-                through(signalcluster_id=cluster.pk, review_id=review_ids[member])
-                for cluster, group in zip(clusters, result.groups, strict=True)
-                for member in group.representatives
-            ]
-        )
         _insert_rows(
             ReviewSignal,
             ["run", "review", "cluster", "score"],
@@ -696,6 +738,35 @@ def _save_signal_run(
                 for cluster, group in zip(clusters, result.groups, strict=True)
                 for member, score in zip(group.members, group.scores, strict=True)
             ),
+        )
+        # A learner may have deleted a review since the corpus was loaded: drop its rows (ReviewSignal's
+        # foreign keys are not constraints) and keep it out of the quotes, instead of failing the run.
+        gone = ReviewSignal.objects.filter(run=locked).exclude(
+            Exists(Review.objects.filter(pk=OuterRef("review")))
+        )
+        if gone.exists():
+            gone.delete()
+            for cluster in clusters:
+                cluster.size = cluster.assignments.count()
+                cluster.share = round(cluster.size / max(1, result.counts["complaints"]), 4)
+            SignalCluster.objects.bulk_update(clusters, ["size", "share"])
+        representatives = {
+            cluster.pk: [review_ids[member] for member in group.representatives]
+            for cluster, group in zip(clusters, result.groups, strict=True)
+        }
+        existing = set(
+            Review.objects.filter(pk__in=list(chain.from_iterable(representatives.values()))).values_list(
+                "pk", flat=True
+            )
+        )
+        through = SignalCluster.representative_reviews.through
+        through.objects.bulk_create(
+            [
+                through(signalcluster_id=cluster_id, review_id=review_id)
+                for cluster_id, members in representatives.items()
+                for review_id in members
+                if review_id in existing
+            ]
         )
         for cluster, summary in zip(clusters, report["signals"], strict=True):
             summary["cluster"] = cluster.pk
@@ -752,26 +823,20 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
     run = SignalRun.objects.filter(is_current=True).first()
     if run is None:
         return None
-    review = Review.objects.filter(pk=review_id).values_list("text", "rating", "status").first()
+    training = signal_training_data()
+    review = (
+        _with_cache(Review.objects.filter(pk=review_id), training.fingerprint)
+        .values_list("rating", "status", "tokens__tokens", "tokens__complaint", "stale_text")
+        .first()
+    )
     match = None
-    if review is not None and review[2] == Review.Status.PUBLISHED:
-        text, rating, _status = review
-        segmenter = get_segmenter()
-        text_hash = segmenter.text_hash(text)
-        cached = ReviewTokens.objects.filter(review_id=review_id).values_list("text_hash", "words").first()
-        if cached is not None and cached[0] == text_hash:
-            review_words = ReviewTokens.unpack(cached[1])
-        else:
-            review_words = segmenter.words(text)
-            packed = ReviewTokens.pack(review_words)
-            if packed is not None:
-                ReviewTokens.objects.update_or_create(
-                    review_id=review_id, defaults={"text_hash": text_hash, "words": packed}
-                )
-        classifier, _kind = complaint_classifier()
-        if classifier.is_complaint([review_words], [rating])[0]:
+    if review is not None and review[1] == Review.Status.PUBLISHED:
+        rating, _status, cached, complaint, stale_text = review
+        if stale_text is not None:
+            ([cached], [complaint]) = _analyse_and_cache([review_id], [stale_text], [rating], training)
+        if complaint:
             assigner = _current_assigner(run)
-            found = assign_one(assigner, segmenter.filter(review_words))
+            found = assign_one(assigner, ReviewTokens.unpack(cached))
             if found is not None:
                 match = (assigner["clusters"][found[0]], found[1])
     with transaction.atomic():

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -44,20 +43,6 @@ _MIN_DISCOVERED_SIMILARITY = 0.1
 
 # Tokens that are punctuation: clause boundaries for the classifier, never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
-
-
-class Document(NamedTuple):
-    """One review as the pipeline sees it.
-
-    words: the full segmentation (stopwords and punctuation kept: the complaint classifier reads
-    "但", "没有", "不"); tokens: the content words used for signals (text.Segmenter.filter: stopwords and
-    punctuation removed).
-    """
-
-    id: Hashable
-    words: Sequence[str]
-    tokens: Sequence[str]
-    rating: int
 
 
 @dataclass(frozen=True)
@@ -140,33 +125,39 @@ def seed_phrases(terms: Iterable[str], tokenize: Callable[[str], list[str]]) -> 
 # --- sparse term matrices -----------------------------------------------------------------------
 
 
-def count_matrix(
-    docs: Sequence[Sequence[Hashable]], vocabulary: dict[Hashable, int], *, grow: bool
-) -> sparse.csr_matrix:
-    """Term counts as CSR. With grow=True unseen terms are added to `vocabulary`; else they are ignored.
+class _Vocabulary(dict):
+    """term → column; looking up a new term gives it the next column (first-seen order)."""
 
-    Every loop here runs in C (dict.fromkeys, map, chain): this is on the path of every run over
-    every review.
+    def __missing__(self, term: Hashable) -> int:
+        column = self[term] = len(self)
+        return column
+
+
+def count_matrix(docs: Sequence[str], vocabulary: dict[Hashable, int], *, grow: bool) -> sparse.csr_matrix:
+    """Term counts as CSR of documents given as their tokens joined by single spaces (as the token cache
+    stores them; "" for none). With grow=True unseen terms are added to `vocabulary`; else ignored.
+
+    The documents are joined and split once and each token is looked up once, in C (split, map over a
+    dict): no list per document, no Python per token. This is on the path of every run over every review.
     """
-    known = len(vocabulary)
+    present = np.fromiter(map(bool, docs), dtype=bool, count=len(docs))
+    flat = " ".join(filter(None, docs)).split(" ") if present.any() else []
     if grow:
-        for term in dict.fromkeys(chain.from_iterable(docs)):
-            if term not in vocabulary:
-                vocabulary[term] = len(vocabulary)
-        ids = map(vocabulary.__getitem__, chain.from_iterable(docs))
-        columns = len(vocabulary)
+        growing = _Vocabulary(vocabulary)
+        indices = np.fromiter(map(growing.__getitem__, flat), dtype=np.int32, count=len(flat))
+        vocabulary.update(growing)
     else:
-        # Unknown terms go to one extra column, dropped below.
-        ids = map(vocabulary.get, chain.from_iterable(docs), repeat(known))
-        columns = known + 1
-    indices = np.fromiter(ids, dtype=np.int64)
-    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), out=indptr[1:])
-    matrix = sparse.csr_matrix(
-        (np.ones(len(indices), dtype=np.float64), indices, indptr), shape=(len(docs), columns)
-    )
-    matrix.sum_duplicates()
-    return matrix if grow else matrix[:, :known]
+        indices = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int32, count=len(flat))
+    lengths = np.fromiter(map(str.count, docs, repeat(" ")), dtype=np.int32, count=len(docs)) + present
+    rows = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
+    known = indices >= 0
+    if not known.all():
+        indices, rows = indices[known], rows[known]
+    counts = sparse.coo_matrix(
+        (np.ones(len(indices)), (rows, indices)), shape=(len(docs), len(vocabulary))
+    ).tocsr()
+    counts.sum_duplicates()
+    return counts
 
 
 def idf_weights(counts: sparse.csr_matrix) -> np.ndarray:
@@ -324,35 +315,36 @@ def _content(tokens: Sequence[str]) -> list[str]:
 
 
 def extract(
-    documents: Sequence[Document],
+    tokens: Sequence[str],
+    complaint: Sequence[bool],
     specs: Sequence[SignalSpec],
     *,
-    classifier: ComplaintClassifier | RatingComplaintRule,
     parameters: Parameters | None = None,
     keyword_stopwords: frozenset[str] = frozenset(),
-    context: Sequence[Sequence[str]] = (),
+    context: Sequence[str] = (),
     progress: ProgressCallback | None = None,
 ) -> ExtractionResult:
-    """Run complaint detection, guided assignment and discovery over `documents`.
+    """Run guided assignment and discovery over the complaints among the reviews.
 
+    tokens: each review's content tokens (text.Segmenter.filter) joined by single spaces;
+    complaint: whether each review reports a problem (ComplaintClassifier.is_complaint, decided before
+    extraction so a caller can cache it). Results refer to reviews by their position in these lists.
     keyword_stopwords: words never shown as a keyword (they still count for assignment and clustering).
-    context: content tokens of background reviews that only inform the TF-IDF and LSA spaces.
+    context: content tokens of background reviews (joined the same way) that only inform the TF-IDF and
+    LSA spaces.
     """
     params = parameters or Parameters()
-    n = len(documents)
-    _report(progress, 30, "detecting complaints")
-    complaint = (
-        classifier.is_complaint([d.words for d in documents], [d.rating for d in documents])
-        if n
-        else np.zeros(0, dtype=bool)
-    )
+    n = len(tokens)
+    if len(complaint) != n:
+        raise ValueError("tokens and complaint must describe the same reviews")
+    complaint = np.asarray(complaint, dtype=bool).reshape(n)
     complaint_index = np.flatnonzero(complaint)
     counts = {"reviews": n, "complaints": int(len(complaint_index))}
 
     # One TF-IDF space over every review: IDF and the latent (LSA) space learn from all the text,
     # praise included (it shows which words go together); only complaints are assigned and clustered.
     vocabulary: dict[Hashable, int] = {}
-    all_counts = count_matrix([d.tokens for d in documents], vocabulary, grow=True)
+    all_counts = count_matrix(tokens, vocabulary, grow=True)
     if context:
         # Background text (e.g. the labelled reviews shipped with the project) adds co-occurrence
         # evidence to the IDF and the latent space; it is never assigned or clustered.
@@ -438,20 +430,28 @@ def _seed_scores(
     its words then count once each. Learned terms count with their weight × learned_weight.
     """
     n = columns.shape[0]
-    activated: dict[int, np.ndarray] = {}
-    for ids in _phrase_ids(spec, vocabulary):
-        present = np.ones(n, dtype=bool)
-        for i in ids:
-            present &= columns[:, i].toarray().ravel() > 0
-        for i in ids:
-            activated[i] = activated[i] | present if i in activated else present
+    phrases = _phrase_ids(spec, vocabulary)
+    phrase_terms = list(dict.fromkeys(chain.from_iterable(phrases)))
+    learned = [
+        (vocabulary[term], float(weight))
+        for term, weight in spec.learned.items()
+        if term in vocabulary and vocabulary[term] not in phrase_terms
+    ]
+    terms = phrase_terms + [i for i, _weight in learned]
+    if not terms:
+        return np.zeros(n)
+    # The spec's few term columns, dense and in one slice (reviews × terms): no per-term sparse slicing.
+    values = columns[:, terms].toarray()
+    where = {term: position for position, term in enumerate(terms)}
+    activated = np.zeros((n, len(phrase_terms)), dtype=bool)
+    for ids in phrases:
+        positions = [where[i] for i in ids]
+        activated[:, positions] |= (values[:, positions] > 0).all(axis=1)[:, None]
     scores = np.zeros(n)
-    for i, mask in activated.items():
-        scores += columns[:, i].toarray().ravel() * mask
-    for term, weight in spec.learned.items():
-        i = vocabulary.get(term)
-        if i is not None and i not in activated:
-            scores += params.learned_weight * float(weight) * columns[:, i].toarray().ravel()
+    for position in range(len(phrase_terms)):
+        scores += values[:, position] * activated[:, position]
+    for position, (_i, weight) in enumerate(learned, start=len(phrase_terms)):
+        scores += params.learned_weight * weight * values[:, position]
     return scores
 
 

@@ -80,18 +80,10 @@ def train_classifier() -> signals.ComplaintClassifier:
     return signals.ComplaintClassifier().fit(words, dev.ratings, [label != "praise" for label in dev.labels])
 
 
-def background_context() -> list[list[str]]:
+def background_context() -> list[str]:
     """The DEV reviews' content tokens: background text for the TF-IDF/LSA spaces, as services passes it."""
     dev = load_labelled(DEV_REVIEWS, DEV_LABELS)
-    return text.segment_many(dev.texts)
-
-
-def documents(words: list[list[str]], ratings: list[int]) -> list[signals.Document]:
-    tokens = text.get_segmenter().filter_many(words)
-    return [
-        signals.Document(id=i, words=w, tokens=t, rating=r)
-        for i, (w, t, r) in enumerate(zip(words, tokens, ratings, strict=True))
-    ]
+    return [" ".join(review) for review in text.segment_many(dev.texts)]
 
 
 def run(
@@ -99,12 +91,13 @@ def run(
     ratings: list[int],
     classifier,
     parameters: signals.Parameters | None = None,
-    context: list[list[str]] | None = None,
+    context: list[str] | None = None,
 ) -> signals.ExtractionResult:
+    tokens = [" ".join(review) for review in text.get_segmenter().filter_many(words)]
     return signals.extract(
-        documents(words, ratings),
+        tokens,
+        classifier.is_complaint(words, ratings),
         seed_specs(),
-        classifier=classifier,
         parameters=parameters,
         keyword_stopwords=text.load_stopwords(KEYWORD_STOPWORDS),
         context=context or (),

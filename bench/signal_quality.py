@@ -35,7 +35,7 @@ from analytics import text
 TARGET_PRECISION, TARGET_RECALL, TARGET_NMI, TARGET_PRAISE = 0.7, 0.6, 0.6, 0.10
 
 
-def evaluate(name: str, data: Labelled, classifier, context: list[list[str]]) -> bool:
+def evaluate(name: str, data: Labelled, classifier, context: list[str]) -> bool:
     import jieba
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -104,6 +104,27 @@ def test_it_leaves_the_previous_report_current_when_a_run_fails(seeded, monkeypa
     assert SignalRun.objects.get(is_current=True) == first
 
 
+def test_it_completes_a_run_when_a_learner_deletes_a_review_meanwhile(seeded, monkeypatch):
+    make_corpus()
+    first = run_once()
+    # A quoted complaint: it has an assignment and is a representative review of its cluster.
+    quoted = SignalCluster.objects.filter(run=first).first().representative_reviews.first()
+    real_extract = services.extract
+
+    def extract_while_the_author_deletes(*args, **kwargs):
+        result = real_extract(*args, **kwargs)
+        Review.objects.filter(pk=quoted.pk).delete()  # committed by the learner's request
+        return result
+
+    monkeypatch.setattr(services, "extract", extract_while_the_author_deletes)
+    run = run_once()
+    assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
+    assert not ReviewSignal.objects.filter(review_id=quoted.pk).exists()
+    for cluster in run.clusters.all():
+        assert quoted.pk not in set(cluster.representative_reviews.values_list("pk", flat=True))
+        assert cluster.size == cluster.assignments.count()
+
+
 def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypatch):
     make_corpus()
     first = run_once()

@@ -46,14 +46,14 @@ PRAISE = [
 
 
 def _documents(texts_and_ratings):
+    """extract()'s input for (text, rating) pairs: content tokens joined by spaces, and complaint flags (a
+    rating of 3 or less, the fallback rule)."""
     segmenter = text.get_segmenter()
-    documents = []
-    for number, (review, rating) in enumerate(texts_and_ratings):
-        words = segmenter.words(review)
-        documents.append(
-            signals.Document(id=number, words=words, tokens=segmenter.filter(words), rating=rating)
-        )
-    return documents
+    tokens = [" ".join(segmenter.tokens(review)) for review, _rating in texts_and_ratings]
+    complaint = signals.RatingComplaintRule().is_complaint(
+        [], [rating for _review, rating in texts_and_ratings]
+    )
+    return tokens, complaint
 
 
 def _corpus(repeat=3):
@@ -75,9 +75,8 @@ def _specs():
 
 def _run(rows, specs=None, **parameters):
     return signals.extract(
-        _documents(rows),
+        *_documents(rows),
         _specs() if specs is None else specs,
-        classifier=signals.RatingComplaintRule(),
         parameters=signals.Parameters(**parameters),
     )
 
@@ -285,9 +284,10 @@ def test_it_drops_seed_terms_that_would_match_almost_anything():
 
 def test_it_counts_terms_into_a_sparse_matrix():
     vocabulary = {}
-    matrix = signals.count_matrix([["a", "b", "a"], [], ["c"]], vocabulary, grow=True)
+    matrix = signals.count_matrix(["a b a", "", "c"], vocabulary, grow=True)
     assert vocabulary == {"a": 0, "b": 1, "c": 2}
     assert matrix.toarray().tolist() == [[2, 1, 0], [0, 0, 0], [0, 0, 1]]
-    fixed = signals.count_matrix([["a", "z"]], vocabulary, grow=False)
-    assert fixed.toarray().tolist() == [[1, 0, 0]]
+    fixed = signals.count_matrix(["a z", ""], vocabulary, grow=False)
+    assert fixed.toarray().tolist() == [[1, 0, 0], [0, 0, 0]]
+    assert signals.count_matrix([], vocabulary, grow=True).shape == (0, 3)
     assert list(itertools.chain.from_iterable(signals.tfidf(matrix, signals.idf_weights(matrix)).toarray()))

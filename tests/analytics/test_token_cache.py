@@ -1,5 +1,8 @@
-"""The per-review token cache a run reads instead of segmenting again: what it stores must read back as
-exactly the words the segmenter gives, on SQLite (executemany) and PostgreSQL (COPY) alike."""
+"""The per-review cache a run reads instead of segmenting and classifying again: what it stores must read
+back as exactly the tokens the segmenter gives, on SQLite (executemany) and PostgreSQL (COPY) alike, and
+a row counts only while the review's text, its rating and the pipeline that made it are unchanged."""
+
+import hashlib
 
 import pytest
 
@@ -28,8 +31,8 @@ def run_once() -> SignalRun:
     return services.signal_run_execute(run_id=run.pk)
 
 
-def cached_words(review) -> list[str]:
-    return ReviewTokens.unpack(ReviewTokens.objects.get(review=review).words)
+def cached(review) -> ReviewTokens:
+    return ReviewTokens.objects.get(review=review)
 
 
 @pytest.fixture
@@ -37,14 +40,16 @@ def seeded():
     services.seed_signal_definitions()
 
 
-def test_it_reads_back_cached_words_exactly_as_the_segmenter_cut_them(seeded):
+def test_it_reads_back_cached_tokens_exactly_as_the_segmenter_cut_them(seeded):
     make_corpus(repeat=1)
     reviews = [ReviewFactory(text=text, rating=2) for text in AWKWARD_TEXTS]
     first = run_once()
     segmenter = get_segmenter()
     for review in reviews:
-        assert cached_words(review) == segmenter.words(review.text)
-        assert ReviewTokens.objects.get(review=review).text_hash == segmenter.text_hash(review.text)
+        row = cached(review)
+        assert ReviewTokens.unpack(row.tokens) == segmenter.tokens(review.text)
+        assert row.text_hash == hashlib.md5(review.text.encode()).hexdigest()
+        assert row.complaint and row.rating == 2
     second = run_once()
     assert second.counts["segmented"] == 0
     assert dict(
@@ -52,18 +57,42 @@ def test_it_reads_back_cached_words_exactly_as_the_segmenter_cut_them(seeded):
     ) == (dict(ReviewSignal.objects.filter(run=first).values_list("review_id", "cluster__definition__key")))
 
 
-def test_it_replaces_the_cached_words_of_an_edited_review(seeded):
+def test_it_replaces_the_cached_tokens_of_an_edited_review(seeded):
     make_corpus(repeat=1)
     review = ReviewFactory(text="讲得非常清楚，强烈推荐", rating=5)
     run_once()
+    assert not cached(review).complaint
     review.text = "还在用 GOPATH，没有超时控制，一行单元测试都没有"
     review.save()
     assert run_once().counts["segmented"] == 1
-    assert cached_words(review) == get_segmenter().words(review.text)
-    assert ReviewTokens.objects.get(review=review).text_hash == get_segmenter().text_hash(review.text)
+    assert ReviewTokens.unpack(cached(review).tokens) == get_segmenter().tokens(review.text)
+    assert cached(review).complaint  # a complaint in wording even at five stars
 
 
-def test_it_only_caches_words_that_read_back_unchanged():
+def test_it_decides_again_when_only_the_rating_changed(seeded):
+    make_corpus(repeat=1)
+    review = ReviewFactory(text="讲得还行，例子偏简单", rating=5)
+    run_once()
+    review.rating = 1
+    review.save()
+    run = run_once()
+    assert run.counts["segmented"] == 1
+    assert cached(review).complaint and cached(review).rating == 1
+    assert (
+        ReviewSignal.objects.filter(run=run, review=review).exists()
+        or review.pk in run.report["unassigned_complaints"]
+    )
+
+
+def test_it_rebuilds_rows_made_by_another_pipeline(seeded):
+    labels = make_corpus(repeat=1)
+    run_once()
+    ReviewTokens.objects.filter(pk__in=list(labels)[:5]).update(pipeline="older-classifier", complaint=False)
+    assert run_once().counts["segmented"] == 5
+    assert not ReviewTokens.objects.filter(pipeline="older-classifier").exists()
+
+
+def test_it_only_caches_tokens_that_read_back_unchanged():
     for words in ([], ["go-mod"], ["没有", "超时", "，", "fmt.errorf", '("%v\\n")']):
         assert ReviewTokens.unpack(ReviewTokens.pack(words)) == words
     assert ReviewTokens.pack(["hello world"]) is None

@@ -138,7 +138,7 @@ class ReviewSignalAdmin(ReadOnlyAdmin):
 
 @admin.register(ReviewTokens)
 class ReviewTokensAdmin(ReadOnlyAdmin):
-    list_display = ["review", "text_hash", "updated_at"]
+    list_display = ["review", "complaint", "rating", "pipeline", "updated_at"]
     raw_id_fields = ["review"]
 
 

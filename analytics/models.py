@@ -160,8 +160,9 @@ class ReviewSignal(models.Model):
     its clusters, and rows of reviews deleted during the run are dropped before it commits.
     """
 
+    # Lookups by run use the unique (run, review) index: no index of its own to maintain on 100k inserts.
     run = models.ForeignKey(
-        SignalRun, on_delete=models.CASCADE, related_name="assignments", db_constraint=False
+        SignalRun, on_delete=models.CASCADE, related_name="assignments", db_constraint=False, db_index=False
     )
     review = models.ForeignKey(
         Review, on_delete=models.CASCADE, related_name="signal_assignments", db_constraint=False

@@ -10,21 +10,23 @@ import os
 import socket
 import threading
 import time
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from itertools import chain
 from pathlib import Path
 
+import numpy as np
 import sklearn
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
-from django.db.models.functions import MD5, Cast, TruncMonth
+from django.db.models.functions import MD5, TruncMonth
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -87,6 +89,8 @@ GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFI
 # Reviews segmented (and their tokens cached) per step: one progress update and one short transaction each.
 _TOKEN_CACHE_BATCH = 5000
 _LOAD_CHUNK = 20000
+# Upserts of fewer rows (one new review's cache row) skip the scratch table COPY needs.
+_COPY_UPSERT_FROM = 500
 _LEARNED_TERMS = 20
 
 
@@ -416,17 +420,16 @@ def _load_corpus(training: TrainingData) -> _Corpus:
     """The published reviews with their cached tokens and complaint decisions, in one query of plain rows
     (no model instances, no datetimes: the month comes truncated from the database)."""
     corpus = _Corpus()
-    month_names: dict = {}
-    zone = timezone.get_current_timezone()
+    moments = array("q")
     rows = (
         _with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), training.fingerprint)
-        .annotate(month=Cast(TruncMonth("created_at", tzinfo=zone), models.DateField()))
+        .annotate(moment=_EpochSeconds("created_at"))
         .order_by("pk")
         .values_list(
-            "pk", "rating", "month", "course_id", "tokens__tokens", "tokens__complaint", "stale_text"
+            "pk", "rating", "moment", "course_id", "tokens__tokens", "tokens__complaint", "stale_text"
         )
     )
-    for review_id, rating, month, course_id, cached, complaint, stale_text in rows.iterator(
+    for review_id, rating, moment, course_id, cached, complaint, stale_text in rows.iterator(
         chunk_size=_LOAD_CHUNK
     ):
         if stale_text is None:
@@ -436,14 +439,45 @@ def _load_corpus(training: TrainingData) -> _Corpus:
             corpus.stale.append((len(corpus.tokens), stale_text))
             corpus.tokens.append(None)
             corpus.complaint.append(None)
-        name = month_names.get(month)
-        if name is None:
-            name = month_names[month] = month.strftime("%Y-%m")
         corpus.review_ids.append(review_id)
         corpus.ratings.append(rating)
-        corpus.months.append(name)
+        moments.append(moment)
         corpus.course_ids.append(course_id)
+    corpus.months = _local_months(np.frombuffer(moments, dtype=np.int64), timezone.get_current_timezone())
     return corpus
+
+
+class _EpochSeconds(models.Func):
+    """A datetime as whole seconds since 1970 (UTC), computed by the database: loading 100k datetime
+    objects (and converting each to the site's zone) cost more than the rest of a re-run's load."""
+
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # strftime's '%s' reaches SQLite through two %-formattings (the template's, then the parameters').
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _local_months(moments: np.ndarray, zone: tzinfo) -> list[str]:
+    """ "YYYY-MM" in `zone` of each moment (seconds since 1970): one search among the instants the zone's
+    months begin (daylight saving included), not one time-zone conversion per review."""
+    if not len(moments):
+        return []
+    first = datetime.fromtimestamp(int(moments.min()), zone)
+    last = datetime.fromtimestamp(int(moments.max()), zone)
+    starts, labels = [], []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        starts.append(datetime(year, month, 1, tzinfo=zone).timestamp())
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    positions = np.searchsorted(np.asarray(starts), moments, side="right") - 1
+    return [labels[position] for position in positions.tolist()]
 
 
 def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[int, str], None]) -> int:
@@ -452,12 +486,13 @@ def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[
     for start in range(0, len(stale), _TOKEN_CACHE_BATCH):
         batch = stale[start : start + _TOKEN_CACHE_BATCH]
         positions = [position for position, _text in batch]
-        fresh_tokens, fresh_complaint = _analyse_and_cache(
-            [corpus.review_ids[position] for position in positions],
-            [text for _position, text in batch],
-            [corpus.ratings[position] for position in positions],
-            training,
-        )
+        with transaction.atomic():
+            fresh_tokens, fresh_complaint = _analyse_and_cache(
+                [corpus.review_ids[position] for position in positions],
+                [text for _position, text in batch],
+                [corpus.ratings[position] for position in positions],
+                training,
+            )
         for position, review_tokens, complaint in zip(positions, fresh_tokens, fresh_complaint, strict=True):
             corpus.tokens[position] = review_tokens
             corpus.complaint[position] = complaint
@@ -469,27 +504,26 @@ def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[
 def _analyse_and_cache(
     review_ids: list[int], texts: list[str], ratings: list[int], training: TrainingData
 ) -> tuple[list[str], list[bool]]:
-    """Segment, classify and filter reviews, store the result in their cache rows (one transaction) and
-    return each review's content tokens joined by spaces, and whether it is a complaint."""
+    """Segment, classify and filter reviews, store the result in their cache rows (in the caller's
+    transaction) and return each review's content tokens joined by spaces, and whether it is a complaint."""
     segmenter = get_segmenter()
     words = segmenter.words_many(texts)
     complaint = training.classifier.is_complaint(words, ratings).tolist()
     tokens = segmenter.filter_many(words)
     packed = [ReviewTokens.pack(review_tokens) for review_tokens in tokens]
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    with transaction.atomic():
-        _insert_rows(
-            ReviewTokens,
-            ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
-            (
-                (review_id, _md5(text), training.fingerprint, rating, stored, flag, stamp)
-                for review_id, text, rating, stored, flag in zip(
-                    review_ids, texts, ratings, packed, complaint, strict=True
-                )
-                if stored is not None
-            ),
-            update_on_conflict=["text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
-        )
+    _insert_rows(
+        ReviewTokens,
+        ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+        (
+            (review_id, _md5(text), training.fingerprint, rating, stored, flag, stamp)
+            for review_id, text, rating, stored, flag in zip(
+                review_ids, texts, ratings, packed, complaint, strict=True
+            )
+            if stored is not None
+        ),
+        update_on_conflict=["text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+    )
     # A review whose tokens cannot be cached (see ReviewTokens.pack) still counts in this run.
     joined = [
         " ".join(review) if stored is None else stored for review, stored in zip(tokens, packed, strict=True)
@@ -528,12 +562,18 @@ def _insert_rows(
     conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}" if updates else ""
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        if connection.vendor == "postgresql" and hasattr(raw, "copy"):
-            if not conflict:
-                with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                return
+        by_copy = connection.vendor == "postgresql" and hasattr(raw, "copy")
+        if by_copy and conflict:
+            rows = list(rows)
+            by_copy = len(rows) >= _COPY_UPSERT_FROM
+        if not by_copy:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}", rows)
+        elif not conflict:
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
             # COPY cannot upsert: stream into a scratch table, then merge it in one statement.
             scratch = quote(f"{meta.db_table}_incoming")
             cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
@@ -543,9 +583,6 @@ def _insert_rows(
                     copy.write_row(row)
             cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch}{conflict}")
             cursor.execute(f"DROP TABLE {scratch}")
-            return
-        placeholders = ", ".join(["%s"] * len(fields))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}", rows)
 
 
 @dataclass(frozen=True)
@@ -824,38 +861,43 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
     if run is None:
         return None
     training = signal_training_data()
-    review = (
-        _with_cache(Review.objects.filter(pk=review_id), training.fingerprint)
-        .values_list("rating", "status", "tokens__tokens", "tokens__complaint", "stale_text")
-        .first()
-    )
-    match = None
-    if review is not None and review[1] == Review.Status.PUBLISHED:
-        rating, _status, cached, complaint, stale_text = review
-        if stale_text is not None:
-            ([cached], [complaint]) = _analyse_and_cache([review_id], [stale_text], [rating], training)
-        if complaint:
-            assigner = _current_assigner(run)
-            found = assign_one(assigner, ReviewTokens.unpack(cached))
-            if found is not None:
-                match = (assigner["clusters"][found[0]], found[1])
-    with transaction.atomic():
-        previous = ReviewSignal.objects.filter(run=run, review_id=review_id).values_list(
-            "cluster_id", flat=True
+    with transaction.atomic():  # the cache row and the assignment: one commit
+        review = (
+            _with_cache(Review.objects.filter(pk=review_id), training.fingerprint)
+            .values_list("rating", "status", "tokens__tokens", "tokens__complaint", "stale_text")
+            .first()
         )
-        touched = set(previous)
+        match = None
+        if review is not None and review[1] == Review.Status.PUBLISHED:
+            rating, _status, cached, complaint, stale_text = review
+            if stale_text is not None:
+                ([cached], [complaint]) = _analyse_and_cache([review_id], [stale_text], [rating], training)
+            if complaint:
+                assigner = _current_assigner(run)
+                found = assign_one(assigner, ReviewTokens.unpack(cached))
+                if found is not None:
+                    match = (assigner["clusters"][found[0]], found[1])
+        previous = (
+            ReviewSignal.objects.filter(run=run, review_id=review_id)
+            .values_list("cluster_id", flat=True)
+            .first()
+        )
         if match is None:
-            ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
+            if previous is not None:
+                ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
             assignment = None
         else:
             assignment, _created = ReviewSignal.objects.update_or_create(
                 run=run, review_id=review_id, defaults={"cluster_id": match[0], "score": round(match[1], 5)}
             )
-            touched.add(match[0])
-        complaints = max(1, int(run.counts.get("complaints", 0)))
-        for cluster_id in touched:
-            size = ReviewSignal.objects.filter(cluster_id=cluster_id).count()
-            SignalCluster.objects.filter(pk=cluster_id).update(size=size, share=round(size / complaints, 4))
+        current = match[0] if match else None
+        if current != previous:  # the clusters it left and joined change size
+            complaints = max(1, int(run.counts.get("complaints", 0)))
+            for cluster_id in (previous, current):
+                if cluster_id is not None:
+                    size = ReviewSignal.objects.filter(cluster_id=cluster_id).count()
+                    share = round(size / complaints, 4)
+                    SignalCluster.objects.filter(pk=cluster_id).update(size=size, share=share)
     return assignment
 
 

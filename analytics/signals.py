@@ -171,10 +171,9 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     """Sublinear TF × IDF, rows L2-normalised."""
     if 0 in counts.shape:
         return sparse.csr_matrix(counts.shape, dtype=np.float64)
-    weighted = counts.copy()
-    weighted.data = 1.0 + np.log(weighted.data)
-    weighted = weighted @ sparse.diags(idf)
-    return normalize(weighted.tocsr(), copy=False)
+    weighted = counts.tocsr(copy=True)
+    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
+    return normalize(weighted, copy=False)
 
 
 # --- complaint detection ------------------------------------------------------------------------

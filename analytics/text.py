@@ -264,12 +264,6 @@ class Segmenter:
     def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.filter(words) for words in self.words_many(texts)]
 
-    def text_hash(self, text: str) -> str:
-        """Key of the token cache: changes when the text or the dictionary/pipeline changes."""
-        digest = hashlib.sha256(self.fingerprint.encode())
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
-
 
 def _fingerprint(paths: Sequence[Path]) -> str:
     digest = hashlib.sha256(PIPELINE_VERSION.encode())
@@ -352,10 +346,6 @@ def segment_many(texts: Iterable[str]) -> list[list[str]]:
 
 def words_many(texts: Iterable[str]) -> list[list[str]]:
     return get_segmenter().words_many(texts)
-
-
-def text_hash(text: str) -> str:
-    return get_segmenter().text_hash(text)
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 
 from analytics import services
 from analytics.models import (
@@ -123,6 +124,24 @@ def test_it_completes_a_run_when_a_learner_deletes_a_review_meanwhile(seeded, mo
     for cluster in run.clusters.all():
         assert quoted.pk not in set(cluster.representative_reviews.values_list("pk", flat=True))
         assert cluster.size == cluster.assignments.count()
+
+
+@pytest.mark.parametrize(
+    ("zone", "moments", "months"),
+    [
+        # 16:30 UTC on 31 January is already February in Shanghai (UTC+8); 15:59 is not.
+        ("Asia/Shanghai", ["2026-01-31T15:59:00Z", "2026-01-31T16:30:00Z"], ["2026-01", "2026-02"]),
+        # New York is UTC-4 in summer: 03:30 UTC on 1 April is still March there.
+        ("America/New_York", ["2026-04-01T03:30:00Z", "2026-04-01T04:00:00Z"], ["2026-03", "2026-04"]),
+    ],
+)
+def test_it_files_reviews_under_the_month_of_the_sites_time_zone(seeded, settings, zone, moments, months):
+    settings.TIME_ZONE = zone
+    for moment in moments:
+        ReviewFactory(rating=1, text="没有超时控制，也没有 context", created_at=parse_datetime(moment))
+    run = run_once()
+    assert run.report["months"] == months
+    assert [signal["trend"] for signal in run.report["signals"]] == [[1, 1]]
 
 
 def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypatch):

@@ -312,7 +312,6 @@ def _progress_writer(run_id: int) -> Callable[[int, str], None]:
 
 
 _STEP_NAMES = {
-    "detecting complaints": gettext_noop("Detecting complaints"),
     "assigning complaints to defined signals": gettext_noop("Assigning complaints to defined signals"),
     "discovering new signals": gettext_noop("Discovering new signals"),
     "describing signals": gettext_noop("Describing signals"),

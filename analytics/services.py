@@ -417,7 +417,7 @@ def _with_cache(reviews: models.QuerySet, pipeline: str) -> models.QuerySet:
 
 def _load_corpus(training: TrainingData) -> _Corpus:
     """The published reviews with their cached tokens and complaint decisions, in one query of plain rows
-    (no model instances, no datetimes: the month comes truncated from the database)."""
+    (no model instances, no datetime objects: creation times come as seconds since 1970)."""
     corpus = _Corpus()
     moments = array("q")
     rows = (
@@ -463,8 +463,8 @@ class _EpochSeconds(models.Func):
 
 
 def _local_months(moments: np.ndarray, zone: tzinfo) -> list[str]:
-    """ "YYYY-MM" in `zone` of each moment (seconds since 1970): one search among the instants the zone's
-    months begin (daylight saving included), not one time-zone conversion per review."""
+    """The month ("YYYY-MM") in `zone` of each moment (seconds since 1970): one search among the instants
+    the zone's months begin (daylight saving included), not one time-zone conversion per review."""
     if not len(moments):
         return []
     first = datetime.fromtimestamp(int(moments.min()), zone)
@@ -667,7 +667,9 @@ def _train(reviews_path: Path, labels_path: Path) -> TrainingData:
         kind="trained",
         context=tuple(" ".join(segmenter.filter(w)) for w in words),
         fingerprint=_pipeline_fingerprint(
-            repr((classifier.c, classifier.threshold)).encode(), reviews_bytes, labels_bytes
+            repr((classifier.version, classifier.c, classifier.threshold)).encode(),
+            reviews_bytes,
+            labels_bytes,
         ),
     )
 

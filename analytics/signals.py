@@ -193,6 +193,8 @@ class ComplaintClassifier:
     """
 
     always_complaint_at_or_below = 2
+    # Bump when the features or the model change: decisions cached by an older version are made again.
+    version = "1"
 
     def __init__(self, *, c: float = 4.0, threshold: float = 0.5) -> None:
         self.c = c

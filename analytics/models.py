@@ -13,6 +13,8 @@ class ReviewTokens(models.Model):
     The row is fresh while `text_hash` is the MD5 of the review's text (the database computes the same
     digest, so a run compares them in SQL and only fetches the texts it must segment again), `pipeline`
     is the fingerprint of the segmenter and classifier that made it, and `rating` the review's rating.
+    A new fingerprint (dictionary, stopwords, labelled reviews or classifier changed) makes the next run
+    rebuild every row once.
     `tokens` is joined by single spaces: a plain string is several times cheaper to write and read back
     than a JSON list, which matters when a run loads 100k of them. Segmented words never contain
     whitespace (normalisation folds every kind of whitespace to one space and the cutter splits on it);

@@ -782,12 +782,9 @@ def _save_signal_run(
         gone = ReviewSignal.objects.filter(run=locked).exclude(
             Exists(Review.objects.filter(pk=OuterRef("review")))
         )
-        if gone.exists():
-            gone.delete()
-            for cluster in clusters:
-                cluster.size = cluster.assignments.count()
-                cluster.share = round(cluster.size / max(1, result.counts["complaints"]), 4)
-            SignalCluster.objects.bulk_update(clusters, ["size", "share"])
+        deleted, _by_model = gone.delete()
+        if deleted:
+            _recount_clusters([cluster.pk for cluster in clusters], complaints=result.counts["complaints"])
         representatives = {
             cluster.pk: [review_ids[member] for member in group.representatives]
             for cluster, group in zip(clusters, result.groups, strict=True)
@@ -893,13 +890,26 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
             )
         current = match[0] if match else None
         if current != previous:  # the clusters it left and joined change size
-            complaints = max(1, int(run.counts.get("complaints", 0)))
-            for cluster_id in (previous, current):
-                if cluster_id is not None:
-                    size = ReviewSignal.objects.filter(cluster_id=cluster_id).count()
-                    share = round(size / complaints, 4)
-                    SignalCluster.objects.filter(pk=cluster_id).update(size=size, share=share)
+            _recount_clusters(
+                [cluster_id for cluster_id in (previous, current) if cluster_id is not None],
+                complaints=int(run.counts.get("complaints", 0)),
+            )
     return assignment
+
+
+def _recount_clusters(cluster_ids: list[int], *, complaints: int) -> None:
+    """Set the clusters' size and share of complaints from their assignments, after rows came or went."""
+    sizes = dict(
+        ReviewSignal.objects.filter(cluster_id__in=cluster_ids)
+        .values_list("cluster_id")
+        .annotate(n=Count("pk"))
+        .values_list("cluster_id", "n")
+    )
+    for cluster_id in cluster_ids:
+        size = sizes.get(cluster_id, 0)
+        SignalCluster.objects.filter(pk=cluster_id).update(
+            size=size, share=round(size / max(1, complaints), 4)
+        )
 
 
 def signal_report(*, run: SignalRun | None = None) -> dict:

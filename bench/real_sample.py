@@ -2,9 +2,10 @@
 
     python bench/real_sample.py [--extra] > /tmp/sample.tsv
 
-Prints one line per sampled review: stratum, id, stars, text (tabs and newlines in the text shown as spaces), for a
-person to read and label. The texts are read from ../shared/data/real/ and never written into the repository. The
-strata and their sizes are documented in bench/data/README.md; changing them changes the sample.
+Prints one line per sampled review: stratum, id, stars, text (tabs and newlines in the text shown as
+spaces), for a person to read and label. The texts are read from ../shared/data/real/ and never written into
+the repository. The strata and their sizes are documented in bench/data/README.md; changing them changes the
+sample.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ RATED_FILES = (
 )
 SEED = 2026
 CONTRAST = re.compile("但|不过|可惜|就是|只是|希望|建议")
-SPAMMY = re.compile(r"\d{5,}|[qQ]{2}|微信|[vV][xX]|加群|[加进]裙|企鹅|[零一二三四五六七八九]{6,}|https?://|www\.")
+SPAMMY = re.compile(
+    r"\d{5,}|[qQ]{2}|微信|[vV][xX]|加群|[加进]裙|企鹅|[零一二三四五六七八九]{6,}|https?://|www\."
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # (stratum, stars, contrast words required (None: either), size)
@@ -90,7 +93,9 @@ def draw(rows: list[dict], *, extra: bool = False) -> list[tuple[str, dict]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--extra", action="store_true", help="also draw the extra strata")
     args = parser.parse_args()
     for stratum, row in draw(load(), extra=args.extra):

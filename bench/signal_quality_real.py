@@ -62,9 +62,12 @@ def manage(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
+        # Both ends: the first of many bad import lines, and the last line of a traceback.
+        errors = done.stderr
+        if len(errors) > 3000:
+            errors = f"{errors[:1500]}\n…\n{errors[-1500:]}"
         raise SystemExit(
-            f"manage.py {' '.join(args)} failed ({done.returncode}):\n"
-            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-1500:]}{errors}"
         )
     return elapsed, done.stdout.strip()
 

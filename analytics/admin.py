@@ -6,7 +6,6 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from analytics import services
 from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
@@ -19,6 +18,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
+from analytics.services import evidence, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         self._apply(
             request,
             queryset,
-            services.signal_confirm,
+            taxonomy.signal_confirm,
             lambda n: ngettext("%(n)d signal confirmed.", "%(n)d signals confirmed.", n) % {"n": n},
         )
 
@@ -83,7 +83,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         self._apply(
             request,
             queryset,
-            services.signal_dismiss,
+            taxonomy.signal_dismiss,
             lambda n: ngettext("%(n)d signal dismissed.", "%(n)d signals dismissed.", n) % {"n": n},
         )
 
@@ -173,7 +173,7 @@ def refresh_evidence(modeladmin, request, queryset):
     """Queues one refresh per linked instructor (spaced out for GitHub's rate limit)."""
     selected = list(queryset.values_list("pk", flat=True))
     try:
-        queued = services.evidence_refresh_request(instructor_ids=selected)
+        queued = evidence.evidence_refresh_request(instructor_ids=selected)
     except Exception:  # broker down: say so instead of a 500; nothing was half-done
         logger.exception("could not queue evidence refreshes")
         modeladmin.message_user(request, _("Could not queue the refresh; try again shortly."), messages.ERROR)

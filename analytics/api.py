@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import ranking_cache, reports, services
+from analytics import ranking_cache, reports
 from analytics.models import (
     CourseScore,
     CourseScoreQuerySet,
@@ -15,6 +15,7 @@ from analytics.models import (
     SignalCluster,
     SignalRun,
 )
+from analytics.services import signal_runs
 from analytics.templatetags.rankings import signal_name
 from reviews.models import Course, Review
 
@@ -151,21 +152,17 @@ class SignalRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Start an extraction run (only one runs at a time)."""
         payload = SignalRunStartSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        active_before = set(
-            SignalRun.objects.filter(status__in=reports.ACTIVE_RUN_STATUSES).values_list("pk", flat=True)
-        )
         try:
-            run = services.signal_run_start(
+            run, created = signal_runs.signal_run_start(
                 parameters=payload.validated_data.get("parameters") or None, requested_by=request.user
             )
         except DjangoValidationError as error:
             raise ValidationError(
                 error.message_dict if hasattr(error, "error_dict") else {"parameters": error.messages}
             ) from error
-        already_running = run.pk in active_before
         return Response(
             SignalRunSerializer(run).data,
-            status=status.HTTP_200_OK if already_running else status.HTTP_202_ACCEPTED,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers={"Location": reverse("signal-run-detail", args=[run.pk])},
         )
 

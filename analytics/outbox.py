@@ -1,8 +1,8 @@
 """Transactional outbox: follow-up work is a database row first and a broker message second.
 
     outbox_add()      inside the transaction of the change (the row commits or rolls back with it)
-    outbox_send()     after commit (analytics.services.review_saved): hands unsent rows to the broker;
-                      a broker outage leaves them unsent
+    outbox_send()     after commit (analytics.services.review_followup.review_saved): hands unsent rows
+                      to the broker; a broker outage leaves them unsent
     outbox_drain()    periodic (Celery beat) and at every worker start: sends what is still unsent, re-sends
                       what was sent but never processed (a broker restart may lose queued messages)
     outbox_process()  the consumer (Celery task deliver_outbox_message): applies the message and marks it
@@ -22,25 +22,21 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from analytics import jobs
 from analytics.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
 REVIEW_SAVED = "review.saved"
-# Publishing must fail fast when the broker is down: the message is safe in the database anyway.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def _review_saved(*, review_id: int) -> None:
-    """A review was created, edited or moderated: reassign its failure signal and refresh the rankings."""
-    from analytics import services
-
-    services.signal_review_assign(review_id=review_id)
-    services.scores_recompute_soon()
+# topic → handler(**payload), filled in by AnalyticsConfig.ready() (the handlers are services, which import
+# this module). Handlers write to the database only (their effects commit with the message).
+HANDLERS: dict[str, Callable[..., None]] = {}
 
 
-# topic → handler(**payload). Handlers write to the database only (their effects commit with the message).
-HANDLERS: dict[str, Callable[..., None]] = {REVIEW_SAVED: _review_saved}
+def register_handler(topic: str, handler: Callable[..., None]) -> None:
+    HANDLERS[topic] = handler
 
 
 def outbox_add(*, topic: str, key: str, payload: dict) -> OutboxMessage:
@@ -58,9 +54,7 @@ def outbox_add(*, topic: str, key: str, payload: dict) -> OutboxMessage:
 
 
 def _publish(message_id: int) -> None:
-    from analytics.tasks import deliver_outbox_message
-
-    deliver_outbox_message.apply_async(args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    jobs.enqueue(jobs.DELIVER_OUTBOX_MESSAGE, message_id=message_id)
 
 
 def outbox_send(*, ids: list[int] | None = None, keys: list[str] | None = None, limit: int = 500) -> int:

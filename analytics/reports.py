@@ -6,6 +6,7 @@ half-written run is never shown. Writes go through analytics.services.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -387,3 +388,62 @@ def public_signals(*, course: Course | None = None, instructor: Instructor | Non
     ]
     signals.sort(key=lambda signal: (-signal.count, signal.name))
     return PublicSignalSummary(run=run, total_reviews=total, signals=signals)
+
+
+def signal_report(*, run: SignalRun | None = None) -> dict:
+    """The JSON `manage.py extract_signals` prints for a run (default: the current one).
+
+    {"run": id, "signals": [{"key", "name", "status", "keywords", "keyword_weights", "size", "share",
+    "lift", "review_ids", "examples"}], "unassigned_complaints": [ids]} — review ids are external ids or
+    "pk:N"; each review appears in at most one signal.
+    """
+    if run is None:
+        run = SignalRun.objects.filter(is_current=True).first()
+    if run is None:
+        return {"run": None, "signals": [], "unassigned_complaints": []}
+
+    def review_key(pk: int, external_id: str | None) -> str:
+        return external_id or f"pk:{pk}"
+
+    members: dict[int, list[str]] = defaultdict(list)
+    assigned: set[int] = set()
+    for cluster_id, review_pk, external_id in (
+        ReviewSignal.objects.filter(run=run)
+        .order_by("cluster_id", "-score", "review_id")
+        .values_list("cluster_id", "review_id", "review__external_id")
+    ):
+        members[cluster_id].append(review_key(review_pk, external_id))
+        assigned.add(review_pk)
+    signals = []
+    for cluster in run.clusters.select_related("definition").prefetch_related("representative_reviews"):
+        definition = cluster.definition
+        examples = [
+            {"review_id": review_key(review.pk, review.external_id), "text": review.text}
+            for review in cluster.representative_reviews.all()
+        ]
+        signals.append(
+            {
+                "key": definition.key if definition else f"cluster-{cluster.pk}",
+                "name": (definition.name_zh if definition else "") or cluster.label,
+                "name_en": definition.name_en if definition else "",
+                "status": definition.status if definition else SignalDefinition.Status.DISCOVERED,
+                "merged_into": definition.merged_into.key if definition and definition.merged_into else None,
+                "keywords": [term for term, _weight in cluster.keywords],
+                "keyword_weights": cluster.keywords,
+                "size": len(members[cluster.pk]),
+                "share": cluster.share,
+                "lift": cluster.lift,
+                "review_ids": members[cluster.pk],
+                "examples": examples,
+            }
+        )
+    signals.sort(key=lambda signal: (-signal["size"], signal["key"]))
+    unassigned_pks = [pk for pk in run.report.get("unassigned_complaints", []) if pk not in assigned]
+    external = dict(Review.objects.filter(pk__in=unassigned_pks).values_list("pk", "external_id"))
+    return {
+        "run": run.pk,
+        "signals": signals,
+        "unassigned_complaints": [
+            review_key(pk, external.get(pk)) for pk in unassigned_pks if pk in external
+        ],
+    }

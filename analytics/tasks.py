@@ -1,18 +1,25 @@
-"""Celery tasks of the analytics app: they take ids and call analytics.services."""
+"""Celery tasks of the analytics app: they take ids and call one service each.
+
+ENQUEUERS tells analytics.jobs how each job reaches the queue (registered in AnalyticsConfig.ready()), so
+services ask for a task by name and never import this module.
+"""
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from celery.signals import worker_init, worker_ready
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from analytics import outbox, services, text
+from analytics import jobs, outbox, text
+from analytics.services import evidence, scores, signal_runs, training
 from reviews.models import Instructor
 
 logger = logging.getLogger(__name__)
 
-# --- Failure signals (signals pipeline) ------------------------------------------------------------------
+# Publishing an outbox message must fail fast when the broker is down: the message is safe in the database.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 @worker_init.connect
@@ -21,7 +28,7 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
     forked pool processes share them instead of each loading them on its first task."""
     text.warm_up()
     try:
-        services.signal_training_data()
+        training.signal_training_data()
     except Exception:  # never keep a worker from starting; the first run trains it instead
         logger.exception("could not train the complaint classifier at worker start")
 
@@ -29,23 +36,21 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
 @shared_task(soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
 def extract_signals(run_id: int) -> str:
     """Execute one queued extraction run (progress goes to the SignalRun row). Idempotent."""
-    return services.signal_run_execute(run_id=run_id).status
+    return signal_runs.signal_run_execute(run_id=run_id).status
 
 
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
 def extract_signals_nightly() -> int:
     """Nightly: start a full extraction run (or leave the one already in progress alone)."""
-    return services.signal_run_start().pk
-
-
-# --- Evidence and scores (evidence & ranking) ------------------------------------------------------------
+    run, _created = signal_runs.signal_run_start()
+    return run.pk
 
 
 @shared_task(soft_time_limit=240, time_limit=300, ignore_result=True)
 def refresh_evidence(instructor_id: int) -> str:
     """Fetch one instructor's GitHub evidence (idempotent: an unchanged account changes nothing)."""
     try:
-        snapshot = services.evidence_refresh(instructor_id=instructor_id)
+        snapshot = evidence.evidence_refresh(instructor_id=instructor_id)
     except (Instructor.DoesNotExist, ValidationError):
         return "skipped"  # deleted or unlinked since the task was queued: nothing to fetch
     return snapshot.status
@@ -54,7 +59,7 @@ def refresh_evidence(instructor_id: int) -> str:
 @shared_task(soft_time_limit=120, time_limit=180, ignore_result=True)
 def refresh_all_evidence() -> int:
     """Nightly: enqueue a refresh for every instructor linked to GitHub, spaced out for the rate limit."""
-    return services.evidence_refresh_request(
+    return evidence.evidence_refresh_request(
         instructor_ids=list(Instructor.objects.values_list("pk", flat=True))
     )
 
@@ -63,11 +68,8 @@ def refresh_all_evidence() -> int:
 def recompute_scores() -> int:
     """Recompute all instructor and course scores (after signal runs, evidence refreshes, and nightly)."""
     # Cleared first: a change arriving while this runs schedules one more recompute rather than being lost.
-    cache.delete(services.SCORES_PENDING_KEY)
-    return len(services.scores_recompute())
-
-
-# --- Outbox (trust) --------------------------------------------------------------------------------------
+    cache.delete(scores.SCORES_PENDING_KEY)
+    return len(scores.scores_recompute())
 
 
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
@@ -90,3 +92,16 @@ def _drain_outbox_at_worker_start(sender=None, **_kwargs) -> None:
         drain_outbox.delay()
     except Exception:  # noqa: BLE001 - the broker may be down again; beat retries
         logger.warning("could not queue the outbox drain at worker start", exc_info=True)
+
+
+# Looked up when called (not bound at import), so a test can replace a task's delay/apply_async.
+ENQUEUERS: dict[str, Callable[..., None]] = {
+    jobs.EXTRACT_SIGNALS: lambda *, run_id: extract_signals.delay(run_id),
+    jobs.REFRESH_EVIDENCE: lambda *, instructor_id, countdown: refresh_evidence.apply_async(
+        args=[instructor_id], countdown=countdown
+    ),
+    jobs.RECOMPUTE_SCORES: lambda *, countdown: recompute_scores.apply_async(countdown=countdown),
+    jobs.DELIVER_OUTBOX_MESSAGE: lambda *, message_id: deliver_outbox_message.apply_async(
+        args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY
+    ),
+}

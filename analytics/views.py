@@ -1,10 +1,8 @@
 from collections.abc import Callable
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import ranking_cache, reports, services
+from analytics import ranking_cache, reports
 from analytics.forms import (
     SignalMergeForm,
     SignalRenameForm,
@@ -34,24 +32,12 @@ from analytics.models import (
     SignalRun,
 )
 from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
+from analytics.services import signal_runs, taxonomy
 from analytics.templatetags.rankings import radar_payload
+from courselens.auth import staff_required
 from reviews.models import Course, Instructor, Tag
 
 # --- Signals dashboard (staff) ---------------------------------------------------------------------
-
-
-def staff_required(view):
-    """Anonymous visitors are sent to log in; a logged-in learner gets 403, not a login loop."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @require_GET
@@ -134,7 +120,7 @@ def _report_errors(request: HttpRequest, error: ValidationError | dict) -> None:
 def signal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     definition = get_object_or_404(SignalDefinition, pk=pk)
     try:
-        services.signal_confirm(definition=definition)
+        taxonomy.signal_confirm(definition=definition)
     except ValidationError as error:
         _report_errors(request, error)
     else:
@@ -149,7 +135,7 @@ def signal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def signal_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     definition = get_object_or_404(SignalDefinition, pk=pk)
     try:
-        services.signal_dismiss(definition=definition)
+        taxonomy.signal_dismiss(definition=definition)
     except ValidationError as error:
         _report_errors(request, error)
     else:
@@ -181,14 +167,14 @@ def _apply_naming_form(request: HttpRequest, pk: int, service, success: str) -> 
 @staff_required
 def signal_promote(request: HttpRequest, pk: int) -> HttpResponse:
     return _apply_naming_form(
-        request, pk, services.signal_promote, _("“%(name)s” is now a confirmed signal.")
+        request, pk, taxonomy.signal_promote, _("“%(name)s” is now a confirmed signal.")
     )
 
 
 @require_POST
 @staff_required
 def signal_rename(request: HttpRequest, pk: int) -> HttpResponse:
-    return _apply_naming_form(request, pk, services.signal_rename, _("Renamed to “%(name)s”."))
+    return _apply_naming_form(request, pk, taxonomy.signal_rename, _("Renamed to “%(name)s”."))
 
 
 @require_POST
@@ -201,7 +187,7 @@ def signal_merge(request: HttpRequest, pk: int) -> HttpResponse:
         return _signal_redirect(request)
     into = form.cleaned_data["into"]
     try:
-        services.signal_merge(definition=definition, into=into)
+        taxonomy.signal_merge(definition=definition, into=into)
     except ValidationError as error:
         _report_errors(request, error)
     else:
@@ -220,18 +206,17 @@ def signal_run_start(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         _report_errors(request, form.errors)
         return redirect(reverse("signals-dashboard") + "#run-panel")
-    active_before = set(
-        SignalRun.objects.filter(status__in=reports.ACTIVE_RUN_STATUSES).values_list("pk", flat=True)
-    )
     try:
-        run = services.signal_run_start(parameters=form.parameters() or None, requested_by=request.user)
+        run, created = signal_runs.signal_run_start(
+            parameters=form.parameters() or None, requested_by=request.user
+        )
     except ValidationError as error:
         _report_errors(request, error)
         return redirect(reverse("signals-dashboard") + "#run-panel")
-    if run.pk in active_before:
-        messages.info(request, _("Run #%(id)s is already in progress; watching it.") % {"id": run.pk})
-    else:
+    if created:
         messages.success(request, _("Run #%(id)s is queued.") % {"id": run.pk})
+    else:
+        messages.info(request, _("Run #%(id)s is already in progress; watching it.") % {"id": run.pk})
     return redirect(reverse("signals-dashboard") + "#run-panel")
 
 

@@ -80,11 +80,11 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     build_data_set(args)
 
-    from analytics import services
     from analytics.models import InstructorScore
+    from analytics.services import scores
 
     started = time.perf_counter()
-    scores = services.scores_recompute()
+    scores = scores.scores_recompute()
     recompute_seconds = time.perf_counter() - started
     ranked = InstructorScore.objects.filter(rank__isnull=False).count()
     print(

@@ -19,7 +19,6 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from analytics import services as analytics_services
 from reviews import moderation
 from reviews.models import (
     DIMENSION_KEYS,
@@ -32,6 +31,7 @@ from reviews.models import (
     ReviewVote,
     dimension_field,
 )
+from reviews.signals import review_changed
 from reviews.validators import validate_dimensions, validate_rating, validate_review_text
 
 logger = logging.getLogger(__name__)
@@ -67,11 +67,9 @@ def _require_user(user) -> None:
 
 
 def _notify_review_saved(review_id: int) -> None:
-    # Called inside the write's transaction: the follow-up goes to the outbox with the change (kept while the
-    # broker is down, sent once it is back). robust=True: the review is already committed; a broken follow-up
-    # must not turn the learner's successful save into an error page.
-    analytics_services.review_followup_record(review_id=review_id)
-    transaction.on_commit(lambda: analytics_services.review_saved(review_id=review_id), robust=True)
+    # Called inside the write's transaction: receivers (analytics) record their follow-up with the change, so
+    # it is kept while the broker is down and sent once it is back.
+    review_changed.send(sender=Review, review_id=review_id)
 
 
 def review_initial_status(*, author, course: Course, text: str) -> str:
@@ -162,7 +160,10 @@ def review_delete(*, review: Review, user) -> None:
     """Delete the author's own review with its history, votes and reports."""
     if not review.is_editable_by(user):
         raise PermissionDenied(gettext("You can only delete your own review."))
-    review.delete()
+    with transaction.atomic():
+        review_id = review.pk
+        review.delete()
+        _notify_review_saved(review_id)
 
 
 def review_vote_helpful(*, review: Review, user) -> Review:

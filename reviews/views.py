@@ -19,8 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from analytics.views import staff_required
 from courselens import throttling
+from courselens.auth import staff_required
 from courselens.throttling import throttle
 from reviews import moderation, services
 from reviews.forms import (

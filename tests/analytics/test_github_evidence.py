@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from analytics import services
 from analytics.models import EvidenceSnapshot, InstructorEvidence, InstructorScore
+from analytics.services import evidence
+from analytics.services.scores import scores_recompute
 from tests.analytics.github_fake import ALLOWLIST, fake_github, repo, serve_account
 from tests.factories import InstructorFactory, StaffUserFactory
 
@@ -43,7 +44,7 @@ def ada():
 
 
 def refresh(instructor) -> EvidenceSnapshot:
-    return services.evidence_refresh(instructor_id=instructor.pk)
+    return evidence.evidence_refresh(instructor_id=instructor.pk)
 
 
 def test_it_stores_a_snapshot_with_figures_top_repos_and_etags(github, ada):
@@ -95,7 +96,7 @@ def test_it_keeps_the_last_good_snapshot_when_rate_limited(github, ada):
     assert "rate limited until 2030-03-17 17:46:40 UTC" in failed.error
     assert failed.payload_summary["rate_limited_until"] == "2030-03-17T17:46:40+00:00"
     assert EvidenceSnapshot.objects.current().get(instructor=ada) == good
-    scores = {score.instructor_id: score for score in services.scores_recompute()}
+    scores = {score.instructor_id: score for score in scores_recompute()}
     assert scores[ada.pk].breakdown["evidence"]["figures"]["followers"] == 77
 
 
@@ -182,8 +183,8 @@ def test_demo_evidence_loads_idempotently_and_links_logins(tmp_path):
     path = tmp_path / "evidence.json"
     path.write_text(json.dumps(rows), encoding="utf-8")
 
-    assert services.evidence_load_demo(path=path) == 1
-    assert services.evidence_load_demo(path=path) == 1
+    assert evidence.evidence_load_demo(path=path) == 1
+    assert evidence.evidence_load_demo(path=path) == 1
 
     snapshot = EvidenceSnapshot.objects.get()
     assert snapshot.instructor.github_login == "chenmo-go"
@@ -197,13 +198,13 @@ def test_demo_evidence_with_a_bad_row_stores_nothing(tmp_path):
         "slug": "chen-mo",
         "github_login": "chenmo-go",
         "fetched_at": "2026-01-10T08:00:00+08:00",
-        "figures": dict.fromkeys(services.DEMO_FIGURE_KEYS, 1),
+        "figures": dict.fromkeys(evidence.DEMO_FIGURE_KEYS, 1),
     }
     path = tmp_path / "evidence.json"
     path.write_text(json.dumps([good, {**good, "slug": "who-is-this"}]), encoding="utf-8")
 
     with pytest.raises(ValidationError, match="unknown instructor slug 'who-is-this'"):
-        services.evidence_load_demo(path=path)
+        evidence.evidence_load_demo(path=path)
     assert not EvidenceSnapshot.objects.exists()
 
 

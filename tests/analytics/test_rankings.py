@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from analytics import ranking_cache, services
+from analytics import ranking_cache
 from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore, SignalDefinition
+from analytics.services.scores import scores_recompute, scores_recompute_soon
 from reviews.models import Review
 from tests.analytics import signal_data
 from tests.factories import CourseFactory, InstructorFactory, StaffUserFactory, TagFactory
@@ -87,7 +88,7 @@ def build_cohort(size: int):
         teach(instructor, [3 + index % 3] * (2 + index % 7), course=course, practice=4)
         if index % 2:
             evidence(instructor, {**STRONG_FIGURES, "go_stars": 100 * index})
-    services.scores_recompute()
+    scores_recompute()
 
 
 # --- Scores -------------------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def test_it_ranks_by_smoothed_rating_and_labels_thin_instructors():
     lucky = InstructorFactory(slug="lucky")
     teach(lucky, [5, 5])
 
-    services.scores_recompute()
+    scores_recompute()
     scores = scores_by_slug()
 
     assert (scores["steady"].rank, scores["middling"].rank) == (1, 2)
@@ -118,7 +119,7 @@ def test_it_ranks_an_instructor_with_few_reviews_but_github_evidence():
     teach(builder, [4])
     evidence(builder)
 
-    services.scores_recompute()
+    scores_recompute()
 
     score = scores_by_slug()["builder"]
     assert score.enough_data is True
@@ -132,7 +133,7 @@ def test_it_counts_only_published_reviews():
     teach(instructor, [1] * 20, course=course, status=Review.Status.PENDING)
     teach(instructor, [1] * 20, course=course, status=Review.Status.HIDDEN)
 
-    services.scores_recompute()
+    scores_recompute()
 
     score = scores_by_slug()["moderated"]
     assert score.review_count == 6
@@ -145,7 +146,7 @@ def test_it_stores_every_component_and_weight_with_the_score(settings):
     teach(instructor, [4, 5, 4, 3, 5, 4], practice=5, concurrency=3)
     evidence(instructor)
 
-    score = services.scores_recompute()[0]
+    score = scores_recompute()[0]
 
     assert score.breakdown["weights"] == settings.SCORE_WEIGHTS
     parts = score.breakdown["components"]
@@ -165,7 +166,7 @@ def test_it_weighs_recent_reviews_more(settings):
     course = teach(declining, [5] * 10, age_days=900)
     teach(declining, [2] * 10, course=course, age_days=5)
 
-    services.scores_recompute()
+    scores_recompute()
     scores = scores_by_slug()
 
     assert scores["improving"].rank == 1
@@ -186,7 +187,7 @@ def test_it_counts_only_public_signals_of_the_current_run():
     old = signal_data.run(current=False)
     signal_data.cluster(old, confirmed, reviews=reviews[8:])  # an old run: does not count
 
-    services.scores_recompute()
+    scores_recompute()
     scores = scores_by_slug()
 
     burden = scores["burdened"].breakdown["signal_burden"]
@@ -200,7 +201,7 @@ def test_it_counts_only_public_signals_of_the_current_run():
 def test_it_keeps_the_signal_burden_neutral_before_any_run():
     instructor = InstructorFactory()
     teach(instructor, [4] * 5)
-    score = services.scores_recompute()[0]
+    score = scores_recompute()[0]
     assert score.signal_burden is None
     assert score.breakdown["signal_burden"]["neutral"] is True
     assert score.breakdown["components"]["signal_burden"] == 0.5
@@ -212,7 +213,7 @@ def test_it_ranks_courses_and_leaves_thin_courses_unranked():
     weak = teach(instructor, [2, 3, 2, 2, 3])
     thin = teach(instructor, [5])
 
-    services.scores_recompute()
+    scores_recompute()
     ranks = {score.course_id: score.rank for score in CourseScore.objects.all()}
 
     assert ranks == {good.pk: 1, weak.pk: 2, thin.pk: None}
@@ -221,10 +222,10 @@ def test_it_ranks_courses_and_leaves_thin_courses_unranked():
 def test_it_recomputes_with_the_same_queries_for_5_and_50_instructors(django_assert_max_num_queries):
     build_cohort(5)
     with django_assert_max_num_queries(20) as small:
-        services.scores_recompute()
+        scores_recompute()
     build_cohort_extra(45)
     with django_assert_max_num_queries(20) as large:
-        services.scores_recompute()
+        scores_recompute()
     assert len(large.captured_queries) == len(small.captured_queries)
     assert InstructorScore.objects.count() == 50
 
@@ -299,7 +300,7 @@ def test_ranking_page_lists_ranked_instructors_first_and_labels_thin_ones(client
     teach(ranked, [4] * 8)
     thin = InstructorFactory(name="Thin Tom")
     teach(thin, [5])
-    services.scores_recompute()
+    scores_recompute()
 
     html = client.get(reverse("rankings-instructors"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
@@ -317,7 +318,7 @@ def test_ranking_page_filters_by_topic_and_provider(client):
     teach(gopher, [4] * 5, course=CourseFactory(instructors=[gopher], tags=[go], provider="慕课网"))
     crab = InstructorFactory(name="Crab Chen")
     teach(crab, [4] * 5, course=CourseFactory(instructors=[crab], tags=[rust], provider="Udemy"))
-    services.scores_recompute()
+    scores_recompute()
     url = reverse("rankings-instructors")
 
     by_tag = client.get(url, {"tag": "go"}).content.decode()
@@ -332,7 +333,7 @@ def test_ranking_page_sorts_by_reviews(client):
     teach(many, [3] * 30)
     best = InstructorFactory(name="Best Rated")
     teach(best, [5] * 6)
-    services.scores_recompute()
+    scores_recompute()
 
     html = client.get(reverse("rankings-instructors"), {"sort": "reviews"}).content.decode()
     assert html.index("Many Reviews") < html.index("Best Rated")
@@ -343,12 +344,12 @@ def test_ranking_page_sorts_by_reviews(client):
 def test_ranking_page_shows_fresh_scores_after_a_recompute(client, django_capture_on_commit_callbacks):
     instructor = InstructorFactory(name="Early Bird")
     teach(instructor, [4] * 5)
-    services.scores_recompute()
+    scores_recompute()
     client.get(reverse("rankings-instructors"))
     late = InstructorFactory(name="Late Comer")
     teach(late, [5] * 5)
     with django_capture_on_commit_callbacks(execute=True):  # as in production: published when committed
-        services.scores_recompute()
+        scores_recompute()
 
     assert "Late Comer" in client.get(reverse("rankings-instructors")).content.decode()
 
@@ -356,7 +357,7 @@ def test_ranking_page_shows_fresh_scores_after_a_recompute(client, django_captur
 def test_ranking_page_escapes_instructor_names(client):
     sneaky = InstructorFactory(name="<script>alert(1)</script>")
     teach(sneaky, [4] * 5)
-    services.scores_recompute()
+    scores_recompute()
     html = client.get(reverse("rankings-instructors")).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -374,7 +375,7 @@ def test_ranking_api_returns_rows_with_rank_score_and_components(client):
     evidence(star)
     thin = InstructorFactory(slug="thin")
     teach(thin, [2])
-    services.scores_recompute()
+    scores_recompute()
 
     rows = client.get(reverse("api-rankings-instructors")).json()["results"]
 
@@ -429,7 +430,7 @@ def two_scored():
     evidence(ada)
     bob = InstructorFactory(slug="bob", name="Bob")
     teach(bob, [3] * 6, practice=2)
-    services.scores_recompute()
+    scores_recompute()
     return ada, bob
 
 
@@ -497,7 +498,7 @@ def test_instructor_partial_shows_breakdown_radar_and_github_card():
 def test_instructor_partial_labels_not_enough_data_and_missing_github():
     quiet = InstructorFactory(name="Quiet", github_login=None)
     teach(quiet, [4])
-    services.scores_recompute()
+    scores_recompute()
     html = render_evidence(quiet)
     assert "Not enough data" in html
     assert "No GitHub account linked" in html
@@ -534,14 +535,14 @@ def test_it_queues_one_recompute_for_a_burst_of_changes(monkeypatch, django_capt
     monkeypatch.setattr(tasks.recompute_scores, "apply_async", lambda countdown=0: sent.append(countdown))
     with django_capture_on_commit_callbacks(execute=True):
         for _change in range(3):
-            services.scores_recompute_soon()
+            scores_recompute_soon()
     assert sent == [30]
 
     instructor = InstructorFactory()
     teach(instructor, [4] * 5)
     assert tasks.recompute_scores() == 1  # the task itself: recomputes and lets the next change queue again
     with django_capture_on_commit_callbacks(execute=True):
-        services.scores_recompute_soon()
+        scores_recompute_soon()
     assert sent == [30, 30]
 
 

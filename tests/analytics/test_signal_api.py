@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from analytics import services
 from analytics.models import SignalDefinition, SignalRun
+from analytics.services import signal_runs
 from tests.analytics import signal_data
 from tests.factories import CourseFactory, ReviewFactory, StaffUserFactory, UserFactory
 
@@ -116,7 +116,7 @@ def test_it_reports_the_progress_of_one_run(staff_api):
 
 
 def test_it_starts_a_run_with_202_and_returns_the_active_one_with_200(staff_api, report):
-    with mock.patch.object(services, "signal_run_start", wraps=services.signal_run_start) as service:
+    with mock.patch.object(signal_runs, "signal_run_start", wraps=signal_runs.signal_run_start) as service:
         first = staff_api.post("/api/signal-runs/", {}, format="json")
         second = staff_api.post("/api/signal-runs/", {}, format="json")
     assert service.call_count == 2

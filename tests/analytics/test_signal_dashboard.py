@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics import services
 from analytics.models import SignalDefinition, SignalRun
+from analytics.services import signal_runs, taxonomy
 from tests.analytics import signal_data
 from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, StaffUserFactory, UserFactory
 
@@ -238,7 +238,7 @@ def _post(client, name, definition, data=None, follow=False):
 
 
 def test_it_confirms_a_seeded_signal(staff_client, report):
-    with mock.patch.object(services, "signal_confirm", wraps=services.signal_confirm) as service:
+    with mock.patch.object(taxonomy, "signal_confirm", wraps=taxonomy.signal_confirm) as service:
         response = _post(staff_client, "signals-confirm", report["toy"], follow=True)
     service.assert_called_once()
     assert response.redirect_chain[-1][0] == reverse("signals-dashboard")
@@ -247,7 +247,7 @@ def test_it_confirms_a_seeded_signal(staff_client, report):
 
 
 def test_it_dismisses_a_signal_and_moves_it_out_of_the_ranking(staff_client, report):
-    with mock.patch.object(services, "signal_dismiss", wraps=services.signal_dismiss) as service:
+    with mock.patch.object(taxonomy, "signal_dismiss", wraps=taxonomy.signal_dismiss) as service:
         _post(staff_client, "signals-dismiss", report["timeouts"])
     service.assert_called_once()
     assert SignalDefinition.objects.get(pk=report["timeouts"].pk).status == SignalDefinition.Status.DISMISSED
@@ -258,7 +258,7 @@ def test_it_dismisses_a_signal_and_moves_it_out_of_the_ranking(staff_client, rep
 
 def test_it_renames_a_signal_in_both_languages(staff_client, report):
     data = {"name_zh": "示例太玩具", "name_en": "Toy examples only", "description": "Only Hello World."}
-    with mock.patch.object(services, "signal_rename", wraps=services.signal_rename) as service:
+    with mock.patch.object(taxonomy, "signal_rename", wraps=taxonomy.signal_rename) as service:
         _post(staff_client, "signals-rename", report["toy"], data)
     service.assert_called_once()
     toy = SignalDefinition.objects.get(pk=report["toy"].pk)
@@ -279,7 +279,7 @@ def test_it_refuses_a_rename_without_a_chinese_name(staff_client, report):
 
 
 def test_it_merges_a_signal_into_another(staff_client, report):
-    with mock.patch.object(services, "signal_merge", wraps=services.signal_merge) as service:
+    with mock.patch.object(taxonomy, "signal_merge", wraps=taxonomy.signal_merge) as service:
         _post(staff_client, "signals-merge", report["pace"], {"into": report["timeouts"].pk})
     service.assert_called_once()
     assert SignalDefinition.objects.get(pk=report["pace"].pk).merged_into == report["timeouts"]
@@ -293,7 +293,7 @@ def test_it_refuses_to_merge_a_signal_into_itself(staff_client, report):
 
 def test_it_promotes_a_discovered_candidate_with_a_name(staff_client, report):
     data = {"name_zh": "语速太快", "name_en": "Too fast", "description": "讲得太快。"}
-    with mock.patch.object(services, "signal_promote", wraps=services.signal_promote) as service:
+    with mock.patch.object(taxonomy, "signal_promote", wraps=taxonomy.signal_promote) as service:
         _post(staff_client, "signals-promote", report["pace"], data)
     service.assert_called_once()
     pace = SignalDefinition.objects.get(pk=report["pace"].pk)
@@ -316,7 +316,7 @@ def test_it_returns_to_the_page_the_action_came_from_but_never_offsite(staff_cli
 
 
 def test_it_starts_a_run_through_the_service_and_watches_it(staff_client, report):
-    with mock.patch.object(services, "signal_run_start", wraps=services.signal_run_start) as service:
+    with mock.patch.object(signal_runs, "signal_run_start", wraps=signal_runs.signal_run_start) as service:
         response = staff_client.post(reverse("signals-run-start"), follow=True)
     service.assert_called_once()
     queued = SignalRun.objects.get(status__in=["queued", "running"])

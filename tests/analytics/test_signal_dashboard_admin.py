@@ -5,8 +5,8 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from analytics import services
 from analytics.models import SignalDefinition
+from analytics.services import taxonomy
 from tests.analytics import signal_data
 from tests.factories import StaffUserFactory
 
@@ -82,11 +82,11 @@ def test_it_shows_runs_read_only(admin_client, report):
 
 def test_it_confirms_and_dismisses_definitions_through_the_services(admin_client, report):
     changelist = reverse("admin:analytics_signaldefinition_changelist")
-    with mock.patch.object(services, "signal_confirm", wraps=services.signal_confirm) as confirm:
+    with mock.patch.object(taxonomy, "signal_confirm", wraps=taxonomy.signal_confirm) as confirm:
         admin_client.post(changelist, {"action": "confirm_signals", "_selected_action": [report["toy"].pk]})
     confirm.assert_called_once()
     assert SignalDefinition.objects.get(pk=report["toy"].pk).status == "confirmed"
-    with mock.patch.object(services, "signal_dismiss", wraps=services.signal_dismiss) as dismiss:
+    with mock.patch.object(taxonomy, "signal_dismiss", wraps=taxonomy.signal_dismiss) as dismiss:
         admin_client.post(changelist, {"action": "dismiss_signals", "_selected_action": [report["toy"].pk]})
     dismiss.assert_called_once()
     assert SignalDefinition.objects.get(pk=report["toy"].pk).status == "dismissed"

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
-from analytics import services
+from analytics import reports
 from analytics.models import (
     ReviewSignal,
     ReviewTokens,
@@ -19,6 +19,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
+from analytics.services import assignment, signal_runs, taxonomy
 from reviews.models import Review
 from tests.analytics.signal_corpus import make_corpus
 from tests.factories import ReviewFactory, StaffUserFactory
@@ -28,12 +29,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded():
-    services.seed_signal_definitions()
+    taxonomy.seed_signal_definitions()
 
 
 def run_once(**parameters) -> SignalRun:
-    run = services.signal_run_start(parameters=parameters or None, enqueue=False)
-    return services.signal_run_execute(run_id=run.pk)
+    run, _created = signal_runs.signal_run_start(parameters=parameters or None, enqueue=False)
+    return signal_runs.signal_run_execute(run_id=run.pk)
 
 
 def assignments(run: SignalRun) -> dict[int, str]:
@@ -70,7 +71,7 @@ def test_it_runs_an_extraction_and_makes_it_the_current_report(seeded):
 def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
     make_corpus(repeat=1)
     seen = []
-    real_extract = services.extract
+    real_extract = signal_runs.extract
 
     def watching_extract(*args, progress, **kwargs):
         def spy(percent, step):
@@ -80,7 +81,7 @@ def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
 
         return real_extract(*args, progress=spy, **kwargs)
 
-    monkeypatch.setattr(services, "extract", watching_extract)
+    monkeypatch.setattr(signal_runs, "extract", watching_extract)
     run_once()
     assert [status for status, *_rest in seen] == ["running"] * len(seen) and len(seen) >= 3
     percents = [percent for _status, percent, _step, _beat in seen]
@@ -95,10 +96,10 @@ def test_it_leaves_the_previous_report_current_when_a_run_fails(seeded, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("clustering exploded")
 
-    monkeypatch.setattr(services, "extract", broken)
-    run = services.signal_run_start(enqueue=False)
+    monkeypatch.setattr(signal_runs, "extract", broken)
+    run, _created = signal_runs.signal_run_start(enqueue=False)
     with pytest.raises(RuntimeError):
-        services.signal_run_execute(run_id=run.pk)
+        signal_runs.signal_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == SignalRun.Status.FAILED and "clustering exploded" in run.error
     assert not run.is_current and not run.clusters.exists()
@@ -110,14 +111,14 @@ def test_it_completes_a_run_when_a_learner_deletes_a_review_meanwhile(seeded, mo
     first = run_once()
     # A quoted complaint: it has an assignment and is a representative review of its cluster.
     quoted = SignalCluster.objects.filter(run=first).first().representative_reviews.first()
-    real_extract = services.extract
+    real_extract = signal_runs.extract
 
     def extract_while_the_author_deletes(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         Review.objects.filter(pk=quoted.pk).delete()  # committed by the learner's request
         return result
 
-    monkeypatch.setattr(services, "extract", extract_while_the_author_deletes)
+    monkeypatch.setattr(signal_runs, "extract", extract_while_the_author_deletes)
     run = run_once()
     assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
     assert not ReviewSignal.objects.filter(review_id=quoted.pk).exists()
@@ -155,9 +156,9 @@ def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypa
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(SignalAssigner.objects, "create", broken_create)  # the last write of the transaction
-    run = services.signal_run_start(enqueue=False)
+    run, _created = signal_runs.signal_run_start(enqueue=False)
     with pytest.raises(RuntimeError):
-        services.signal_run_execute(run_id=run.pk)
+        signal_runs.signal_run_execute(run_id=run.pk)
     assert not SignalCluster.objects.filter(run=run).exists()
     assert not ReviewSignal.objects.filter(run=run).exists()
     assert SignalDefinition.objects.count() == remaining  # the new candidates were rolled back
@@ -166,32 +167,32 @@ def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypa
 
 def test_it_discards_the_results_of_a_run_given_up_while_it_ran(seeded, monkeypatch):
     make_corpus(repeat=1)
-    real_extract = services.extract
+    real_extract = signal_runs.extract
 
     def slow_extract(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         SignalRun.objects.update(status=SignalRun.Status.FAILED, error="given up")  # e.g. marked stale
         return result
 
-    monkeypatch.setattr(services, "extract", slow_extract)
+    monkeypatch.setattr(signal_runs, "extract", slow_extract)
     run = run_once()
     assert run.status == SignalRun.Status.FAILED and not run.is_current
     assert not SignalCluster.objects.exists() and not SignalRun.objects.filter(is_current=True).exists()
 
 
 def test_it_starts_only_one_run_when_two_are_requested(seeded):
-    first = services.signal_run_start(enqueue=False)
-    second = services.signal_run_start(enqueue=False)
-    assert first.pk == second.pk
-    assert SignalRun.objects.filter(status__in=services.ACTIVE_RUN_STATUSES).count() == 1
+    first, first_created = signal_runs.signal_run_start(enqueue=False)
+    second, second_created = signal_runs.signal_run_start(enqueue=False)
+    assert first.pk == second.pk and (first_created, second_created) == (True, False)
+    assert SignalRun.objects.filter(status__in=signal_runs.ACTIVE_RUN_STATUSES).count() == 1
 
 
 def test_it_returns_the_other_request_s_run_when_both_pass_the_check_at_once(seeded, monkeypatch):
     other = SignalRun.objects.create(status=SignalRun.Status.QUEUED)
     checks = iter([None])  # the first check runs before the other request committed its run
-    real_active = services._active_signal_run
-    monkeypatch.setattr(services, "_active_signal_run", lambda: next(checks, None) or real_active())
-    run = services.signal_run_start(enqueue=False)
+    real_active = signal_runs._active_signal_run
+    monkeypatch.setattr(signal_runs, "_active_signal_run", lambda: next(checks, None) or real_active())
+    run, _created = signal_runs.signal_run_start(enqueue=False)
     assert run.pk == other.pk and SignalRun.objects.count() == 1
 
 
@@ -204,7 +205,7 @@ def test_it_gives_up_a_run_whose_worker_stopped_sending_heartbeats(seeded, setti
         heartbeat_at=timezone.now() - timedelta(minutes=2),
     )
     with translation.override("en"):
-        run = services.signal_run_start(enqueue=False)
+        run, _created = signal_runs.signal_run_start(enqueue=False)
     stale.refresh_from_db()
     assert stale.status == SignalRun.Status.FAILED and "heartbeat" in stale.error
     assert run.pk != stale.pk and run.status == SignalRun.Status.QUEUED
@@ -220,7 +221,7 @@ def test_it_gives_up_at_once_a_run_whose_worker_process_is_gone(seeded):
         started_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
-    run = services.signal_run_start(enqueue=False)
+    run, _created = signal_runs.signal_run_start(enqueue=False)
     killed.refresh_from_db()
     assert killed.status == SignalRun.Status.FAILED and run.pk != killed.pk
 
@@ -232,15 +233,15 @@ def test_it_leaves_a_run_with_a_live_worker_alone(seeded):
         started_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
-    assert services.signal_run_start(enqueue=False).pk == live.pk
-    assert services.signal_run_execute(run_id=live.pk).status == SignalRun.Status.RUNNING  # not run twice
+    assert signal_runs.signal_run_start(enqueue=False) == (live, False)
+    assert signal_runs.signal_run_execute(run_id=live.pk).status == SignalRun.Status.RUNNING  # not run twice
 
 
 def test_it_does_not_execute_a_finished_run_again(seeded):
     make_corpus(repeat=1)
     run = run_once()
     clusters = set(run.clusters.values_list("pk", flat=True))
-    again = services.signal_run_execute(run_id=run.pk)
+    again = signal_runs.signal_run_execute(run_id=run.pk)
     assert (
         again.status == SignalRun.Status.SUCCEEDED
         and set(again.clusters.values_list("pk", flat=True)) == clusters
@@ -249,7 +250,7 @@ def test_it_does_not_execute_a_finished_run_again(seeded):
 
 def test_it_rejects_unknown_parameters_and_stores_nothing(seeded):
     with pytest.raises(ValidationError) as error:
-        services.signal_run_start(parameters={"clusters": "many"})
+        signal_runs.signal_run_start(parameters={"clusters": "many"})
     assert "parameters" in error.value.message_dict
     assert not SignalRun.objects.exists()
 
@@ -264,11 +265,12 @@ def test_it_enqueues_the_task_after_commit_and_fails_the_run_if_the_broker_is_do
 
     monkeypatch.setattr(tasks.extract_signals, "delay", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.signal_run_start(requested_by=StaffUserFactory())
+        run, _created = signal_runs.signal_run_start(requested_by=StaffUserFactory())
     run.refresh_from_db()
     assert run.status == SignalRun.Status.FAILED and "broker unreachable" in run.error
     assert run.requested_by is not None
-    assert services.signal_run_start(enqueue=False).pk != run.pk  # a new run can start
+    new_run, created = signal_runs.signal_run_start(enqueue=False)
+    assert created and new_run.pk != run.pk  # a new run can start
 
 
 def test_it_segments_each_text_once_and_reuses_the_cached_tokens(seeded):
@@ -312,7 +314,7 @@ def test_it_completes_a_run_on_corpora_without_much_to_find(seeded, reviews):
         ReviewFactory(text=text, rating=rating)
     run = run_once()
     assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
-    report = services.signal_report()
+    report = reports.signal_report()
     ids = [review_id for signal in report["signals"] for review_id in signal["review_ids"]]
     assert len(ids) == len(set(ids))
     assert set(ids).isdisjoint(report["unassigned_complaints"])
@@ -322,21 +324,21 @@ def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
     make_corpus()
     run = run_once()
     review = ReviewFactory(rating=2, text="下游接口调用没有超时，也没有重试，线上直接雪崩")
-    assignment = services.signal_review_assign(review_id=review.pk)
-    assert assignment is not None and assignment.run == run
-    assert assignment.cluster.definition.key == "no_production"
+    assigned = assignment.signal_review_assign(review_id=review.pk)
+    assert assigned is not None and assigned.run == run
+    assert assigned.cluster.definition.key == "no_production"
     assert ReviewTokens.objects.filter(review=review).exists()
     review.rating, review.text = 5, "讲得非常清楚，例子贴近工作，强烈推荐"
     review.save()
-    assert services.signal_review_assign(review_id=review.pk) is None
+    assert assignment.signal_review_assign(review_id=review.pk) is None
     assert not ReviewSignal.objects.filter(review=review).exists()
 
 
 def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
-    assert services.seed_signal_definitions() == 6
+    assert taxonomy.seed_signal_definitions() == 6
     definition = SignalDefinition.objects.get(key="toy_examples")
-    services.signal_rename(definition=definition, name_zh="玩具例子", name_en="Toy code")
-    assert services.seed_signal_definitions() == 0
+    taxonomy.signal_rename(definition=definition, name_zh="玩具例子", name_en="Toy code")
+    assert taxonomy.seed_signal_definitions() == 0
     definition.refresh_from_db()
     assert definition.name_zh == "玩具例子" and definition.seed_terms
     assert set(SignalDefinition.objects.values_list("status", flat=True)) == {"seeded"}
@@ -347,25 +349,25 @@ def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(seeded):
     run_once()
     candidate = SignalDefinition.objects.get(status=SignalDefinition.Status.DISCOVERED)
     with pytest.raises(ValidationError):
-        services.signal_rename(definition=candidate, name_zh="  ")
-    promoted = services.signal_promote(
+        taxonomy.signal_rename(definition=candidate, name_zh="  ")
+    promoted = taxonomy.signal_promote(
         definition=candidate, name_zh="售后答疑缺失", name_en="No after-sales support"
     )
     assert promoted.status == SignalDefinition.Status.CONFIRMED and "助教" in promoted.seed_terms
     with pytest.raises(ValidationError):
-        services.signal_promote(definition=promoted, name_zh="再来一次")
+        taxonomy.signal_promote(definition=promoted, name_zh="再来一次")
 
     toy = SignalDefinition.objects.get(key="toy_examples")
     testing = SignalDefinition.objects.get(key="weak_testing")
     with pytest.raises(ValidationError):
-        services.signal_merge(definition=toy, into=toy)
-    services.signal_merge(definition=toy, into=testing)
+        taxonomy.signal_merge(definition=toy, into=toy)
+    taxonomy.signal_merge(definition=toy, into=testing)
     with pytest.raises(ValidationError):
-        services.signal_merge(definition=testing, into=toy)  # toy is merged away already
+        taxonomy.signal_merge(definition=testing, into=toy)  # toy is merged away already
     with pytest.raises(ValidationError):
-        services.signal_confirm(definition=toy)
+        taxonomy.signal_confirm(definition=toy)
 
-    tooling = services.signal_dismiss(definition=SignalDefinition.objects.get(key="outdated_tooling"))
+    tooling = taxonomy.signal_dismiss(definition=SignalDefinition.objects.get(key="outdated_tooling"))
     assert tooling.status == SignalDefinition.Status.DISMISSED
     keys_before = set(SignalDefinition.objects.values_list("key", flat=True))
     run = run_once()

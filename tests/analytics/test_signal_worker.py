@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from analytics import services
 from analytics.models import SignalRun
+from analytics.services import signal_runs
 from courselens.celery import app as celery_app
 from reviews.models import Course, Review
 from tests.trust.processes import shared_database_url, wait_for
@@ -177,14 +177,14 @@ def _wait_finished(pk: int, worker: Worker, timeout: float = 240) -> SignalRun:
 
 def test_it_keeps_the_previous_report_when_a_worker_is_killed_mid_run(start_worker, corpus):
     worker = start_worker()
-    first = services.signal_run_start()
+    first, _created = signal_runs.signal_run_start()
     first = _wait_finished(first.pk, worker)
     assert first.status == SignalRun.Status.SUCCEEDED, first.error
     assert first.is_current
     clusters_before = sorted(first.clusters.values_list("pk", flat=True))
     assert clusters_before, "the first run should have produced signals"
 
-    doomed = services.signal_run_start()
+    doomed, _created = signal_runs.signal_run_start()
     assert doomed.pk != first.pk
     wait_for(
         lambda: _run(doomed.pk).status == SignalRun.Status.RUNNING,
@@ -207,7 +207,7 @@ def test_it_keeps_the_previous_report_when_a_worker_is_killed_mid_run(start_work
     # stale), marks it failed and queues a new run. Done before a worker is back, so a redelivery of the
     # killed task (acks_late) finds a failed run and leaves it alone.
     replacement = wait_for(
-        lambda: (run := services.signal_run_start()).pk != doomed.pk and run,
+        lambda: (run := signal_runs.signal_run_start()[0]).pk != doomed.pk and run,
         timeout=settings.SIGNAL_RUN_STALE_SECONDS + 60,
         what="a new run to be accepted once the killed one is recognised as dead",
     )
@@ -235,7 +235,7 @@ def test_it_runs_only_one_of_two_runs_requested_at_the_same_moment(start_worker,
     def request_run() -> None:
         try:
             barrier.wait(timeout=10)
-            started.append(services.signal_run_start().pk)
+            started.append(signal_runs.signal_run_start()[0].pk)
         except BaseException as error:  # reported below; a thread must not swallow it
             errors.append(error)
         finally:

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from analytics import services
 from analytics.models import ReviewSignal, ReviewTokens, SignalRun
+from analytics.services import signal_runs, taxonomy
 from analytics.text import get_segmenter
 from tests.analytics.signal_corpus import make_corpus
 from tests.factories import ReviewFactory
@@ -27,8 +27,8 @@ AWKWARD_TEXTS = [
 
 
 def run_once() -> SignalRun:
-    run = services.signal_run_start(enqueue=False)
-    return services.signal_run_execute(run_id=run.pk)
+    run, _created = signal_runs.signal_run_start(enqueue=False)
+    return signal_runs.signal_run_execute(run_id=run.pk)
 
 
 def cached(review) -> ReviewTokens:
@@ -37,7 +37,7 @@ def cached(review) -> ReviewTokens:
 
 @pytest.fixture
 def seeded():
-    services.seed_signal_definitions()
+    taxonomy.seed_signal_definitions()
 
 
 def test_it_reads_back_cached_tokens_exactly_as_the_segmenter_cut_them(seeded):

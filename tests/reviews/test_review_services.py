@@ -7,7 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
-from analytics import services as analytics_services
+from analytics.services import review_followup
 from reviews import services
 from reviews.models import Review, ReviewReport, ReviewRevision, ReviewVote
 from reviews.services import (
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def saved_review_ids(monkeypatch) -> list[int]:
     calls: list[int] = []
-    monkeypatch.setattr(analytics_services, "review_saved", lambda *, review_id: calls.append(review_id))
+    monkeypatch.setattr(review_followup, "review_saved", lambda *, review_id: calls.append(review_id))
     return calls
 
 
@@ -79,7 +79,7 @@ def test_it_keeps_the_review_when_the_analytics_follow_up_fails(
     def broker_down(*, review_id):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(analytics_services, "review_saved", broker_down)
+    monkeypatch.setattr(review_followup, "review_saved", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         review = review_submit(author=UserFactory(), course=CourseFactory(), rating=5, text="好课")
     assert Review.objects.filter(pk=review.pk).exists()

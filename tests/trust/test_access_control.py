@@ -7,7 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from analytics import services as analytics_services
+from analytics.services import evidence
 from reviews.models import Review
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -116,7 +116,7 @@ def test_it_keeps_the_admin_to_staff(client, learner_client, path):
 
 def test_it_refreshes_no_evidence_for_a_learner_posting_the_admin_action(learner_client, monkeypatch):
     calls = []
-    monkeypatch.setattr(analytics_services, "evidence_refresh_request", lambda **kw: calls.append(kw))
+    monkeypatch.setattr(evidence, "evidence_refresh_request", lambda **kw: calls.append(kw))
     instructor = InstructorFactory(github_login="someone")
 
     response = learner_client.post(

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from analytics import services as analytics_services
 from analytics.models import SignalDefinition
+from analytics.services import scores
 from reviews.models import Review
 from tests.analytics import signal_data
 from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, StaffUserFactory, UserFactory
@@ -48,7 +48,7 @@ def hostile_site():
         quotes=reviews[:2],
         label=PAYLOAD,
     )
-    analytics_services.scores_recompute()
+    scores.scores_recompute()
     return {"course": course, "author": author, "mine": mine, "cluster": run.clusters.get()}
 
 

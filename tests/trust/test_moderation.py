@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from analytics import services as analytics_services
 from analytics.models import InstructorScore
+from analytics.services import scores
 from reviews import moderation
 from reviews.models import ModerationEvent, Review, ReviewReport
 from reviews.services import review_edit, review_moderation_decide, review_submit
@@ -150,7 +150,7 @@ def test_it_counts_only_published_reviews_in_the_course_page_and_api(client, cou
 
 
 def test_it_ranks_on_published_reviews_only(course_with_mixed_statuses):
-    analytics_services.scores_recompute()
+    scores.scores_recompute()
 
     score = InstructorScore.objects.get(instructor__slug="mixed-instructor")
     assert score.review_count == 2

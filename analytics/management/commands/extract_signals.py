@@ -5,7 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
 from analytics.models import SignalRun
-from analytics.services import seed_signal_definitions, signal_report, signal_run_execute, signal_run_start
+from analytics.reports import signal_report
+from analytics.services.signal_runs import signal_run_execute, signal_run_start
+from analytics.services.taxonomy import seed_signal_definitions
 
 
 class Command(BaseCommand):
@@ -25,7 +27,7 @@ class Command(BaseCommand):
         seed_signal_definitions()
         parameters = {"seed": seed} if seed is not None else None
         try:
-            run = signal_run_start(parameters=parameters, enqueue=False)
+            run, _created = signal_run_start(parameters=parameters, enqueue=False)
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         if run.status == SignalRun.Status.RUNNING:

@@ -7,8 +7,9 @@ when any refresh failed (the last good snapshot stays and the error is recorded 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics import services
 from analytics.models import EvidenceSnapshot
+from analytics.services import evidence
+from analytics.services.scores import scores_recompute
 from reviews.models import Instructor
 
 
@@ -26,11 +27,11 @@ class Command(BaseCommand):
     def handle(self, *args, instructor: str | None, from_file: str | None, **options):
         if from_file:
             try:
-                loaded = services.evidence_load_demo(path=from_file)
+                loaded = evidence.evidence_load_demo(path=from_file)
             except ValidationError as error:
                 raise CommandError("; ".join(error.messages)) from None
             self.stdout.write(f"loaded {loaded} evidence snapshots from {from_file}")
-            services.scores_recompute()
+            scores_recompute()
             return
 
         instructors = Instructor.objects.order_by("slug")
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         failed = 0
         for target in targets:
             before = EvidenceSnapshot.objects.current_for(target)
-            snapshot = services.evidence_refresh(instructor_id=target.pk)
+            snapshot = evidence.evidence_refresh(instructor_id=target.pk)
             label = f"{target.slug} ({target.github_login})"
             if snapshot.status == EvidenceSnapshot.Status.FAILED:
                 failed += 1
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             else:
                 figures = ", ".join(f"{key}={value}" for key, value in snapshot.figures.items())
                 self.stdout.write(f"{label}: updated ({figures})")
-        scores = services.scores_recompute()
+        scores = scores_recompute()
         self.stdout.write(f"scores recomputed for {len(scores)} instructors")
         if failed:
             raise CommandError(f"{failed} of {len(targets)} refreshes failed")

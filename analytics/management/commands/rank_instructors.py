@@ -9,9 +9,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics import services
 from analytics.api import InstructorRankingSerializer
 from analytics.models import InstructorScore
+from analytics.services import scores
 
 COLUMNS = (
     f"{'rank':>4}  {'score':>5}  {'learner':>7}  {'evidence':>8}  {'signals':>7}  {'reviews':>7}  instructor"
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, json_out: str | None = None, **options):
-        services.scores_recompute()
+        scores.scores_recompute()
         rows = InstructorRankingSerializer(InstructorScore.objects.ranking(), many=True).data
         text = json.dumps(rows, ensure_ascii=False, indent=2)
         if json_out == "-":

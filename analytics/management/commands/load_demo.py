@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from analytics import services as analytics_services
 from analytics.models import SignalRun
+from analytics.services import evidence, taxonomy
+from analytics.services.scores import scores_recompute
 from reviews.models import Course, Instructor, Tag
 from reviews.services import feedback_import
 
@@ -108,9 +109,9 @@ class Command(BaseCommand):
                 role = "staff" if staff else "learner"
                 self.stdout.write(f"account: {username} / {password} ({role})")
 
-        seeded = analytics_services.seed_signal_definitions()
+        seeded = taxonomy.seed_signal_definitions()
         self.stdout.write(f"signal definitions: {seeded} seeded")
-        analytics_services.evidence_load_demo(path=DEMO_DIR / "evidence.json")
+        evidence.evidence_load_demo(path=DEMO_DIR / "evidence.json")
         self.stdout.write("evidence: demo snapshots loaded")
 
         if not SignalRun.objects.filter(is_current=True).exists():
@@ -121,5 +122,5 @@ class Command(BaseCommand):
             raise CommandError("the signal extraction finished without a current run; see the log above")
         self.stdout.write(f"signals: run #{current.pk} is current")
 
-        scores = analytics_services.scores_recompute()
+        scores = scores_recompute()
         self.stdout.write(self.style.SUCCESS(f"ranking: {len(scores)} instructors scored. Demo data ready."))

@@ -1,0 +1,1 @@
+"""Write paths of the analytics app, one module per concern; callers import the concern module."""

@@ -1,0 +1,576 @@
+"""Failure-signal extraction runs: start (one at a time), worker liveness, execution with progress, and
+the compute-and-save of a run's clusters and assignments in one transaction."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import socket
+import time
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from analytics import jobs
+from analytics.models import (
+    ReviewSignal,
+    SignalAssigner,
+    SignalCluster,
+    SignalDefinition,
+    SignalRun,
+)
+from analytics.services.assignment import recount_clusters
+from analytics.services.scores import scores_recompute_soon
+from analytics.services.token_cache import analyse_and_cache, insert_rows, with_cache
+from analytics.services.training import TrainingData, signal_training_data
+from analytics.signals import (
+    ExtractionResult,
+    Parameters,
+    SignalSpec,
+    extract,
+    seed_phrases,
+    summarise,
+)
+from analytics.text import get_segmenter, load_stopwords
+from reviews.models import Course, Review
+
+logger = logging.getLogger(__name__)
+
+
+KEYWORD_STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "keyword_stopwords.txt"
+
+
+ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
+
+
+GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
+
+
+# Reviews segmented (and their tokens cached) per step: one progress update and one short transaction each.
+_TOKEN_CACHE_BATCH = 5000
+
+
+_LOAD_CHUNK = 20000
+
+
+_LEARNED_TERMS = 20
+
+
+class SignalRunAbandoned(Exception):
+    """The run was given up (marked failed) by someone else while this worker was still on it."""
+
+
+def signal_run_start(
+    *, parameters: dict | None = None, requested_by=None, enqueue: bool = True
+) -> tuple[SignalRun, bool]:
+    """Queue an extraction run and enqueue its task; if one is already queued or running, return that one.
+    Returns (run, created): created is False when the run was already queued or running.
+
+    Invalid parameters raise ValidationError({"parameters": [...]}) and nothing is stored. A run whose
+    worker died (no heartbeat, or its process is gone) is marked failed first so a new one can start.
+    enqueue=False only queues the run (`extract_signals` then executes it in its own process).
+    """
+    try:
+        effective = Parameters.from_mapping(parameters)
+    except ValueError as error:
+        raise ValidationError({"parameters": [str(error)]}) from error
+    signal_runs_fail_stale()
+    active = _active_signal_run()
+    if active is not None:
+        return active, False
+    user = requested_by if getattr(requested_by, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            run = SignalRun.objects.create(
+                status=SignalRun.Status.QUEUED,
+                parameters=effective.as_dict(),
+                requested_by=user,
+                step=_("Waiting for a worker"),
+            )
+    except IntegrityError:
+        # Another request queued a run between our check and our insert (one_active_run): use that one.
+        active = _active_signal_run()
+        if active is None:
+            raise
+        return active, False
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_signal_run(run.pk))
+    return run, True
+
+
+def _active_signal_run() -> SignalRun | None:
+    return SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).order_by("created_at").first()
+
+
+def _enqueue_signal_run(run_id: int) -> None:
+    try:
+        jobs.enqueue(jobs.EXTRACT_SIGNALS, run_id=run_id)
+    except Exception as error:
+        logger.exception("could not enqueue signal run %s", run_id)
+        SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.QUEUED).update(
+            status=SignalRun.Status.FAILED,
+            error=_("The task queue could not be reached: %(error)s") % {"error": error},
+            finished_at=timezone.now(),
+        )
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_is_gone(worker: str) -> bool:
+    """True when the run's worker process ran on this host and no longer exists."""
+    host, _sep, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def signal_runs_fail_stale() -> int:
+    """Mark failed the runs that cannot finish: a running one whose worker stopped (heartbeat older than
+    SIGNAL_RUN_STALE_SECONDS, or its process gone), a queued one no worker took within the queue timeout.
+    Returns how many were marked."""
+    now = timezone.now()
+    stale_beat = now - timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
+    queue_timeout = now - timedelta(seconds=settings.SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS)
+    marked = 0
+    for run in SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES):
+        if run.status == SignalRun.Status.RUNNING:
+            beat = run.heartbeat_at or run.started_at or run.created_at
+            if beat >= stale_beat and not _worker_is_gone(run.worker):
+                continue
+            error = _("The worker stopped during the run (no heartbeat since %(time)s).") % {
+                "time": timezone.localtime(beat).strftime("%Y-%m-%d %H:%M:%S")
+            }
+        elif run.created_at < queue_timeout:
+            error = _("No worker picked the run up.")
+        else:
+            continue
+        marked += SignalRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=SignalRun.Status.FAILED, error=error, finished_at=now
+        )
+    return marked
+
+
+def _claim_signal_run(run_id: int) -> SignalRun | None:
+    """Move the run to running for this worker; None when it is finished or another live worker has it."""
+    with transaction.atomic():
+        run = SignalRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (SignalRun.Status.SUCCEEDED, SignalRun.Status.FAILED):
+            return None
+        if run.status == SignalRun.Status.RUNNING:
+            beat = run.heartbeat_at or run.started_at or run.created_at
+            fresh = timezone.now() - beat < timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
+            if fresh and not _worker_is_gone(run.worker):
+                return None
+        now = timezone.now()
+        run.status = SignalRun.Status.RUNNING
+        run.started_at = now
+        run.heartbeat_at = now
+        run.worker = _worker_id()
+        run.progress = 1
+        run.step = _("Starting")
+        run.error = ""
+        run.save(
+            update_fields=["status", "started_at", "heartbeat_at", "worker", "progress", "step", "error"]
+        )
+        return run
+
+
+def signal_run_execute(*, run_id: int) -> SignalRun:
+    """Execute one extraction run (the Celery task and `manage.py extract_signals` call this).
+
+    Progress (0–100 and the step) and a heartbeat go to the run row as it goes. All clusters and
+    assignments are written in one transaction that also marks the run current (and the previous one
+    not); a run that fails or is killed part-way never becomes current. Idempotent: a finished run, or
+    one another live worker is executing, is returned unchanged.
+    """
+    run = _claim_signal_run(run_id)
+    if run is None:
+        return SignalRun.objects.get(pk=run_id)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            _execute_signal_run(run)
+    except SignalRunAbandoned:
+        logger.warning("signal run %s was given up while it ran; its results were discarded", run_id)
+    except BaseException as error:
+        SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+            status=SignalRun.Status.FAILED,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    return SignalRun.objects.get(pk=run_id)
+
+
+def _progress_writer(run_id: int) -> Callable[[int, str], None]:
+    def write(percent: int, step: str) -> None:
+        updated = SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+            progress=max(0, min(99, percent)), step=str(step)[:120], heartbeat_at=timezone.now()
+        )
+        if not updated:
+            raise SignalRunAbandoned(run_id)
+
+    return write
+
+
+_STEP_NAMES = {
+    "assigning complaints to defined signals": gettext_noop("Assigning complaints to defined signals"),
+    "discovering new signals": gettext_noop("Discovering new signals"),
+    "describing signals": gettext_noop("Describing signals"),
+}
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A run builds millions of small objects (every review's words) and frees few of them before it ends;
+    the cyclic garbage collector would walk them again and again and find nothing (about 1 s of a 5 s
+    re-run on 100k reviews). Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _execute_signal_run(run: SignalRun) -> None:
+    with _cyclic_gc_paused():
+        _compute_and_save_signal_run(run)
+
+
+def _compute_and_save_signal_run(run: SignalRun) -> None:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    progress = _progress_writer(run.pk)
+    params = Parameters.from_mapping(run.parameters)
+
+    progress(3, _("Loading reviews"))
+    training = signal_training_data()
+    corpus = _load_corpus(training)
+    timings["load"] = round(time.monotonic() - started, 3)
+
+    mark = time.monotonic()
+    progress(8, _("Segmenting review text"))
+    refreshed = _refresh_stale(corpus, training, progress)
+    timings["segment"] = round(time.monotonic() - mark, 3)
+
+    mark = time.monotonic()
+    result = extract(
+        corpus.tokens,
+        corpus.complaint,
+        _signal_specs(),
+        parameters=params,
+        keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
+        context=training.context,
+        progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
+    )
+    corpus.tokens = []
+    timings["extract"] = round(time.monotonic() - mark, 3)
+
+    mark = time.monotonic()
+    progress(80, _("Building the report"))
+    instructors: dict[int, list[int]] = defaultdict(list)
+    for course_id, instructor_id in Course.instructors.through.objects.values_list(
+        "course_id", "instructor_id"
+    ):
+        instructors[course_id].append(instructor_id)
+    report = summarise(
+        result,
+        ratings=corpus.ratings,
+        months=corpus.months,
+        courses=corpus.course_ids,
+        instructors=instructors,
+    )
+    report["unassigned_complaints"] = [corpus.review_ids[i] for i in result.unassigned]
+    timings["report"] = round(time.monotonic() - mark, 3)
+
+    progress(90, _("Saving results"))
+    mark = time.monotonic()
+    counts = {**result.counts, "segmented": refreshed, "classifier": training.kind}
+    _save_signal_run(run, result, report, corpus.review_ids, counts, timings, started, mark)
+    _prune_signal_runs()
+
+
+@dataclass
+class _Corpus:
+    """The published reviews of a run, in primary-key order (one entry per review in each list)."""
+
+    review_ids: list[int] = field(default_factory=list)
+    ratings: list[int] = field(default_factory=list)
+    months: list[str] = field(default_factory=list)  # "YYYY-MM" in the site's time zone
+    course_ids: list[int] = field(default_factory=list)
+    # Content tokens (joined by spaces, as cached) and complaint decision; None until _refresh_stale fills
+    # in the reviews whose cache row was missing or stale (text, rating or pipeline changed): `stale`.
+    tokens: list[str | None] = field(default_factory=list)
+    complaint: list[bool | None] = field(default_factory=list)
+    stale: list[tuple[int, str]] = field(default_factory=list)  # (position, text)
+
+
+def _load_corpus(training: TrainingData) -> _Corpus:
+    """The published reviews with their cached tokens and complaint decisions, in one query of plain rows
+    (no model instances, no datetime objects: creation times come as seconds since 1970)."""
+    corpus = _Corpus()
+    moments = array("q")
+    rows = (
+        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), training.fingerprint)
+        .annotate(moment=_EpochSeconds("created_at"))
+        .order_by("pk")
+        .values_list(
+            "pk", "rating", "moment", "course_id", "tokens__tokens", "tokens__complaint", "stale_text"
+        )
+    )
+    for review_id, rating, moment, course_id, cached, complaint, stale_text in rows.iterator(
+        chunk_size=_LOAD_CHUNK
+    ):
+        if stale_text is None:
+            corpus.tokens.append(cached)
+            corpus.complaint.append(complaint)
+        else:
+            corpus.stale.append((len(corpus.tokens), stale_text))
+            corpus.tokens.append(None)
+            corpus.complaint.append(None)
+        corpus.review_ids.append(review_id)
+        corpus.ratings.append(rating)
+        moments.append(moment)
+        corpus.course_ids.append(course_id)
+    corpus.months = _local_months(np.frombuffer(moments, dtype=np.int64), timezone.get_current_timezone())
+    return corpus
+
+
+class _EpochSeconds(models.Func):
+    """A datetime as whole seconds since 1970 (UTC), computed by the database: loading 100k datetime
+    objects (and converting each to the site's zone) cost more than the rest of a re-run's load."""
+
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # strftime's '%s' reaches SQLite through two %-formattings (the template's, then the parameters').
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _local_months(moments: np.ndarray, zone: tzinfo) -> list[str]:
+    """The month ("YYYY-MM") in `zone` of each moment (seconds since 1970): one search among the instants
+    the zone's months begin (daylight saving included), not one time-zone conversion per review."""
+    if not len(moments):
+        return []
+    first = datetime.fromtimestamp(int(moments.min()), zone)
+    last = datetime.fromtimestamp(int(moments.max()), zone)
+    starts, labels = [], []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        starts.append(datetime(year, month, 1, tzinfo=zone).timestamp())
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    positions = np.searchsorted(np.asarray(starts), moments, side="right") - 1
+    return [labels[position] for position in positions.tolist()]
+
+
+def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[int, str], None]) -> int:
+    """Segment and classify the reviews whose cache row was missing or stale, cache them; how many."""
+    stale = corpus.stale
+    for start in range(0, len(stale), _TOKEN_CACHE_BATCH):
+        batch = stale[start : start + _TOKEN_CACHE_BATCH]
+        positions = [position for position, _text in batch]
+        with transaction.atomic():
+            fresh_tokens, fresh_complaint = analyse_and_cache(
+                [corpus.review_ids[position] for position in positions],
+                [text for _position, text in batch],
+                [corpus.ratings[position] for position in positions],
+                training,
+            )
+        for position, review_tokens, complaint in zip(positions, fresh_tokens, fresh_complaint, strict=True):
+            corpus.tokens[position] = review_tokens
+            corpus.complaint[position] = complaint
+        progress(8 + int(20 * (start + len(batch)) / len(stale)), _("Segmenting review text"))
+    corpus.stale = []
+    return len(stale)
+
+
+def _definition_terms(definition: SignalDefinition, merged: list[SignalDefinition]) -> tuple:
+    terms = [str(term) for term in definition.seed_terms or [] if str(term).strip()]
+    for other in merged:
+        terms.extend(str(term) for term in other.seed_terms or [] if str(term).strip())
+    return seed_phrases(terms, get_segmenter().tokens)
+
+
+def _signal_specs() -> list[SignalSpec]:
+    """The pipeline's view of the taxonomy: seeded and confirmed signals guide the assignment; discovered
+    and dismissed ones only keep their identity when a new cluster looks like them. A merged signal
+    lends its terms to the one it was merged into."""
+    definitions = list(SignalDefinition.objects.order_by("key"))
+    merged: dict[int, list[SignalDefinition]] = defaultdict(list)
+    for definition in definitions:
+        if definition.merged_into_id:
+            merged[definition.merged_into_id].append(definition)
+    learned: dict[int, dict[str, float]] = defaultdict(dict)
+    current = SignalRun.objects.filter(is_current=True).first()
+    if current is not None:
+        for definition_id, keywords in current.clusters.filter(definition__isnull=False).values_list(
+            "definition_id", "keywords"
+        ):
+            for term, weight in keywords[:_LEARNED_TERMS]:
+                learned[definition_id][str(term)] = float(weight)
+    specs = []
+    for definition in definitions:
+        if definition.merged_into_id:
+            continue
+        guided = definition.status in GUIDED_STATUSES
+        member_terms = {}
+        if definition.status != SignalDefinition.Status.SEEDED:
+            for other in [definition, *merged[definition.pk]]:
+                member_terms.update(learned.get(other.pk, {}))
+        specs.append(
+            SignalSpec(
+                key=definition.key,
+                terms=_definition_terms(definition, merged[definition.pk]),
+                learned=member_terms,
+                guided=guided,
+            )
+        )
+    return specs
+
+
+def _new_definition_key() -> str:
+    taken = set(SignalDefinition.objects.filter(key__startswith="candidate-").values_list("key", flat=True))
+    number = len(taken) + 1
+    while f"candidate-{number}" in taken:
+        number += 1
+    return f"candidate-{number}"
+
+
+def _save_signal_run(
+    run: SignalRun,
+    result: ExtractionResult,
+    report: dict,
+    review_ids: list[int],
+    counts: dict,
+    timings: dict,
+    started: float,
+    save_started: float,
+) -> None:
+    """Write everything in one transaction and make the run current; nothing if it was given up."""
+    with transaction.atomic():
+        locked = SignalRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != SignalRun.Status.RUNNING or locked.worker != run.worker:
+            raise SignalRunAbandoned(run.pk)
+        definitions = {definition.key: definition for definition in SignalDefinition.objects.all()}
+        clusters = []
+        for group, summary in zip(result.groups, report["signals"], strict=True):
+            definition = definitions.get(group.key) if group.key else None
+            label = " · ".join(term for term, _weight in group.keywords[:3])
+            if definition is None:
+                definition = SignalDefinition.objects.create(
+                    key=_new_definition_key(),
+                    name_zh=label or _("New signal"),
+                    status=SignalDefinition.Status.DISCOVERED,
+                    seed_terms=[term for term, _weight in group.keywords[:8]],
+                )
+                definitions[definition.key] = definition
+                group.key = definition.key
+                summary["key"] = definition.key
+            clusters.append(
+                SignalCluster(
+                    run=locked,
+                    definition=definition,
+                    label=label[:120],
+                    keywords=[[term, weight] for term, weight in group.keywords],
+                    size=summary["size"],
+                    share=summary["share"],
+                    lift=summary["lift"],
+                )
+            )
+        SignalCluster.objects.bulk_create(clusters)
+        insert_rows(
+            ReviewSignal,
+            ["run", "review", "cluster", "score"],
+            (
+                (locked.pk, review_ids[member], cluster.pk, round(score, 5))
+                for cluster, group in zip(clusters, result.groups, strict=True)
+                for member, score in zip(group.members, group.scores, strict=True)
+            ),
+        )
+        # A learner may have deleted a review since the corpus was loaded: drop its rows (ReviewSignal's
+        # foreign keys are not constraints) and keep it out of the quotes, instead of failing the run.
+        gone = ReviewSignal.objects.filter(run=locked).exclude(
+            Exists(Review.objects.filter(pk=OuterRef("review")))
+        )
+        deleted, _by_model = gone.delete()
+        if deleted:
+            recount_clusters([cluster.pk for cluster in clusters], complaints=result.counts["complaints"])
+        representatives = {
+            cluster.pk: [review_ids[member] for member in group.representatives]
+            for cluster, group in zip(clusters, result.groups, strict=True)
+        }
+        existing = set(
+            Review.objects.filter(pk__in=list(chain.from_iterable(representatives.values()))).values_list(
+                "pk", flat=True
+            )
+        )
+        through = SignalCluster.representative_reviews.through
+        through.objects.bulk_create(
+            [
+                through(signalcluster_id=cluster_id, review_id=review_id)
+                for cluster_id, members in representatives.items()
+                for review_id in members
+                if review_id in existing
+            ]
+        )
+        for cluster, summary in zip(clusters, report["signals"], strict=True):
+            summary["cluster"] = cluster.pk
+        SignalAssigner.objects.create(
+            run=locked, payload={**result.assigner, "clusters": [cluster.pk for cluster in clusters]}
+        )
+        SignalRun.objects.filter(is_current=True).exclude(pk=locked.pk).update(is_current=False)
+        timings["save"] = round(time.monotonic() - save_started, 3)
+        timings["total"] = round(time.monotonic() - started, 3)
+        locked.status = SignalRun.Status.SUCCEEDED
+        locked.is_current = True
+        locked.progress = 100
+        locked.step = _("Done")
+        locked.report = report
+        locked.counts = counts
+        locked.timings = timings
+        locked.finished_at = timezone.now()
+        locked.heartbeat_at = locked.finished_at
+        locked.save()
+        scores_recompute_soon()
+
+
+def _prune_signal_runs(keep: int = 3) -> None:
+    """Old runs keep their clusters (history) but drop per-review rows: only the last few keep those."""
+    kept = list(
+        SignalRun.objects.filter(status=SignalRun.Status.SUCCEEDED)
+        .order_by("-is_current", "-finished_at")
+        .values_list("pk", flat=True)[:keep]
+    )
+    old = SignalRun.objects.exclude(pk__in=kept).exclude(status__in=ACTIVE_RUN_STATUSES)
+    ReviewSignal.objects.filter(run__in=old).delete()
+    SignalAssigner.objects.filter(run__in=old).delete()

@@ -1,0 +1,115 @@
+"""The ReviewTokens cache: which reviews' cached tokens are stale, segment-classify-and-store, and the bulk
+row writer (COPY on PostgreSQL) the runs use."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import MD5
+from django.utils import timezone
+
+from analytics.models import (
+    ReviewTokens,
+)
+from analytics.services.training import TrainingData
+from analytics.text import get_segmenter
+
+# Upserts of fewer rows (one new review's cache row) skip the scratch table COPY needs.
+_COPY_UPSERT_FROM = 500
+
+
+def with_cache(reviews: models.QuerySet, pipeline: str) -> models.QuerySet:
+    """`reviews` annotated with `stale_text`: NULL when the review's cache row is fresh (same text, rating
+    and pipeline), else the text to segment and classify again. Comparing in SQL means a re-run never
+    fetches, let alone hashes, the text of an unchanged review."""
+    fresh = Q(tokens__text_hash=MD5("text"), tokens__pipeline=pipeline, tokens__rating=F("rating"))
+    return reviews.annotate(
+        stale_text=Case(When(fresh, then=Value(None)), default=F("text"), output_field=models.TextField())
+    )
+
+
+def analyse_and_cache(
+    review_ids: list[int], texts: list[str], ratings: list[int], training: TrainingData
+) -> tuple[list[str], list[bool]]:
+    """Segment, classify and filter reviews, store the result in their cache rows (in the caller's
+    transaction) and return each review's content tokens joined by spaces, and whether it is a complaint."""
+    segmenter = get_segmenter()
+    words = segmenter.words_many(texts)
+    complaint = training.classifier.is_complaint(words, ratings).tolist()
+    tokens = segmenter.filter_many(words)
+    packed = [ReviewTokens.pack(review_tokens) for review_tokens in tokens]
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_rows(
+        ReviewTokens,
+        ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+        (
+            (review_id, _md5(text), training.fingerprint, rating, stored, flag, stamp)
+            for review_id, text, rating, stored, flag in zip(
+                review_ids, texts, ratings, packed, complaint, strict=True
+            )
+            if stored is not None
+        ),
+        update_on_conflict=["text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+    )
+    # A review whose tokens cannot be cached (see ReviewTokens.pack) still counts in this run.
+    joined = [
+        " ".join(review) if stored is None else stored for review, stored in zip(tokens, packed, strict=True)
+    ]
+    return joined, complaint
+
+
+def _md5(text: str) -> str:
+    """The digest the database's MD5() gives for the same text (its UTF-8 bytes, in hex)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def insert_rows(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    update_on_conflict: Sequence[str] = (),
+) -> None:
+    """Insert plain tuples (values of `fields`, in order) into the model's table, without model instances.
+
+    A run writes ~100k rows at a time; building a model instance and compiling an INSERT for each costs
+    more than the database does. PostgreSQL gets them by COPY; other databases by one executemany.
+    `update_on_conflict`: when a row with the same primary key exists, these fields are overwritten
+    (upsert). No signals are sent and no ids are returned, like bulk_create.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    key = quote(meta.pk.column)
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in (quote(meta.get_field(name).column) for name in update_on_conflict)
+    )
+    conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}" if updates else ""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        by_copy = connection.vendor == "postgresql" and hasattr(raw, "copy")
+        if by_copy and conflict:
+            rows = list(rows)
+            by_copy = len(rows) >= _COPY_UPSERT_FROM
+        if not by_copy:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}", rows)
+        elif not conflict:
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            # COPY cannot upsert: stream into a scratch table, then merge it in one statement.
+            scratch = quote(f"{meta.db_table}_incoming")
+            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {scratch} AS SELECT {columns} FROM {table} WITH NO DATA")
+            with raw.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch}{conflict}")
+            cursor.execute(f"DROP TABLE {scratch}")

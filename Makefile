@@ -52,6 +52,7 @@ test: export COURSELENS_REQUIRE_SERVICES = 1
 test: $(STAMP) messages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Fast tests on the standalone SQLite configuration (no servers, no browser).
@@ -72,6 +73,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

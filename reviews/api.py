@@ -5,8 +5,7 @@ again, so the API, the forms and the importer accept and reject the same values 
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -23,7 +22,6 @@ from reviews.models import (
     ReviewReport,
     ReviewVote,
     Tag,
-    dimension_field,
 )
 from reviews.validators import validate_dimensions, validate_rating, validate_review_text
 
@@ -56,48 +54,17 @@ def _drf_error(error: DjangoValidationError) -> serializers.ValidationError:
 
 # --- Statistics over published reviews -------------------------------------------------------------------
 
-_published = Review.objects.filter(status=Review.Status.PUBLISHED).order_by()
-
-
-def _with_review_stats(queryset: QuerySet, reviews: QuerySet, group_by: str) -> QuerySet:
-    """Annotate review_count and avg_rating with subqueries (joins for filters cannot inflate them)."""
-    grouped = reviews.values(group_by)
-    return queryset.annotate(
-        review_count=Coalesce(Subquery(grouped.annotate(n=Count("pk")).values("n")), Value(0)),
-        avg_rating=Subquery(grouped.annotate(avg=Avg("rating")).values("avg")),
-    )
-
-
-def courses_with_stats() -> QuerySet:
-    return _with_review_stats(
-        Course.objects.all(), _published.filter(course=OuterRef("pk")), "course"
-    ).prefetch_related("tags", "instructors")
-
-
-def instructors_with_stats() -> QuerySet:
-    reviews = _published.filter(course__instructors=OuterRef("pk"))
-    course_count = (
-        Course.instructors.through.objects.filter(instructor=OuterRef("pk"))
-        .order_by()
-        .values("instructor")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return _with_review_stats(Instructor.objects.all(), reviews, "course__instructors").annotate(
-        course_count=Coalesce(Subquery(course_count), Value(0))
-    )
-
 
 def _review_summary(reviews: QuerySet) -> dict:
-    aggregates = reviews.aggregate(
-        **{key: Avg(dimension_field(key)) for key in DIMENSION_KEYS},
-        **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in range(1, 6)},
-    )
+    summary = reviews.rating_summary()
     return {
         "dimension_averages": {
-            key: None if aggregates[key] is None else round(aggregates[key], 2) for key in DIMENSION_KEYS
+            item["key"]: None if item["average"] is None else round(item["average"], 2)
+            for item in summary["dimensions"]
         },
-        "rating_distribution": {str(stars): aggregates[f"stars_{stars}"] for stars in range(1, 6)},
+        "rating_distribution": {
+            str(item["stars"]): item["count"] for item in reversed(summary["distribution"])
+        },
     }
 
 
@@ -169,7 +136,7 @@ class CourseDetailSerializer(CourseListSerializer):
 
     def _summary(self, course: Course) -> dict:
         if not hasattr(course, "_review_summary"):
-            course._review_summary = _review_summary(_published.filter(course=course))
+            course._review_summary = _review_summary(Review.objects.published().filter(course=course))
         return course._review_summary
 
     @extend_schema_field(_AVERAGES_SCHEMA)
@@ -198,7 +165,9 @@ class InstructorDetailSerializer(InstructorListSerializer):
 
     @extend_schema_field(_AVERAGES_SCHEMA)
     def get_dimension_averages(self, instructor: Instructor) -> dict:
-        return _review_summary(_published.filter(course__instructors=instructor))["dimension_averages"]
+        return _review_summary(Review.objects.published().filter(course__instructors=instructor))[
+            "dimension_averages"
+        ]
 
 
 # --- Catalog views ---------------------------------------------------------------------------------------
@@ -273,7 +242,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CourseFilter
 
     def get_queryset(self):
-        return courses_with_stats()
+        return Course.objects.with_review_stats()
 
     def get_serializer_class(self):
         return CourseDetailSerializer if self.action == "retrieve" else CourseListSerializer
@@ -289,7 +258,7 @@ class InstructorViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = InstructorFilter
 
     def get_queryset(self):
-        queryset = instructors_with_stats()
+        queryset = Instructor.objects.with_review_stats()
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("courses")
         return queryset

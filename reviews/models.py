@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Length, Trim
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Length, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +22,32 @@ def dimension_field(key: str) -> str:
     return f"dim_{key}"
 
 
+def _with_review_stats(queryset: QuerySet, reviews: QuerySet, group_by: str) -> QuerySet:
+    """Annotate review_count and avg_rating with subqueries (joins for filters cannot inflate them)."""
+    grouped = reviews.values(group_by)
+    return queryset.annotate(
+        review_count=Coalesce(Subquery(grouped.annotate(n=Count("pk")).values("n")), Value(0)),
+        avg_rating=Subquery(grouped.annotate(avg=Avg("rating")).values("avg")),
+    )
+
+
+class InstructorQuerySet(models.QuerySet):
+    def with_review_stats(self) -> "InstructorQuerySet":
+        """Annotated with `review_count` and `avg_rating` over their courses' published reviews, and
+        `course_count`."""
+        reviews = Review.objects.published().filter(course__instructors=OuterRef("pk"))
+        course_count = (
+            Course.instructors.through.objects.filter(instructor=OuterRef("pk"))
+            .order_by()
+            .values("instructor")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return _with_review_stats(self, reviews, "course__instructors").annotate(
+            course_count=Coalesce(Subquery(course_count), Value(0))
+        )
+
+
 class Instructor(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=140, unique=True, allow_unicode=True)
@@ -29,6 +55,8 @@ class Instructor(models.Model):
     github_login = models.CharField(_("GitHub login"), max_length=39, unique=True, null=True, blank=True)
     homepage = models.URLField(_("homepage"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InstructorQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -56,6 +84,12 @@ class Tag(models.Model):
 
 
 class CourseQuerySet(models.QuerySet):
+    def with_review_stats(self) -> "CourseQuerySet":
+        """Annotated with `review_count` and `avg_rating` over published reviews, tags and instructors
+        prefetched."""
+        reviews = Review.objects.published().filter(course=OuterRef("pk"))
+        return _with_review_stats(self, reviews, "course").prefetch_related("tags", "instructors")
+
     def providers(self) -> list[str]:
         """The distinct non-empty providers, sorted: the choices of every provider filter."""
         return list(
@@ -94,6 +128,40 @@ class Course(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("course-detail", args=[self.slug])
+
+
+class ReviewQuerySet(models.QuerySet):
+    def published(self) -> "ReviewQuerySet":
+        return self.filter(status=Review.Status.PUBLISHED).order_by()
+
+    def rating_summary(self) -> dict:
+        """Average, count, 5→1 distribution and the six dimension averages of these reviews, in one query."""
+        aggregates = {
+            "average": Avg("rating"),
+            "count": Count("pk"),
+            **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in range(1, 6)},
+        }
+        for key in DIMENSION_KEYS:
+            aggregates[f"{key}_avg"] = Avg(dimension_field(key))
+            aggregates[f"{key}_count"] = Count(dimension_field(key))
+        row = self.aggregate(**aggregates)
+        count = row["count"]
+        return {
+            "average": row["average"],
+            "count": count,
+            "distribution": [
+                {
+                    "stars": stars,
+                    "count": row[f"stars_{stars}"],
+                    "percent": round(100 * row[f"stars_{stars}"] / count) if count else 0,
+                }
+                for stars in range(5, 0, -1)
+            ],
+            "dimensions": [
+                {"key": key, "label": label, "average": row[f"{key}_avg"], "count": row[f"{key}_count"]}
+                for key, label in DIMENSIONS
+            ],
+        }
 
 
 def _rating_check(field: str, *, nullable: bool) -> models.CheckConstraint:
@@ -141,6 +209,8 @@ class Review(models.Model):
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0)
     created_at = models.DateTimeField(_("created"), db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,7 +32,6 @@ from reviews.forms import (
     SignupForm,
 )
 from reviews.models import (
-    DIMENSIONS,
     Course,
     Instructor,
     ModerationEvent,
@@ -40,7 +39,6 @@ from reviews.models import (
     ReviewReport,
     ReviewVote,
     Tag,
-    dimension_field,
 )
 
 PUBLISHED = Review.Status.PUBLISHED
@@ -58,58 +56,6 @@ REVIEW_SORTS = {
 
 
 # --- Query helpers -----------------------------------------------------------------------------------------
-
-
-def courses_with_ratings() -> QuerySet[Course]:
-    """Courses annotated with `avg_rating` and `review_count` over published reviews, relations prefetched."""
-    published = Q(reviews__status=PUBLISHED)
-    return Course.objects.annotate(
-        avg_rating=Avg("reviews__rating", filter=published),
-        review_count=Count("reviews", filter=published),
-    ).prefetch_related("tags", "instructors")
-
-
-def instructors_with_ratings() -> QuerySet[Instructor]:
-    published = Q(courses__reviews__status=PUBLISHED)
-    return Instructor.objects.annotate(
-        avg_rating=Avg("courses__reviews__rating", filter=published),
-        review_count=Count("courses__reviews", filter=published, distinct=True),
-        course_count=Count("courses", distinct=True),
-    )
-
-
-def rating_summary(reviews: QuerySet[Review]) -> dict:
-    """Average, count, 5→1 distribution and the six dimension averages of `reviews`, in one query."""
-    aggregates = {
-        "average": Avg("rating"),
-        "count": Count("pk"),
-        **{f"stars_{stars}": Count("pk", filter=Q(rating=stars)) for stars in range(1, 6)},
-    }
-    for key, _label in DIMENSIONS:
-        aggregates[f"{key}_avg"] = Avg(dimension_field(key))
-        aggregates[f"{key}_count"] = Count(dimension_field(key))
-    row = reviews.aggregate(**aggregates)
-    count = row["count"]
-    return {
-        "average": row["average"],
-        "count": count,
-        "distribution": [
-            {
-                "stars": stars,
-                "count": row[f"stars_{stars}"],
-                "percent": _percent(row[f"stars_{stars}"], count),
-            }
-            for stars in range(5, 0, -1)
-        ],
-        "dimensions": [
-            {"key": key, "label": label, "average": row[f"{key}_avg"], "count": row[f"{key}_count"]}
-            for key, label in DIMENSIONS
-        ],
-    }
-
-
-def _percent(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
 
 
 def reviews_for_display(reviews: QuerySet[Review], user) -> QuerySet[Review]:
@@ -143,13 +89,17 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    ranked = courses_with_ratings().order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "title")
+    ranked = Course.objects.with_review_stats().order_by(
+        F("avg_rating").desc(nulls_last=True), "-review_count", "title"
+    )
     top_courses = list(ranked.filter(review_count__gte=HOME_TOP_RATED_MIN_REVIEWS)[:HOME_HIGHLIGHTS])
     if not top_courses:
         top_courses = list(ranked.filter(review_count__gt=0)[:HOME_HIGHLIGHTS])
     if not top_courses:
         # A new catalogue has no ratings yet: show the newest courses rather than an empty block.
-        top_courses = list(courses_with_ratings().order_by("-created_at", "title")[:HOME_HIGHLIGHTS])
+        top_courses = list(
+            Course.objects.with_review_stats().order_by("-created_at", "title")[:HOME_HIGHLIGHTS]
+        )
     recent_reviews = (
         Review.objects.filter(status=PUBLISHED)
         .select_related("course", "author")
@@ -171,7 +121,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
     providers = Course.objects.providers()
     tags = list(Tag.objects.values_list("slug", "name"))
     form = CourseFilterForm(request.GET, providers=providers, tags=tags)
-    courses = courses_with_ratings()
+    courses = Course.objects.with_review_stats()
     if query := form.value("q"):
         by_instructor = Course.instructors.through.objects.filter(instructor__name__icontains=query)
         courses = courses.filter(
@@ -204,7 +154,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course.objects.prefetch_related("instructors", "tags"), slug=slug)
     published = course.reviews.filter(status=PUBLISHED)
-    summary = rating_summary(published)
+    summary = published.rating_summary()
 
     my_review = None
     listed = published
@@ -237,7 +187,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def instructor_list(request: HttpRequest) -> HttpResponse:
     form = InstructorFilterForm(request.GET)
-    instructors = instructors_with_ratings()
+    instructors = Instructor.objects.with_review_stats()
     if query := form.value("q"):
         instructors = instructors.filter(Q(name__icontains=query) | Q(github_login__icontains=query))
     sort = form.value("sort") or "rating"
@@ -257,9 +207,11 @@ def instructor_list(request: HttpRequest) -> HttpResponse:
 
 def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     instructor = get_object_or_404(Instructor, slug=slug)
-    courses = list(courses_with_ratings().filter(pk__in=instructor.courses.values("pk")).order_by("title"))
+    courses = list(
+        Course.objects.with_review_stats().filter(pk__in=instructor.courses.values("pk")).order_by("title")
+    )
     published = Review.objects.filter(status=PUBLISHED, course__in=[course.pk for course in courses])
-    summary = rating_summary(published)
+    summary = published.rating_summary()
     recent_reviews = list(reviews_for_display(published, request.user).order_by("-created_at", "-pk")[:5])
     return render(
         request,

@@ -1,8 +1,6 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -125,7 +123,7 @@ class SignalListView(APIView):
 
     @extend_schema(responses=SignalReportSerializer, operation_id="signals_list")
     def get(self, request):
-        run = reports.current_run()
+        run = SignalRun.objects.current().first()
         clusters = reports.run_clusters(run) if run else []
         return Response(SignalReportSerializer({"run": run, "signals": clusters}).data)
 
@@ -152,14 +150,9 @@ class SignalRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Start an extraction run (only one runs at a time)."""
         payload = SignalRunStartSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            run, created = signal_runs.signal_run_start(
-                parameters=payload.validated_data.get("parameters") or None, requested_by=request.user
-            )
-        except DjangoValidationError as error:
-            raise ValidationError(
-                error.message_dict if hasattr(error, "error_dict") else {"parameters": error.messages}
-            ) from error
+        run, created = signal_runs.signal_run_start(
+            parameters=payload.validated_data.get("parameters") or None, requested_by=request.user
+        )
         return Response(
             SignalRunSerializer(run).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,

@@ -84,6 +84,16 @@ class SignalDefinition(models.Model):
         return self.name_zh or self.key
 
 
+class SignalRunQuerySet(models.QuerySet):
+    def current(self) -> "SignalRunQuerySet":
+        """The run whose results the site shows (the last succeeded one): at most one row."""
+        return self.filter(is_current=True)
+
+    def active(self) -> "SignalRunQuerySet":
+        """The run queued or running, if any: at most one row."""
+        return self.filter(status__in=ACTIVE_RUN_STATUSES)
+
+
 class SignalRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -115,6 +125,8 @@ class SignalRun(models.Model):
     # "host:pid" of the worker executing the run: lets a new request see at once that it died.
     worker = models.CharField(_("worker"), max_length=200, blank=True)
 
+    objects = SignalRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("signal run")
@@ -130,6 +142,10 @@ class SignalRun(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status}"
+
+
+# A run in one of these has not finished; at most one run has not (the one_active_run constraint).
+ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
 
 
 class SignalCluster(models.Model):

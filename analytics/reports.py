@@ -16,22 +16,13 @@ from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from analytics.models import ReviewSignal, SignalCluster, SignalDefinition, SignalRun
+from analytics.models import ACTIVE_RUN_STATUSES, ReviewSignal, SignalCluster, SignalDefinition, SignalRun
 from analytics.signals import Parameters
 from reviews.models import Course, Instructor, Review
 
 # Signals the public may see: the shipped taxonomy and the ones staff confirmed. Never a discovered
 # candidate nobody looked at, never a dismissed one.
 PUBLIC_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
-ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
-
-
-def current_run() -> SignalRun | None:
-    return SignalRun.objects.filter(is_current=True).first()
-
-
-def active_run() -> SignalRun | None:
-    return SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at").first()
 
 
 def definition_name(definition: SignalDefinition | None, *, or_key: bool = True) -> str:
@@ -326,7 +317,7 @@ def public_signals(*, course: Course | None = None, instructor: Instructor | Non
     """
     if (course is None) == (instructor is None):
         raise TypeError("pass exactly one of course= or instructor=")
-    run = current_run()
+    run = SignalRun.objects.current().first()
     reviews = Review.objects.filter(status=Review.Status.PUBLISHED)
     reviews = (
         reviews.filter(course=course)
@@ -398,7 +389,7 @@ def signal_report(*, run: SignalRun | None = None) -> dict:
     "pk:N"; each review appears in at most one signal.
     """
     if run is None:
-        run = SignalRun.objects.filter(is_current=True).first()
+        run = SignalRun.objects.current().first()
     if run is None:
         return {"run": None, "signals": [], "unassigned_complaints": []}
 

@@ -43,7 +43,7 @@ from reviews.models import Course, Instructor, Tag
 @require_GET
 @staff_required
 def signals_dashboard(request: HttpRequest) -> HttpResponse:
-    run = reports.current_run()
+    run = SignalRun.objects.current().first()
     clusters = reports.run_clusters(run) if run else []
     listed = [cluster for cluster in clusters if cluster.status != SignalDefinition.Status.DISMISSED]
     dismissed = [cluster for cluster in clusters if cluster.status == SignalDefinition.Status.DISMISSED]
@@ -51,7 +51,7 @@ def signals_dashboard(request: HttpRequest) -> HttpResponse:
     for cluster in clusters:
         cluster.merge_choices = [target for target in targets if target.pk != cluster.definition_id]
     history = list(SignalRun.objects.order_by("-created_at")[:8])
-    active = reports.active_run()
+    active = SignalRun.objects.active().first()
     return render(
         request,
         "analytics/signals/dashboard.html",
@@ -232,7 +232,11 @@ def signal_run_progress(request: HttpRequest, pk: int) -> JsonResponse:
 def signal_run_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(SignalRun.objects.order_by("-created_at"), 25).get_page(request.GET.get("page"))
     page.object_list = _with_durations(list(page.object_list))
-    return render(request, "analytics/signals/runs.html", {"page": page, "active_run": reports.active_run()})
+    return render(
+        request,
+        "analytics/signals/runs.html",
+        {"page": page, "active_run": SignalRun.objects.active().first()},
+    )
 
 
 def _with_durations(runs):

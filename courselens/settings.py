@@ -191,8 +191,10 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "courselens.throttling.ThrottledBasicAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["courselens.throttling.ActionRateThrottle"],
+    "EXCEPTION_HANDLER": "courselens.drf.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -346,11 +348,6 @@ THROTTLE_API_ACTIONS = {
         "report": "review_report",
     },
 }
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "rest_framework.authentication.SessionAuthentication",
-    "courselens.throttling.ThrottledBasicAuthentication",
-]
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["courselens.throttling.ActionRateThrottle"]
 # The lock-out backend refuses log-ins while a client or username is over login.* (it authenticates nobody).
 AUTHENTICATION_BACKENDS = [
     "courselens.throttling.LoginLockoutBackend",

@@ -4,7 +4,6 @@ Serializer fields for review input run the shared validators (reviews.validators
 again, so the API, the forms and the importer accept and reject the same values with the same messages.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -44,12 +43,6 @@ _DISTRIBUTION_SCHEMA = {
     "properties": {str(stars): {"type": "integer"} for stars in range(1, 6)},
     "description": "Number of published reviews per overall rating.",
 }
-
-
-def _drf_error(error: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError(error.messages)
 
 
 # --- Statistics over published reviews -------------------------------------------------------------------
@@ -281,10 +274,8 @@ class _ValidatorField(serializers.Field):
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data):
-        try:
-            return type(self).validator(data)
-        except DjangoValidationError as error:
-            raise _drf_error(error) from None
+        # A Django ValidationError here becomes the field's errors (DRF's Serializer.to_internal_value).
+        return type(self).validator(data)
 
     def to_representation(self, value):
         return value
@@ -443,22 +434,12 @@ class IsAuthorOrReadOnly(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or obj.is_editable_by(request.user)
 
 
-class ServiceErrorsMixin:
-    """Turn the services' Django ValidationError into a DRF 400 with the same field → messages."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
-            exc = _drf_error(exc)
-        return super().handle_exception(exc)
-
-
 @extend_schema_view(
     list=extend_schema(summary="List published reviews (and your own), e.g. ?course=<slug>&ordering=helpful"),
     retrieve=extend_schema(summary="One review"),
     destroy=extend_schema(summary="Delete your own review"),
 )
 class ReviewViewSet(
-    ServiceErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,

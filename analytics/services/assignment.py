@@ -41,7 +41,7 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
 
     A review that is not published, not a complaint, or like no signal loses its assignment.
     """
-    run = SignalRun.objects.filter(is_current=True).only("pk", "counts").first()
+    run = SignalRun.objects.current().only("pk", "counts").first()
     if run is None:
         return None
     training = signal_training_data()

@@ -202,7 +202,7 @@ def scores_recompute() -> list[InstructorScore]:
         courses_of[instructor_id].append(course_id)
     instructors = list(Instructor.objects.order_by("pk").values_list("pk", "name"))
     course_ids = list(Course.objects.order_by("pk").values_list("pk", flat=True))
-    run_id = SignalRun.objects.filter(is_current=True).values_list("pk", flat=True).first()
+    run_id = SignalRun.objects.current().values_list("pk", flat=True).first()
     flagged_by_course, definitions = _flagged_by_course(run_id)
     snapshots = {
         snapshot.instructor_id: snapshot

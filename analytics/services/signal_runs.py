@@ -28,6 +28,7 @@ from django.utils.translation import gettext_noop
 
 from analytics import jobs
 from analytics.models import (
+    ACTIVE_RUN_STATUSES,
     ReviewSignal,
     SignalAssigner,
     SignalCluster,
@@ -53,9 +54,6 @@ logger = logging.getLogger(__name__)
 
 
 KEYWORD_STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "keyword_stopwords.txt"
-
-
-ACTIVE_RUN_STATUSES = (SignalRun.Status.QUEUED, SignalRun.Status.RUNNING)
 
 
 GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
@@ -114,7 +112,7 @@ def signal_run_start(
 
 
 def _active_signal_run() -> SignalRun | None:
-    return SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).order_by("created_at").first()
+    return SignalRun.objects.active().first()
 
 
 def _enqueue_signal_run(run_id: int) -> None:
@@ -155,7 +153,7 @@ def signal_runs_fail_stale() -> int:
     stale_beat = now - timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
     queue_timeout = now - timedelta(seconds=settings.SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS)
     marked = 0
-    for run in SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES):
+    for run in SignalRun.objects.active():
         if run.status == SignalRun.Status.RUNNING:
             beat = run.heartbeat_at or run.started_at or run.created_at
             if beat >= stale_beat and not _worker_is_gone(run.worker):
@@ -431,7 +429,7 @@ def _signal_specs() -> list[SignalSpec]:
         if definition.merged_into_id:
             merged[definition.merged_into_id].append(definition)
     learned: dict[int, dict[str, float]] = defaultdict(dict)
-    current = SignalRun.objects.filter(is_current=True).first()
+    current = SignalRun.objects.current().first()
     if current is not None:
         for definition_id, keywords in current.clusters.filter(definition__isnull=False).values_list(
             "definition_id", "keywords"
@@ -548,7 +546,7 @@ def _save_signal_run(
         SignalAssigner.objects.create(
             run=locked, payload={**result.assigner, "clusters": [cluster.pk for cluster in clusters]}
         )
-        SignalRun.objects.filter(is_current=True).exclude(pk=locked.pk).update(is_current=False)
+        SignalRun.objects.current().exclude(pk=locked.pk).update(is_current=False)
         timings["save"] = round(time.monotonic() - save_started, 3)
         timings["total"] = round(time.monotonic() - started, 3)
         locked.status = SignalRun.Status.SUCCEEDED

@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 
 from analytics import reports
 from analytics.models import (
+    ACTIVE_RUN_STATUSES,
     ReviewSignal,
     ReviewTokens,
     SignalAssigner,
@@ -184,7 +185,7 @@ def test_it_starts_only_one_run_when_two_are_requested(seeded):
     first, first_created = signal_runs.signal_run_start(enqueue=False)
     second, second_created = signal_runs.signal_run_start(enqueue=False)
     assert first.pk == second.pk and (first_created, second_created) == (True, False)
-    assert SignalRun.objects.filter(status__in=signal_runs.ACTIVE_RUN_STATUSES).count() == 1
+    assert SignalRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).count() == 1
 
 
 def test_it_returns_the_other_request_s_run_when_both_pass_the_check_at_once(seeded, monkeypatch):

@@ -114,10 +114,10 @@ class Command(BaseCommand):
         evidence.evidence_load_demo(path=DEMO_DIR / "evidence.json")
         self.stdout.write("evidence: demo snapshots loaded")
 
-        if not SignalRun.objects.filter(is_current=True).exists():
+        if not SignalRun.objects.current().exists():
             # The same synchronous code path as the Celery task; prints one line per signal.
             call_command("extract_signals", stdout=self.stdout)
-        current = SignalRun.objects.filter(is_current=True).first()
+        current = SignalRun.objects.current().first()
         if current is None:
             raise CommandError("the signal extraction finished without a current run; see the log above")
         self.stdout.write(f"signals: run #{current.pk} is current")

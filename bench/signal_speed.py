@@ -8,14 +8,14 @@ jieba-rs cut) beside plain `jieba.lcut` on the same texts (jieba on the first --
 runs about 0.75 MB/s), the full cold run of the pure pipeline (segment + complaints + assignment +
 discovery + report), a re-run from the words kept in memory (complaints classified again: the pure
 pipeline has no cache), the time to assign one new review, and peak memory. A machine check first times
-plain jieba.lcut, to read the wall times against the machine the issue's targets were set on.
+plain jieba.lcut, to read the wall times against the machine the targets were set on.
 --django-sizes times the real path, `signal_run_execute` and `signal_review_assign`, on a throw-away SQLite
 database and, when --database-url (or DATABASE_URL) names a PostgreSQL server, on a throw-away database
 created there (`<name>_bench_<size>_<pid>`, dropped afterwards; the role needs CREATEDB): the cold run,
 --reruns re-runs with the cache of tokens and complaint decisions warm (from the fourth run on, each
 also prunes an old run's assignments, as in production), one new review assigned, and the peak memory
 of the runs.
-Targets (issue 3): ≥ 5 MB/s identical to jieba; cold 100k ≤ 15 s; re-run ≤ 5 s; one review ≤ 20 ms;
+Targets: ≥ 5 MB/s identical to jieba; cold 100k ≤ 15 s; re-run ≤ 5 s; one review ≤ 20 ms;
 peak memory for 100k ≤ 1.5 GiB.
 """
 
@@ -313,13 +313,13 @@ def throwaway_postgres(url: str, label: str):
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-# What issue 3 measured plain jieba.lcut at on the machine its targets were set on.
+# Plain jieba.lcut's speed on the machine the targets above were set on.
 REFERENCE_JIEBA_MB_S = 0.75
 
 
 def machine_check(sample: int = 3000) -> None:
-    """This machine's speed next to the issue's: the same jieba.lcut on generated reviews. Shared cloud
-    machines of one kind have run it anywhere from 0.4 to 1.4 MB/s; read the wall times with it."""
+    """This machine's speed next to the reference machine's: the same jieba.lcut on generated reviews. Shared
+    cloud machines of one kind have run it anywhere from 0.4 to 1.4 MB/s; read the wall times with it."""
     import jieba
 
     texts, _ratings = generate(sample, seed=11)
@@ -330,7 +330,7 @@ def machine_check(sample: int = 3000) -> None:
         jieba.lcut(review)
     speed = sum(len(t.encode("utf-8")) for t in texts) / 1e6 / (time.perf_counter() - started)
     print(
-        f"machine check: jieba.lcut runs {speed:.2f} MB/s here; issue 3 set its targets where it ran "
+        f"machine check: jieba.lcut runs {speed:.2f} MB/s here; the targets were set where it ran "
         f"{REFERENCE_JIEBA_MB_S} MB/s (wall times here ≈ {REFERENCE_JIEBA_MB_S / speed:.2f} × there)"
     )
     sys.stdout.flush()

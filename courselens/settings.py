@@ -249,12 +249,28 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# Nightly: signals first (the score recompute reads the current run), then evidence (spread over the night
+# to respect GitHub's limits), then scores. The outbox drain sends follow-ups the broker did not get.
+CELERY_BEAT_SCHEDULE = {
+    "signals-extract-nightly": {
+        "task": "analytics.tasks.extract_signals_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "evidence-refresh-nightly": {
+        "task": "analytics.tasks.refresh_all_evidence",
+        "schedule": crontab(hour=3, minute=10),
+    },
+    "scores-recompute-nightly": {
+        "task": "analytics.tasks.recompute_scores",
+        "schedule": crontab(hour=4, minute=40),
+    },
+    "outbox-drain": {"task": "analytics.tasks.drain_outbox", "schedule": 30.0},
+}
 
 # --- Reviews ---
 REVIEW_TEXT_MAX_CHARS = 5000
 
-# --- Failure signals (analytics/text.py, analytics/signals.py; runs in analytics/services.py) ---
+# --- Failure signals (analytics/text.py, analytics/signals.py; runs in analytics/services/signal_runs.py) ---
 # The labelled reviews the complaint classifier learns from (labels: "praise" or a complaint kind).
 SIGNAL_TRAINING_REVIEWS = Path(os.environ.get("SIGNAL_TRAINING_REVIEWS", BASE_DIR / "demo" / "reviews.jsonl"))
 SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR / "demo" / "labels.jsonl"))
@@ -262,15 +278,6 @@ SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR 
 SIGNAL_RUN_STALE_SECONDS = int(os.environ.get("SIGNAL_RUN_STALE_SECONDS", "120"))
 # A queued extraction that no worker picked up within this long is given up (a new one may start).
 SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS", "1800"))
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Before the nightly score recompute, which reads the current signal run.
-        "signals-extract-nightly": {
-            "task": "analytics.tasks.extract_signals_nightly",
-            "schedule": crontab(hour=2, minute=30),
-        },
-    }
-)
 
 # --- Evidence and ranking (analytics/github.py, analytics/scoring.py; explained on /rankings/how/) ---
 GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")  # optional: without it GitHub allows 60 requests an hour
@@ -300,19 +307,6 @@ SCORE_BURDEN_PRIOR_WEIGHT = env_float("SCORE_BURDEN_PRIOR_WEIGHT", 10.0)
 SCORE_MIN_REVIEWS = int(os.environ.get("SCORE_MIN_REVIEWS", "5"))
 # A review this many days old counts half as much as a new one; 0 turns recency weighting off.
 SCORE_RECENCY_HALF_LIFE_DAYS = env_float("SCORE_RECENCY_HALF_LIFE_DAYS", 730.0)
-CELERY_BEAT_SCHEDULE.update(
-    {
-        # Evidence first (spread over the night to respect GitHub's limits), scores after it.
-        "evidence-refresh-nightly": {
-            "task": "analytics.tasks.refresh_all_evidence",
-            "schedule": crontab(hour=3, minute=10),
-        },
-        "scores-recompute-nightly": {
-            "task": "analytics.tasks.recompute_scores",
-            "schedule": crontab(hour=4, minute=40),
-        },
-    }
-)
 
 # --- Trust: throttling, log-in lock-out, resilience to Redis/PostgreSQL faults, outbox
 # (courselens/throttling.py, courselens/resilience.py, analytics/outbox.py) ---
@@ -378,9 +372,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 OUTBOX_SETTLE_SECONDS = 10
 OUTBOX_RESEND_AFTER_SECONDS = 900
 OUTBOX_RETENTION_DAYS = 7
-CELERY_BEAT_SCHEDULE.update(
-    {"outbox-drain": {"task": "analytics.tasks.drain_outbox", "schedule": 30.0}},
-)
 
 LOGGING = {
     "version": 1,

@@ -504,7 +504,7 @@ def _create_catalog(plan: _CatalogPlan, lines: list[_FeedbackLine]) -> None:
 
 
 def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
-    """Import learner feedback from a JSON Lines file (DESIGN's `import_feedback` contract).
+    """Import learner feedback from a JSON Lines file (`manage.py import_feedback`).
 
     Every line is validated first; if any is bad, ValidationError lists "line N: reason" for each and
     nothing is stored. Otherwise, in one transaction: missing instructors (by name) and courses (by title,

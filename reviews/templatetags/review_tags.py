@@ -16,15 +16,6 @@ def star_fill(value) -> int:
 
 
 @register.filter
-def percent_of(part, whole) -> int:
-    """Whole-number percentage of `part` in `whole` (0 when there is nothing to divide)."""
-    try:
-        return round(100 * float(part) / float(whole)) if whole else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-@register.filter
 def initial(name) -> str:
     """First visible character of a name, for a letter avatar."""
     text = str(name or "").strip()

@@ -1,4 +1,4 @@
-"""`manage.py extract_signals [--json OUT]`: DESIGN's command-line contract."""
+"""`manage.py extract_signals [--json OUT]`: what the command prints and writes."""
 
 import io
 import json

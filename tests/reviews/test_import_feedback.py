@@ -1,4 +1,4 @@
-"""`manage.py import_feedback FILE.jsonl`: all-or-nothing import of learner feedback (DESIGN's contract)."""
+"""`manage.py import_feedback FILE.jsonl`: all-or-nothing import of learner feedback."""
 
 import datetime as dt
 import json

@@ -1,42 +1,44 @@
 """Caching of the ranking pages: they change only when scores are recomputed, so they are rendered once per
-score version and served from memory until the next recompute.
+score version and served from Django's cache (Redis in production) until the next recompute.
 
 * `scores_version()` names the current set of scores: published to the shared cache by `scores_recompute`
   when it commits, read from the database when the cache has none; each process keeps it for
   LOCAL_SECONDS (so a new ranking reaches every web process within that time, immediately in this one).
-* `cached_page()` keeps whole rendered pages for anonymous visitors (no session, no pending messages) in the
-  shared cache and a small per-process LRU; the only per-visitor part of such a page, the CSRF token of the
-  language switch, is rendered as a placeholder and filled in per response.
+* `cached_page()` keeps whole rendered pages for anonymous visitors (no session, no pending messages), keyed
+  on the page's normalised filters: query parameters the page does not understand (?utm=…) neither make
+  entries nor reach the cached HTML. Nothing per visitor is in such a page: its language switch posts
+  without a CSRF token (the set_language view is CSRF-exempt, see courselens/urls.py).
+* Every entry expires (PAGE_SECONDS), so Redis's volatile-lru policy may evict it under memory pressure
+  while the broker's keys, which have no expiry, are never evicted.
 * With DEBUG on nothing is cached, so template edits show at once.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
-from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.http import urlencode
 from django.utils.translation import get_language
+
+from analytics.models import InstructorScore
 
 VERSION_KEY = "rankings:version"
 VERSION_SECONDS = 30  # without a published version (e.g. per-process cache): how long a read one is trusted
 LOCAL_SECONDS = 2.0
 PAGE_SECONDS = 3600
-LOCAL_PAGES = 64
-CSRF_PLACEHOLDER = "__courselens_csrf_token__"
-CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
+# The csrf_token template variable for a page rendered for everybody: {% csrf_token %} renders nothing (and
+# the CSRF middleware sets no cookie, as nothing asked for a token).
+NO_CSRF_TOKEN = ""
 
-_lock = threading.Lock()
 _local_version: tuple[float, str] | None = None
-_local_pages: OrderedDict[str, bytes] = OrderedDict()
 
 
 def scores_version() -> str:
@@ -48,8 +50,6 @@ def scores_version() -> str:
         return known[1]
     version = cache.get(VERSION_KEY)
     if version is None:
-        from analytics.models import InstructorScore
-
         latest = InstructorScore.objects.aggregate(latest=Max("computed_at"))["latest"]
         version = latest.isoformat() if latest else "none"
         cache.set(VERSION_KEY, version, VERSION_SECONDS)
@@ -59,16 +59,15 @@ def scores_version() -> str:
 
 def publish_scores_version(version: str) -> None:
     """Called once new scores are committed: every page cached for older scores is from now on ignored."""
+    # One small key that must outlive the pages it names: no expiry, so volatile-lru never evicts it.
     cache.set(VERSION_KEY, version, None)
     forget_local()
 
 
 def forget_local() -> None:
-    """Drop this process's copies (the shared cache keeps its own)."""
+    """Drop this process's copy of the version (the shared cache keeps its own)."""
     global _local_version
-    with _lock:
-        _local_version = None
-        _local_pages.clear()
+    _local_version = None
 
 
 def key(*parts: str) -> str:
@@ -76,34 +75,42 @@ def key(*parts: str) -> str:
     return f"rankings:{parts[0]}:{digest}"
 
 
-def _remember(page_key: str, page: bytes) -> None:
-    with _lock:
-        _local_pages[page_key] = page
-        _local_pages.move_to_end(page_key)
-        while len(_local_pages) > LOCAL_PAGES:
-            _local_pages.popitem(last=False)
-
-
 def is_plain_anonymous(request: HttpRequest) -> bool:
     """A visitor whose page has nothing personal in it: no session (so no login) and no pending messages."""
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
 
 
-def cached_page(request: HttpRequest, kind: str, render_page: Callable[[dict], str]) -> HttpResponse | None:
+def canonical_query(filters: Mapping[str, str]) -> str:
+    """The query string of the normalised filters (empty ones left out), in a fixed order."""
+    return urlencode(sorted((name, value) for name, value in filters.items() if value))
+
+
+def _as_canonical(request: HttpRequest, query: str) -> HttpRequest:
+    """The request as if it had asked for the canonical address: what a shared page may show of it (the
+    language switch sends the visitor back to request.get_full_path)."""
+    canonical = copy.copy(request)
+    canonical.META = {**request.META, "QUERY_STRING": query}
+    canonical.GET = QueryDict(query)
+    return canonical
+
+
+def cached_page(
+    request: HttpRequest,
+    kind: str,
+    filters: Mapping[str, str],
+    render_page: Callable[[HttpRequest, dict], str],
+) -> HttpResponse | None:
     """The whole page for a plain anonymous visitor, rendered at most once per score version, language and
-    address; None for anybody else (they get the page rendered with the cached body)."""
+    normalised filters; None for anybody else (they get the page rendered with the cached body)."""
     if settings.DEBUG or request.method != "GET" or not is_plain_anonymous(request):
         return None  # (with DEBUG on, template edits show at once)
-    page_key = key(f"page-{kind}", scores_version(), get_language() or "", request.get_full_path())
-    page = _local_pages.get(page_key)
+    query = canonical_query(filters)
+    page_key = key(f"page-{kind}", scores_version(), get_language() or "", query)
+    page = cache.get(page_key)
     if page is None:
-        page = cache.get(page_key)
-        if page is None:
-            page = render_page({"csrf_token": CSRF_PLACEHOLDER}).encode()
-            cache.set(page_key, page, PAGE_SECONDS)
-        _remember(page_key, page)
-    # Kept encoded: a hit costs one bytes.replace, not a 60 kB str.encode.
-    return HttpResponse(page.replace(CSRF_PLACEHOLDER_BYTES, get_token(request).encode()))
+        page = render_page(_as_canonical(request, query), {"csrf_token": NO_CSRF_TOKEN}).encode()
+        cache.set(page_key, page, PAGE_SECONDS)
+    return HttpResponse(page)
 
 
 def cached_fragment(kind: str, parts: list[str], build: Callable[[], Any]) -> Any:

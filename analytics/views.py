@@ -291,30 +291,39 @@ def _filter_choices() -> dict:
     }
 
 
+def _page_number(request: HttpRequest) -> str:
+    """The requested page as the paginator reads it ("" for the first page): anything else is page 1."""
+    page = request.GET.get("page", "")
+    if not page.isdigit() or len(page) > 6 or int(page) == 1:
+        return ""
+    return str(int(page))
+
+
 def _ranking_page(request: HttpRequest, *, kind: str, params: dict, table_context: Callable[[], dict]):
     """A ranking page: the table rendered once per score version and filters, the whole page once per
-    version and address for anonymous visitors (analytics/ranking_cache.py); constant queries on a miss."""
-    page_number = request.GET.get("page", "1")[:6]
-    filters = [f"{key}={value}" for key, value in sorted(params.items())]
+    version and normalised filters for anonymous visitors (analytics/ranking_cache.py); constant queries on
+    a miss. A tag or provider the site does not list (yet) is rendered without caching."""
+    filters = {**params, "page": _page_number(request)}
+    parts = [f"{key}={value}" for key, value in sorted(filters.items())]
+    choices = ranking_cache.cached_fragment("filter-choices", [], _filter_choices)
+    known = (not params["tag"] or params["tag"] in {slug for slug, _name in choices["tags"]}) and (
+        not params["provider"] or params["provider"] in choices["providers"]
+    )
 
     def render_table() -> str:
         version = ranking_cache.scores_version()
-        context = {
-            "params": params,
-            "has_scores": version != "none",
-            **_filter_choices(),
-            **table_context(),
-        }
-        context["page"] = Paginator(context.pop("rows"), RANKING_PAGE_SIZE).get_page(page_number)
+        context = {"params": params, "has_scores": version != "none", **choices, **table_context()}
+        context["page"] = Paginator(context.pop("rows"), RANKING_PAGE_SIZE).get_page(filters["page"] or 1)
         return render_to_string(f"analytics/rankings/_{kind}_table.html", context, request=request)
 
-    def render_page(extra: dict) -> str:
-        table = ranking_cache.cached_fragment(kind, [*filters, f"page={page_number}"], render_table)
+    def render_page(page_request: HttpRequest, extra: dict) -> str:
+        table = ranking_cache.cached_fragment(kind, parts, render_table) if known else render_table()
         # Our own rendered template: every value in it was escaped when it was rendered.
         context = {"body": mark_safe(table), "nav_section": "rankings", "tab": f"{kind}s", **extra}
-        return render_to_string(f"analytics/rankings/{kind}s.html", context, request=request)
+        return render_to_string(f"analytics/rankings/{kind}s.html", context, request=page_request)
 
-    return ranking_cache.cached_page(request, kind, render_page) or HttpResponse(render_page({}))
+    cached = ranking_cache.cached_page(request, kind, filters, render_page) if known else None
+    return cached or HttpResponse(render_page(request, {}))
 
 
 @require_GET

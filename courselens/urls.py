@@ -4,10 +4,14 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Without CSRF: a forged request could only switch a visitor's language, and a token in the switch would
+    # be the one per-visitor part of the shared, cached anonymous pages (analytics/ranking_cache.py).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("reviews.account_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

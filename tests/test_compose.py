@@ -107,3 +107,11 @@ def test_it_builds_a_non_root_python_image_without_local_state():
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r"pip install .*\s\.($|\s)", dockerfile, re.MULTILINE)
     assert {".git", ".venv", "var", ".env"} <= set(ignored)
+
+
+def test_redis_memory_is_bounded_without_evicting_the_broker_queues(compose):
+    argv = command_lines(compose["services"]["redis"])[0]
+    options = dict(zip(argv[1::2], argv[2::2], strict=False))
+    assert options["--maxmemory"].endswith(("mb", "gb"))
+    # volatile-*: only keys with an expiry (cache entries) are evicted; Celery's queues have none.
+    assert options["--maxmemory-policy"] in {"volatile-lru", "volatile-lfu", "volatile-ttl"}

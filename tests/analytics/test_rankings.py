@@ -1,10 +1,10 @@
 """Scores, ranking pages, API and comparison: what a prospective student sees, and that it stays cheap."""
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.management import call_command
@@ -70,6 +70,21 @@ def evidence(instructor, figures=None):
             "top_repos": [{"name": "gocache", "stars": 4000}],
         },
     )
+
+
+@pytest.fixture
+def page_entries(monkeypatch) -> list[str]:
+    """Keys of the whole-page entries written to the cache from now on."""
+    written: list[str] = []
+    real_set = ranking_cache.cache.set
+
+    def recording_set(key, value, *args, **kwargs):
+        if key.startswith("rankings:page-"):
+            written.append(key)
+        return real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(ranking_cache.cache, "set", recording_set)
+    return written
 
 
 def scores_by_slug():
@@ -278,21 +293,34 @@ def test_ranking_api_uses_a_constant_number_of_queries(client, django_assert_num
         assert client.get(reverse("api-rankings-courses")).status_code == 200
 
 
-def test_cached_ranking_page_gives_each_visitor_a_working_csrf_token():
+def test_cached_ranking_page_is_the_same_for_every_anonymous_visitor_and_its_language_switch_works():
     build_cohort(3)
     url = reverse("rankings-instructors")
-    tokens = set()
+    pages = []
     for _visitor in range(2):  # the second visitor is served the cached page
         visitor = Client(enforce_csrf_checks=True)
-        html = visitor.get(url).content.decode()
-        assert ranking_cache.CSRF_PLACEHOLDER not in html
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-        tokens.add(visitor.cookies["csrftoken"].value)
-        switched = visitor.post(
-            reverse("set_language"), {"language": "en", "next": url, "csrfmiddlewaretoken": token}
-        )
-        assert switched.status_code == 302
-    assert len(tokens) == 2  # nobody shares a CSRF secret
+        response = visitor.get(url)
+        pages.append(response.content)
+        assert settings.CSRF_COOKIE_NAME not in response.cookies  # no per-visitor secret to hand out
+        switched = visitor.post(reverse("set_language"), {"language": "en", "next": url})
+        assert switched.status_code == 302 and switched.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert pages[0] == pages[1] and b"csrfmiddlewaretoken" not in pages[0]
+
+
+def test_unknown_query_parameters_make_no_cache_entries_and_stay_out_of_the_page(page_entries):
+    build_cohort(3)
+    url = reverse("rankings-instructors")
+    bodies = {Client().get(url, {"utm": str(n)}).content for n in range(5)}
+    assert len(page_entries) == 1
+    assert len(bodies) == 1 and b"utm" not in next(iter(bodies))
+    Client().get(url, {"sort": "reviews", "utm": "6"})
+    assert len(page_entries) == 2  # a filter the page understands is a page of its own
+
+
+def test_an_unlisted_tag_is_answered_but_not_cached(client, page_entries):
+    build_cohort(3)
+    response = client.get(reverse("rankings-instructors"), {"tag": "no-such-topic"})
+    assert response.status_code == 200 and page_entries == []
 
 
 def test_ranking_page_lists_ranked_instructors_first_and_labels_thin_ones(client):

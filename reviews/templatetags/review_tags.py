@@ -2,6 +2,8 @@
 
 from django import template
 
+from reviews.models import DIMENSIONS, dimension_field
+
 register = template.Library()
 
 
@@ -31,8 +33,6 @@ def page_range(page_obj) -> list:
 @register.filter
 def dimension_ratings(review) -> list[tuple[str, int]]:
     """(label, rating) for the teaching dimensions this review rated, in the standard order."""
-    from reviews.models import DIMENSIONS, dimension_field
-
     return [
         (label, value)
         for key, label in DIMENSIONS

@@ -81,10 +81,10 @@ def main() -> int:
     build_data_set(args)
 
     from analytics.models import InstructorScore
-    from analytics.services import scores
+    from analytics.services.scores import scores_recompute
 
     started = time.perf_counter()
-    scores = scores.scores_recompute()
+    scores = scores_recompute()
     recompute_seconds = time.perf_counter() - started
     ranked = InstructorScore.objects.filter(rank__isnull=False).count()
     print(

@@ -99,15 +99,20 @@ def cached_page(
     kind: str,
     filters: Mapping[str, str],
     render_page: Callable[[HttpRequest, dict], str],
+    *,
+    cacheable: Callable[[], bool],
 ) -> HttpResponse | None:
     """The whole page for a plain anonymous visitor, rendered at most once per score version, language and
-    normalised filters; None for anybody else (they get the page rendered with the cached body)."""
+    normalised filters; None for anybody else (they get the page rendered with the cached body), and on a
+    miss when `cacheable()` says the filters are not ones to keep a page for."""
     if settings.DEBUG or request.method != "GET" or not is_plain_anonymous(request):
         return None  # (with DEBUG on, template edits show at once)
     query = canonical_query(filters)
     page_key = key(f"page-{kind}", scores_version(), get_language() or "", query)
     page = cache.get(page_key)
     if page is None:
+        if not cacheable():
+            return None
         page = render_page(_as_canonical(request, query), {"csrf_token": NO_CSRF_TOKEN}).encode()
         cache.set(page_key, page, PAGE_SECONDS)
     return HttpResponse(page)

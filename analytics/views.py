@@ -305,24 +305,29 @@ def _ranking_page(request: HttpRequest, *, kind: str, params: dict, table_contex
     a miss. A tag or provider the site does not list (yet) is rendered without caching."""
     filters = {**params, "page": _page_number(request)}
     parts = [f"{key}={value}" for key, value in sorted(filters.items())]
-    choices = ranking_cache.cached_fragment("filter-choices", [], _filter_choices)
-    known = (not params["tag"] or params["tag"] in {slug for slug, _name in choices["tags"]}) and (
-        not params["provider"] or params["provider"] in choices["providers"]
-    )
+
+    def choices() -> dict:
+        return ranking_cache.cached_fragment("filter-choices", [], _filter_choices)
+
+    def known() -> bool:
+        listed = choices()
+        return (not params["tag"] or params["tag"] in {slug for slug, _name in listed["tags"]}) and (
+            not params["provider"] or params["provider"] in listed["providers"]
+        )
 
     def render_table() -> str:
         version = ranking_cache.scores_version()
-        context = {"params": params, "has_scores": version != "none", **choices, **table_context()}
+        context = {"params": params, "has_scores": version != "none", **choices(), **table_context()}
         context["page"] = Paginator(context.pop("rows"), RANKING_PAGE_SIZE).get_page(filters["page"] or 1)
         return render_to_string(f"analytics/rankings/_{kind}_table.html", context, request=request)
 
     def render_page(page_request: HttpRequest, extra: dict) -> str:
-        table = ranking_cache.cached_fragment(kind, parts, render_table) if known else render_table()
+        table = ranking_cache.cached_fragment(kind, parts, render_table) if known() else render_table()
         # Our own rendered template: every value in it was escaped when it was rendered.
         context = {"body": mark_safe(table), "nav_section": "rankings", "tab": f"{kind}s", **extra}
         return render_to_string(f"analytics/rankings/{kind}s.html", context, request=page_request)
 
-    cached = ranking_cache.cached_page(request, kind, filters, render_page) if known else None
+    cached = ranking_cache.cached_page(request, kind, filters, render_page, cacheable=known)
     return cached or HttpResponse(render_page(request, {}))
 
 

@@ -1,21 +1,25 @@
-"""Failure-signal extraction: complaint detection, guided assignment, discovery, keywords, report.
+"""Failure-signal extraction over complaint clauses: guided assignment, discovery, keywords, report.
 
-Pure maths on plain lists (no Django), so it is tested and benchmarked alone. The pipeline:
+Pure maths on plain lists (no Django), so it is tested and benchmarked alone. The unit is the complaint
+clause (analytics.clauses, decided by analytics.complaints): "讲得好，但是声音太小" is about the sound, not
+about the teaching. The pipeline:
 
-1. Complaints: a rating of 2 or less is always a complaint; otherwise a small logistic regression over
-   word uni/bigrams and the rating, trained on the project's own labelled reviews, decides (generic
-   Chinese sentiment scores "老师就是照着PPT念，没有任何实战经验" as positive).
-2. Guided assignment: complaints are scored against each defined signal in a TF-IDF space — the
-   share of a review's TF-IDF mass on the signal's seed (and learned) terms, then refined once against
-   the centroid of the reviews the seeds picked. Above a threshold the best signal becomes the primary.
-3. Discovery: the complaints left over are projected into an LSA space (TruncatedSVD, fixed seed)
-   learned from all reviews plus optional background text, and grouped by average-linkage clustering
-   with a cosine-distance cut, so the number of clusters follows from the data instead of a k chosen
-   by silhouette (which fails on short reviews); large sets are first condensed into fixed-seed k-means
-   micro-clusters. A new cluster whose keywords match a known signal joins it (a guided one whose seeds
-   missed these reviews, or an earlier candidate / dismissed signal whose identity it keeps).
-4. Each signal gets c-TF-IDF keywords (against all other signals) and representative quotes; the
-   report gives shares overall, per course, per instructor, per month, and the rating lift.
+1. Guided assignment: each defined signal's seed phrases (and terms learned from confirmed members) score
+   the complaint clauses of the courses the signal is scoped to; a clause takes a signal only when one of its
+   seed phrases occurs in it and its share of the clause's TF-IDF mass reaches the threshold. A seeded
+   signal therefore never collects text that does not say what it means.
+2. Discovery: the complaint clauses left over are placed by word vectors learned from the platform's own
+   reviews (analytics.embeddings) and grouped by k-means (fixed seed) into more groups than wanted; a
+   clause far from its group's centre stays unassigned, a group whose members do not agree (low
+   coherence) is dropped whole, groups that say the same thing are merged, and no group may hold more than
+   `max_share` of the assigned complaints: what fits nowhere stays unassigned, there is no catch-all.
+3. A review belongs to the signal of its best complaint clause. Each signal gets c-TF-IDF keywords (words
+   and two-word phrases a person reads as the theme; no single characters, numbers or one-off words) and
+   representative quotes with the complaint clause to highlight.
+4. A new cluster whose keywords match an earlier candidate or a dismissed signal keeps its identity, so a
+   recurring complaint keeps one key across runs.
+5. The report gives shares overall, per course, per instructor, per month (undated reviews are counted,
+   not placed), and the rating lift.
 
 Everything is deterministic for a given input order and parameters (fixed random states).
 """
@@ -26,22 +30,20 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
+from typing import TypedDict
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.linear_model import LogisticRegression
+from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
+
+from analytics import clauses as clause_format
+from analytics.embeddings import WordVectors
 
 ProgressCallback = Callable[[int, str], None]
 
-# A new review joins a discovered signal when it is at least as close to its centroid as the least
-# typical member, and never below this cosine similarity.
-_MIN_DISCOVERED_SIMILARITY = 0.1
-
-# Tokens that are punctuation: clause boundaries for the classifier, never features of a signal.
+# Tokens that are punctuation: never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
 
 
@@ -49,41 +51,45 @@ _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？�
 class SignalSpec:
     """A signal definition as the pipeline sees it.
 
-    guided: assign complaints by its terms (seeded and confirmed signals). A non-guided spec is an
-    earlier discovered candidate (or a dismissed signal): it only lends its identity to a new cluster
-    whose keywords overlap it.
+    guided: assign complaint clauses by its terms (seeded and confirmed signals). A non-guided spec is an
+    earlier discovered candidate (or a dismissed signal): it only lends its identity to a new cluster whose
+    keywords overlap it.
     terms: seed phrases, each already segmented into content tokens (("没有", "超时"), ("gopath",)).
     learned: vocabulary learned from confirmed members (term → weight 0..1).
+    courses: the courses whose reviews it may take (None: every course).
     """
 
     key: str
     terms: Sequence[Sequence[str]] = ()
     learned: Mapping[str, float] = field(default_factory=dict)
     guided: bool = True
+    courses: frozenset[Hashable] | None = None
 
 
 @dataclass(frozen=True)
 class Parameters:
     seed: int = 0
-    # Guided assignment: minimum score for a primary signal, and how the centroid refines it.
+    # Guided assignment: minimum share of a clause's TF-IDF mass on a signal's terms.
     assign_threshold: float = 0.2
-    refine_weight: float = 0.5
     learned_weight: float = 0.5
-    # Discovery.
+    # Discovery: k-means into `discovery_clusters` groups; a group's core is its members at least
+    # `member_similarity` to its centre, kept when they agree (mean similarity ≥ `min_coherence`); cores at
+    # least `merge_similarity` alike merge; the largest `max_clusters` cores then take every clause at least
+    # `join_similarity` to them. Word weights come from the complaints themselves (`focus_smoothing`).
+    discovery_clusters: int = 48
+    discovery_sample: int = 20000
+    focus_smoothing: float = 0.01
+    member_similarity: float = 0.4
+    min_coherence: float = 0.5
+    merge_similarity: float = 0.75
+    join_similarity: float = 0.35
     min_cluster_size: int = 3
-    min_cluster_share: float = 0.01
-    max_clusters: int = 12
-    lsa_components: int = 60
-    lsa_sample: int = 10000
-    merge_distance: float = 0.88
-    direct_clustering_limit: int = 2000
-    micro_clusters: int = 300
-    micro_sample: int = 5000
-    kmeans_restarts: int = 1
-    keyword_count: int = 12
+    min_cluster_share: float = 0.004
+    max_clusters: int = 20
+    max_share: float = 0.35
+    keyword_count: int = 10
     quote_count: int = 5
     candidate_match_overlap: float = 0.3
-    guided_match_overlap: float = 0.5
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object] | None) -> Parameters:
@@ -106,6 +112,7 @@ class Parameters:
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
 
 
 def seed_phrases(terms: Iterable[str], tokenize: Callable[[str], list[str]]) -> tuple[tuple[str, ...], ...]:
@@ -176,111 +183,41 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return normalize(weighted, copy=False)
 
 
-# --- complaint detection ------------------------------------------------------------------------
 
 
-class ComplaintClassifier:
-    """Does a review report a problem? Ratings ≤ 2 always do; otherwise a logistic regression decides.
-
-    Features: the review's words (punctuation dropped, stopwords kept: "但", "不"), its word bigrams
-    and its rating, TF-IDF weighted; only features seen in at least two training reviews. Features are
-    integer codes built with numpy (word id, V + a·V + b for a bigram, V + V² + rating), so scoring
-    100k reviews takes a fraction of a second.
-
-    Checked by 5-fold cross-validation on the dev labels (demo/): without the rating feature, or with it
-    down-weighted, praise false positives rise or complaint recall drops; what teaches the model that a
-    3★ review or one in complaint words ("终于不是 Hello World") can be praise is labelled examples of it.
-    """
-
-    always_complaint_at_or_below = 2
-    # Bump when the features or the model change: decisions cached by an older version are made again.
-    version = "1"
-
-    def __init__(self, *, c: float = 4.0, threshold: float = 0.5) -> None:
-        self.c = c
-        self.threshold = threshold
-        self.word_ids: dict[str, int] = {}
-        self.keys = np.zeros(0, dtype=np.int64)  # sorted feature codes → columns
-        self.idf: np.ndarray | None = None
-        self.model: LogisticRegression | None = None
-
-    def _codes(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(review index, feature code) of every feature occurrence; unknown words break bigrams."""
-        ids = self.word_ids
-        flat = np.fromiter(map(ids.get, chain.from_iterable(words), repeat(-1)), dtype=np.int64)
-        punctuation = np.fromiter(map(_PUNCTUATION.__contains__, chain.from_iterable(words)), dtype=bool)
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        review = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
-        flat, review = flat[~punctuation], review[~punctuation]
-        size = len(ids) + 1
-        known = flat >= 0
-        pairs = (review[:-1] == review[1:]) & known[:-1] & known[1:]
-        bigrams = size + flat[:-1][pairs] * size + flat[1:][pairs]
-        rating_codes = size + size * size + np.asarray(ratings, dtype=np.int64)
-        codes = np.concatenate([flat[known], bigrams, rating_codes])
-        owners = np.concatenate([review[known], review[:-1][pairs], np.arange(len(words), dtype=np.int64)])
-        return owners, codes
-
-    def _matrix(self, owners: np.ndarray, codes: np.ndarray, rows: int) -> sparse.csr_matrix:
-        position = np.searchsorted(self.keys, codes)
-        position[position >= len(self.keys)] = 0
-        hit = self.keys[position] == codes if len(self.keys) else np.zeros(len(codes), dtype=bool)
-        counts = sparse.csr_matrix(
-            (np.ones(int(hit.sum())), (owners[hit], position[hit])), shape=(rows, len(self.keys))
-        )
-        counts.sum_duplicates()
-        return counts
-
-    def fit(
-        self, words: Sequence[Sequence[str]], ratings: Sequence[int], complaint: Sequence[bool]
-    ) -> ComplaintClassifier:
-        labels = np.asarray(complaint, dtype=bool)
-        if len(set(labels.tolist())) < 2:
-            raise ValueError("training needs both complaints and praise")
-        self.word_ids = {}
-        for word in dict.fromkeys(chain.from_iterable(words)):
-            if word not in _PUNCTUATION:
-                self.word_ids[word] = len(self.word_ids)
-        owners, codes = self._codes(words, ratings)
-        size = int(codes.max()) + 1 if len(codes) else 1
-        distinct = np.unique(owners * size + codes)  # one (review, feature) pair counts once
-        feature, frequency = np.unique(distinct % size, return_counts=True)
-        self.keys = feature[frequency >= 2]
-        counts = self._matrix(owners, codes, len(words))
-        self.idf = idf_weights(counts)
-        self.model = LogisticRegression(C=self.c, class_weight="balanced", max_iter=2000)
-        self.model.fit(tfidf(counts, self.idf), labels)
-        return self
-
-    def probabilities(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> np.ndarray:
-        if self.model is None or self.idf is None:
-            raise RuntimeError("the complaint classifier is not trained")
-        if not len(words):
-            return np.zeros(0)
-        owners, codes = self._codes(words, ratings)
-        return self.model.predict_proba(tfidf(self._matrix(owners, codes, len(words)), self.idf))[:, 1]
-
-    def is_complaint(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> np.ndarray:
-        ratings_array = np.asarray(ratings)
-        result = ratings_array <= self.always_complaint_at_or_below
-        pending = np.flatnonzero(~result)
-        if len(pending):
-            probabilities = self.probabilities([words[i] for i in pending], [ratings[i] for i in pending])
-            result[pending] = probabilities >= self.threshold
-        return result
+# --- contracts -------------------------------------------------------------------------------------------
 
 
-class RatingComplaintRule:
-    """Fallback when no labelled reviews are available: a rating of 3 or less is a complaint."""
+class RunCounts(TypedDict, total=False):
+    reviews: int
+    complaints: int  # reviews with at least one complaint clause
+    complaint_clauses: int
+    assigned: int
+    unassigned: int
+    signals: int
+    discovered: int
 
-    def __init__(self, *, at_or_below: int = 3) -> None:
-        self.at_or_below = at_or_below
 
-    def is_complaint(self, words: Sequence[Sequence[str]], ratings: Sequence[int]) -> np.ndarray:
-        return np.asarray(ratings, dtype=int).reshape(-1) <= self.at_or_below
+class GuidedAssigner(TypedDict):
+    group: int
+    phrases: list[list[str]]
+    learned: dict[str, float]
+    courses: list[Hashable] | None
 
 
-# --- guided assignment and discovery -------------------------------------------------------------
+class DiscoveredAssigner(TypedDict):
+    group: int
+    centroid: list[float]
+    threshold: float
+
+
+class Assigner(TypedDict):
+    version: int
+    idf: dict[str, float]
+    default_idf: float
+    threshold: float
+    guided: list[GuidedAssigner]
+    discovered: list[DiscoveredAssigner]
 
 
 @dataclass
@@ -288,22 +225,52 @@ class SignalGroup:
     """One signal found by a run: a guided signal or a discovered cluster."""
 
     key: str | None  # the definition's key; None for a new discovery
-    members: list[int]  # indices into the documents
+    members: list[int]  # review indices
     scores: list[float]
     discovered: bool
     keywords: list[tuple[str, float]] = field(default_factory=list)
     representatives: list[int] = field(default_factory=list)
-    centroid: dict[str, float] = field(default_factory=dict)
-    similarity_floor: float = 0.0  # a new review this similar to the centroid joins (discovered signals)
+    # review index → the complaint clause (content tokens joined by spaces) that put it here, for quotes
+    clauses: dict[int, str] = field(default_factory=dict)
+    centroid: list[float] = field(default_factory=list)  # discovered: unit vector in the word-vector space
+    similarity_floor: float = 0.0  # a new clause this similar to the centroid joins (discovered signals)
 
 
 @dataclass
 class ExtractionResult:
-    complaint: np.ndarray  # bool per document
+    complaint: np.ndarray  # bool per review: has a complaint clause
     groups: list[SignalGroup]
-    unassigned: list[int]  # complaints in no signal
-    assigner: dict  # what the incremental assignment of one new review needs (JSON-safe)
-    counts: dict[str, int]
+    unassigned: list[int]  # complaining reviews in no signal
+    assigner: Assigner
+    counts: RunCounts
+
+
+@dataclass
+class _Clauses:
+    """The complaint clauses of a corpus, flattened: one entry per clause."""
+
+    review: np.ndarray  # review index of each clause
+    docs: list[str]  # content tokens joined by spaces
+    tokens: list[tuple[str, ...]]
+
+
+def _complaint_clauses(packed: Sequence[str]) -> tuple[_Clauses, np.ndarray]:
+    owners: list[int] = []
+    docs: list[str] = []
+    tokens: list[tuple[str, ...]] = []
+    complaint = np.zeros(len(packed), dtype=bool)
+    for index, review in enumerate(packed):
+        if clause_format.COMPLAINT_MARK not in review:
+            continue
+        for clause in clause_format.unpack(review):
+            if clause.complaint:
+                content = tuple(token for token in clause.tokens if token not in _PUNCTUATION)
+                if content:
+                    owners.append(index)
+                    docs.append(" ".join(content))
+                    tokens.append(content)
+                    complaint[index] = True
+    return _Clauses(np.asarray(owners, dtype=np.int64), docs, tokens), complaint
 
 
 def _report(progress: ProgressCallback | None, percent: int, step: str) -> None:
@@ -311,105 +278,108 @@ def _report(progress: ProgressCallback | None, percent: int, step: str) -> None:
         progress(percent, step)
 
 
-def _content(tokens: Sequence[str]) -> list[str]:
-    return [token for token in tokens if token not in _PUNCTUATION]
-
-
 def extract(
-    tokens: Sequence[str],
-    complaint: Sequence[bool],
+    packed: Sequence[str],
+    courses: Sequence[Hashable],
     specs: Sequence[SignalSpec],
     *,
+    vectors: WordVectors | None,
     parameters: Parameters | None = None,
     keyword_stopwords: frozenset[str] = frozenset(),
-    context: Sequence[str] = (),
     progress: ProgressCallback | None = None,
 ) -> ExtractionResult:
-    """Run guided assignment and discovery over the complaints among the reviews.
+    """Assign and discover signals among the complaint clauses of the reviews.
 
-    tokens: each review's content tokens (text.Segmenter.filter) joined by single spaces;
-    complaint: whether each review reports a problem (ComplaintClassifier.is_complaint, decided before
-    extraction so a caller can cache it). Results refer to reviews by their position in these lists.
-    keyword_stopwords: words never shown as a keyword (they still count for assignment and clustering).
-    context: content tokens of background reviews (joined the same way) that only inform the TF-IDF and
-    LSA spaces.
+    packed: each review's clauses with their complaint decisions (analytics.clauses.pack), "" for a review
+    kept out of analysis (noise); courses: each review's course (for scoped seeds); vectors: word vectors of
+    the corpus (None: discovery is skipped). Results refer to reviews by their position in these lists.
+    keyword_stopwords: words never shown as a keyword (they still count for assignment).
     """
     params = parameters or Parameters()
-    n = len(tokens)
-    if len(complaint) != n:
-        raise ValueError("tokens and complaint must describe the same reviews")
-    complaint = np.asarray(complaint, dtype=bool).reshape(n)
-    complaint_index = np.flatnonzero(complaint)
-    counts = {"reviews": n, "complaints": int(len(complaint_index))}
+    n = len(packed)
+    if len(courses) != n:
+        raise ValueError("packed and courses must describe the same reviews")
+    found, complaint = _complaint_clauses(packed)
+    m = len(found.docs)
+    counts: RunCounts = {"reviews": n, "complaints": int(complaint.sum()), "complaint_clauses": m}
 
-    # One TF-IDF space over every review: IDF and the latent (LSA) space learn from all the text,
-    # praise included (it shows which words go together); only complaints are assigned and clustered.
     vocabulary: dict[Hashable, int] = {}
-    all_counts = count_matrix(tokens, vocabulary, grow=True)
-    if context:
-        # Background text (e.g. the labelled reviews shipped with the project) adds co-occurrence
-        # evidence to the IDF and the latent space; it is never assigned or clustered.
-        context_counts = count_matrix(context, vocabulary, grow=True)
-        all_counts.resize((n, len(vocabulary)))
-        space_counts = sparse.vstack([all_counts, context_counts]).tocsr()
-    else:
-        space_counts = all_counts
-    idf = idf_weights(space_counts)
-    full = tfidf(space_counts, idf)
-    term_counts = all_counts[complaint_index]
-    matrix = full[complaint_index]
-    terms = np.empty(len(vocabulary), dtype=object)
-    for term, index in vocabulary.items():
-        terms[index] = term
+    term_counts = count_matrix(found.docs, vocabulary, grow=True)
+    idf = idf_weights(term_counts) if m else np.zeros(0)
+    matrix = tfidf(term_counts, idf)
 
     _report(progress, 45, "assigning complaints to defined signals")
     guided = [spec for spec in specs if spec.guided]
-    primary, scores, centroids = _guided_assignment(matrix, vocabulary, guided, params)
-
-    groups: list[SignalGroup] = []
-    for s, spec in enumerate(guided):
-        rows = np.flatnonzero(primary == s)
-        if len(rows):
-            groups.append(
-                SignalGroup(
-                    key=spec.key,
-                    members=[int(complaint_index[r]) for r in rows],
-                    scores=[float(scores[r]) for r in rows],
-                    discovered=False,
-                )
-            )
+    clause_courses = [courses[r] for r in found.review.tolist()]
+    primary, scores = _guided_assignment(matrix, vocabulary, guided, clause_courses, params)
 
     _report(progress, 60, "discovering new signals")
     leftover = np.flatnonzero(primary < 0)
-    discovered, noise = _discover(matrix[leftover], _latent_space(full, params), params)
-    discovered_groups = []
-    for rows, cluster_scores in discovered:
-        discovered_groups.append(
-            SignalGroup(
-                key=None,
-                members=[int(complaint_index[leftover[r]]) for r in rows],
-                scores=[float(x) for x in cluster_scores],
-                discovered=True,
-            )
-        )
+    discovered_rows, discovered_scores, centroids, floors = _discover(
+        [found.tokens[i] for i in leftover.tolist()], vectors, params
+    )
+    clause_signal = np.full(m, -1, dtype=np.int64)
+    clause_score = np.zeros(m)
+    guided_groups = len(guided)
+    clause_signal[primary >= 0] = primary[primary >= 0]
+    # Guided matches rank above discovered ones when a review has both: a seed phrase is explicit evidence.
+    clause_score[primary >= 0] = 1.0 + scores[primary >= 0]
+    for g, (rows, similarity) in enumerate(zip(discovered_rows, discovered_scores, strict=True)):
+        clause_signal[leftover[rows]] = guided_groups + g
+        clause_score[leftover[rows]] = similarity
 
     _report(progress, 75, "describing signals")
-    local = {int(doc): row for row, doc in enumerate(complaint_index)}
-    background = np.asarray(all_counts[np.flatnonzero(~complaint)].sum(axis=0)).ravel()
-    shown = np.array([term not in keyword_stopwords for term in terms], dtype=bool)
-    _describe(discovered_groups, term_counts, matrix, terms, shown, local, background, params)
-    groups, discovered_groups = _match_known(groups, discovered_groups, specs, params)
-    all_groups = groups + discovered_groups
-    _describe(all_groups, term_counts, matrix, terms, shown, local, background, params)
-    unassigned = sorted(int(complaint_index[leftover[r]]) for r in noise)
-    counts["assigned"] = sum(len(g.members) for g in all_groups)
+    review_signal, review_clause = _best_clause_per_review(found.review, clause_signal, clause_score, n)
+    groups: list[SignalGroup] = []
+    for s in range(guided_groups + len(discovered_rows)):
+        picked = np.flatnonzero(review_signal == s)
+        if not len(picked):
+            continue
+        is_discovered = s >= guided_groups
+        group = SignalGroup(
+            key=None if is_discovered else guided[s].key,
+            members=picked.tolist(),
+            scores=[round(float(clause_score[review_clause[r]]), 5) for r in picked],
+            discovered=is_discovered,
+            clauses={int(r): found.docs[review_clause[r]] for r in picked},
+        )
+        if is_discovered:
+            group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
+            group.similarity_floor = floors[s - guided_groups]
+        groups.append(group)
+    _describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
+    groups = _match_known(groups, specs, params)
+    # A signal's members' reviews are disjoint by construction; order: guided first, then by size.
+    groups.sort(key=lambda group: (group.discovered, -len(group.members)))
+    assigned = {member for group in groups for member in group.members}
+    unassigned = sorted(int(r) for r in np.flatnonzero(complaint) if int(r) not in assigned)
+    counts["assigned"] = len(assigned)
     counts["unassigned"] = len(unassigned)
-    counts["signals"] = len(all_groups)
-    counts["discovered"] = len(discovered_groups)
-    assigner = _assigner_payload(all_groups, guided, centroids, vocabulary, idf, params)
+    counts["signals"] = len(groups)
+    counts["discovered"] = sum(group.discovered for group in groups)
+    assigner = _assigner_payload(groups, guided, vocabulary, idf, params)
     return ExtractionResult(
-        complaint=complaint, groups=all_groups, unassigned=unassigned, assigner=assigner, counts=counts
+        complaint=complaint, groups=groups, unassigned=unassigned, assigner=assigner, counts=counts
     )
+
+
+def _best_clause_per_review(
+    owners: np.ndarray, clause_signal: np.ndarray, clause_score: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each review's signal (-1: none) and the clause that decided it (its best-scoring assigned clause)."""
+    review_signal = np.full(n, -1, dtype=np.int64)
+    review_clause = np.full(n, -1, dtype=np.int64)
+    best = np.full(n, -np.inf)
+    for clause in np.flatnonzero(clause_signal >= 0).tolist():
+        review = owners[clause]
+        if clause_score[clause] > best[review]:
+            best[review] = clause_score[clause]
+            review_signal[review] = clause_signal[clause]
+            review_clause[review] = clause
+    return review_signal, review_clause
+
+
+# --- guided assignment ---------------------------------------------------------------------------------
 
 
 def _phrase_ids(spec: SignalSpec, vocabulary: Mapping[Hashable, int]) -> list[list[int]]:
@@ -418,41 +388,40 @@ def _phrase_ids(spec: SignalSpec, vocabulary: Mapping[Hashable, int]) -> list[li
     for phrase in spec.terms:
         ids = [vocabulary.get(token) for token in dict.fromkeys(phrase)]
         if ids and all(i is not None for i in ids):
-            phrases.append(ids)
+            phrases.append([int(i) for i in ids if i is not None])
     return phrases
 
 
 def _seed_scores(
     columns: sparse.csc_matrix, vocabulary: Mapping[Hashable, int], spec: SignalSpec, params: Parameters
 ) -> np.ndarray:
-    """Share of each review's TF-IDF mass on the spec's terms.
+    """Share of each clause's TF-IDF mass on the spec's terms; 0 where none of its seed phrases occurs.
 
-    A seed phrase of several words ("没有 超时", "照着 PPT 念") counts only where all its words occur;
-    its words then count once each. Learned terms count with their weight × learned_weight.
+    A seed phrase of several words ("没有 超时", "照着 PPT 念") counts only where all its words occur; its
+    words then count once each. Learned terms add their weight × learned_weight, but only to clauses a
+    seed phrase already matched: they sharpen the signal, they never widen it.
     """
     n = columns.shape[0]
     phrases = _phrase_ids(spec, vocabulary)
-    phrase_terms = list(dict.fromkeys(chain.from_iterable(phrases)))
+    phrase_terms = list(dict.fromkeys(i for ids in phrases for i in ids))
     learned = [
         (vocabulary[term], float(weight))
         for term, weight in spec.learned.items()
         if term in vocabulary and vocabulary[term] not in phrase_terms
     ]
     terms = phrase_terms + [i for i, _weight in learned]
-    if not terms:
+    if not phrase_terms:
         return np.zeros(n)
-    # The spec's few term columns, dense and in one slice (reviews × terms): no per-term sparse slicing.
     values = columns[:, terms].toarray()
     where = {term: position for position, term in enumerate(terms)}
     activated = np.zeros((n, len(phrase_terms)), dtype=bool)
     for ids in phrases:
         positions = [where[i] for i in ids]
         activated[:, positions] |= (values[:, positions] > 0).all(axis=1)[:, None]
-    scores = np.zeros(n)
-    for position in range(len(phrase_terms)):
-        scores += values[:, position] * activated[:, position]
+    scores = (values[:, : len(phrase_terms)] * activated).sum(axis=1)
+    matched = activated.any(axis=1)
     for position, (_i, weight) in enumerate(learned, start=len(phrase_terms)):
-        scores += params.learned_weight * weight * values[:, position]
+        scores += params.learned_weight * weight * values[:, position] * matched
     return scores
 
 
@@ -460,112 +429,224 @@ def _guided_assignment(
     matrix: sparse.csr_matrix,
     vocabulary: Mapping[Hashable, int],
     specs: Sequence[SignalSpec],
+    clause_courses: Sequence[Hashable],
     params: Parameters,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Primary signal index per complaint (-1: none), its score, and each signal's centroid."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Primary signal index per complaint clause (-1: none) and its score."""
     rows = matrix.shape[0]
     if not specs or rows == 0:
-        return np.full(rows, -1), np.zeros(rows), np.zeros((len(specs), matrix.shape[1]))
+        return np.full(rows, -1), np.zeros(rows)
     columns = matrix.tocsc()
-    seed_scores = np.column_stack([_seed_scores(columns, vocabulary, spec, params) for spec in specs])
-    first = _pick(seed_scores, params.assign_threshold)
-    centroids = np.zeros((len(specs), matrix.shape[1]))
-    for s in range(len(specs)):
-        members = np.flatnonzero(first == s)
-        if len(members):
-            centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
-            norm = np.linalg.norm(centroid)
-            if norm:
-                centroids[s] = centroid / norm
-    similarity = np.asarray(matrix @ centroids.T)
-    combined = (1 - params.refine_weight) * seed_scores + params.refine_weight * similarity
-    primary = _pick(combined, params.assign_threshold)
-    best = combined[np.arange(rows), np.maximum(primary, 0)]
-    return primary, np.where(primary >= 0, best, 0.0), centroids
+    table = np.zeros((rows, len(specs)))
+    for s, spec in enumerate(specs):
+        scores = _seed_scores(columns, vocabulary, spec, params)
+        if spec.courses is not None:
+            scores *= np.fromiter((course in spec.courses for course in clause_courses), dtype=bool, count=rows)
+        table[:, s] = scores
+    best = table.argmax(axis=1)
+    top = table[np.arange(rows), best]
+    primary = np.where(top >= params.assign_threshold, best, -1)
+    return primary, np.where(primary >= 0, top, 0.0)
 
 
-def _pick(scores: np.ndarray, threshold: float) -> np.ndarray:
-    best = scores.argmax(axis=1)
-    top = scores[np.arange(scores.shape[0]), best]
-    return np.where(top >= threshold, best, -1)
-
-
-def _latent_space(full: sparse.csr_matrix, params: Parameters) -> TruncatedSVD | None:
-    """LSA fitted on all reviews (a fixed-seed sample when there are many)."""
-    rows, columns = full.shape
-    components = min(params.lsa_components, rows - 1, columns - 1)
-    if components < 2:
-        return None
-    sample = full
-    if rows > params.lsa_sample:
-        picked = np.sort(np.random.default_rng(params.seed).choice(rows, params.lsa_sample, replace=False))
-        sample = full[picked]
-    return TruncatedSVD(n_components=components, random_state=params.seed).fit(sample)
+# --- discovery -----------------------------------------------------------------------------------------
 
 
 def _discover(
-    matrix: sparse.csr_matrix, space: TruncatedSVD | None, params: Parameters
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[int]]:
-    """Cluster the complaints no defined signal took. Returns (rows, similarity) per cluster + noise rows.
+    clauses: Sequence[Sequence[str]], vectors: WordVectors | None, params: Parameters
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float]]:
+    """Coherent groups among the leftover complaint clauses.
 
-    Reviews are projected into the LSA space and grouped by average-linkage agglomerative clustering
-    with a cosine distance threshold, so the number of clusters follows from how far apart the
-    complaints are instead of being fixed in advance. Many reviews are first condensed into k-means
-    micro-clusters (fixed seed) so the agglomeration stays small. Clusters too small to matter are noise.
+    Returns, per group: its rows (positions in `clauses`), their similarity to its centre, the centre (a
+    unit vector) and the similarity a new clause needs to join it. Rows in no group are unassigned.
     """
-    n = matrix.shape[0]
-    min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * n), 2)
-    nonempty = np.flatnonzero(matrix.getnnz(axis=1) > 0)
-    noise = sorted(set(range(n)) - set(nonempty.tolist()))
-    if len(nonempty) < 2 * min_size:
-        return [], list(range(n))
-    vectors = normalize(
-        space.transform(matrix[nonempty]) if space is not None else matrix[nonempty].toarray()
-    )
-    labels = _agglomerate(vectors, params)
-    clusters = []
-    for label in sorted(set(labels.tolist()), key=lambda label: (-(labels == label).sum(), label)):
-        rows = np.flatnonzero(labels == label)
-        if len(rows) < min_size or len(clusters) >= params.max_clusters:
-            noise.extend(int(nonempty[r]) for r in rows)
+    empty: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float]] = ([], [], [], [])
+    if vectors is None or not clauses:
+        return empty
+    weight, common = vectors.focused(clauses, smoothing=params.focus_smoothing)
+    embedded, known = vectors.embed(clauses, weight=weight, common=common)
+    rows = np.flatnonzero(known)
+    min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
+    if len(rows) < 2 * min_size:
+        return empty
+    points = embedded[rows]
+    k = min(params.discovery_clusters, len(rows) // min_size)
+    if k < 2:
+        return empty
+    fit_on = points
+    if len(points) > params.discovery_sample:
+        chosen = np.sort(np.random.default_rng(params.seed).choice(len(points), params.discovery_sample, replace=False))
+        fit_on = points[chosen]
+    kmeans = KMeans(n_clusters=k, n_init=2, random_state=params.seed).fit(fit_on)
+    label = kmeans.predict(points)
+    centres = normalize(kmeans.cluster_centers_)
+    similarity = np.einsum("ij,ij->i", points, centres[label])
+
+    # Keep each group's members close to its centre; drop groups whose members do not agree.
+    kept: list[np.ndarray] = []
+    for g in range(k):
+        members = np.flatnonzero((label == g) & (similarity >= params.member_similarity))
+        if len(members) < min_size:
             continue
-        centroid = vectors[rows].mean(axis=0)
-        centroid /= np.linalg.norm(centroid) or 1.0
-        clusters.append((nonempty[rows], vectors[rows] @ centroid))
-    return clusters, sorted(noise)
+        centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
+        if float((points[members] @ centre).mean()) < params.min_coherence:
+            continue
+        kept.append(members)
+    kept = _merge_similar(kept, points, params.merge_similarity)
+    kept.sort(key=lambda members: (-len(members), int(members[0])))
+    kept = kept[: params.max_clusters]
+    if not kept:
+        return empty
+    # The coherent cores name the themes; every clause then joins the nearest core's theme when it is close
+    # enough to it, so a theme holds its plainly worded members too, not only its most typical ones.
+    cores = normalize(np.vstack([points[members].mean(axis=0) for members in kept]))
+    nearness = points @ cores.T
+    nearest = nearness.argmax(axis=1)
+    best = nearness[np.arange(len(points)), nearest]
+    kept = [np.flatnonzero((nearest == g) & (best >= params.join_similarity)) for g in range(len(cores))]
+    kept = _cap_share([members for members in kept if len(members) >= min_size], points, params.max_share, min_size)
+
+    out_rows, out_scores, out_centres, floors = [], [], [], []
+    for members in kept:
+        centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
+        scores = points[members] @ centre
+        out_rows.append(rows[members])
+        out_scores.append(scores)
+        out_centres.append(centre)
+        floors.append(round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5))
+    return out_rows, out_scores, out_centres, floors
 
 
-def _agglomerate(vectors: np.ndarray, params: Parameters) -> np.ndarray:
-    """Average-linkage clusters of unit vectors, cut at params.merge_distance (cosine distance)."""
-    n = len(vectors)
-    if n <= params.direct_clustering_limit:
-        return AgglomerativeClustering(
-            n_clusters=None, distance_threshold=params.merge_distance, metric="cosine", linkage="average"
-        ).fit_predict(vectors)
-    # Many reviews: condense them into k-means micro-clusters (fitted on a fixed-seed sample: k-means++ on
-    # every review would dominate the run time), then link the micro-clusters. The mean pairwise cosine
-    # similarity between the reviews of two micro-clusters is the dot product of their (unnormalised) mean
-    # vectors, so the distances, and the threshold, mean what they mean between single reviews.
-    micro = min(params.micro_clusters, n // 4)
-    sample = vectors
-    if n > params.micro_sample:
-        rows = np.sort(np.random.default_rng(params.seed).choice(n, params.micro_sample, replace=False))
-        sample = vectors[rows]
-    kmeans = KMeans(n_clusters=micro, n_init=params.kmeans_restarts, random_state=params.seed).fit(sample)
-    owner = kmeans.predict(vectors)
-    used, owner = np.unique(owner, return_inverse=True)
-    sizes = np.bincount(owner, minlength=len(used)).astype(float)
-    means = np.zeros((len(used), vectors.shape[1]))
-    np.add.at(means, owner, vectors)
-    means /= sizes[:, None]
-    if len(used) < 2:
-        return np.zeros(n, dtype=int)
-    distances = np.clip(1.0 - means @ means.T, 0.0, 2.0)
-    np.fill_diagonal(distances, 0.0)
-    merged = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=params.merge_distance, metric="precomputed", linkage="average"
-    ).fit_predict(distances)
-    return merged[owner]
+def _merge_similar(groups: list[np.ndarray], points: np.ndarray, threshold: float) -> list[np.ndarray]:
+    """Merge groups whose centres are at least `threshold` similar (greedy, most similar pair first)."""
+    groups = [g for g in groups if len(g)]
+    while len(groups) > 1:
+        centres = normalize(np.vstack([points[g].mean(axis=0) for g in groups]))
+        similarity = centres @ centres.T
+        np.fill_diagonal(similarity, -1.0)
+        a, b = np.unravel_index(int(similarity.argmax()), similarity.shape)
+        if similarity[a, b] < threshold:
+            break
+        merged = np.union1d(groups[a], groups[b])
+        groups = [g for i, g in enumerate(groups) if i not in (a, b)] + [merged]
+    return groups
+
+
+def _cap_share(groups: list[np.ndarray], points: np.ndarray, max_share: float, min_size: int) -> list[np.ndarray]:
+    """No group holds more than max_share of the assigned clauses: the largest keeps only its members
+    closest to its centre (the rest stay unassigned) until it fits. A broad group is the catch-all the
+    report must not have."""
+    for _ in range(len(groups) * 4):
+        total = sum(len(g) for g in groups)
+        if not groups or total == 0:
+            break
+        largest = max(range(len(groups)), key=lambda i: len(groups[i]))
+        others = total - len(groups[largest])
+        allowed = int(max_share * others / (1 - max_share)) if others else len(groups[largest])
+        if len(groups[largest]) <= max(allowed, min_size) or len(groups) == 1:
+            break
+        members = groups[largest]
+        centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
+        order = np.argsort(-(points[members] @ centre), kind="stable")
+        groups[largest] = np.sort(members[order[: max(allowed, min_size)]])
+    return groups
+
+
+# --- keywords and quotes -------------------------------------------------------------------------------
+
+
+def _phrase(a: str, b: str) -> str:
+    """Two adjacent words as a reader writes them: Chinese joined, Latin with a space."""
+    return f"{a} {b}" if a[-1:].isascii() and b[:1].isascii() else a + b
+
+
+def _displayable(term: str, stopwords: frozenset[str]) -> bool:
+    """A keyword a person reads as a theme: two or more characters, no digits, not a generic word."""
+    return len(term) >= 2 and not any(char.isdigit() for char in term) and term not in stopwords
+
+
+def _describe(
+    groups: Sequence[SignalGroup],
+    found: _Clauses,
+    review_clause: np.ndarray,
+    term_counts: sparse.csr_matrix,
+    matrix: sparse.csr_matrix,
+    vocabulary: Mapping[Hashable, int],
+    stopwords: frozenset[str],
+    params: Parameters,
+) -> None:
+    """Each group's c-TF-IDF keywords (words and two-word phrases) against the other groups and the
+    unassigned complaints, and its representative quotes."""
+    if not groups:
+        return
+    m = len(found.docs)
+    clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
+    for g, group in enumerate(groups):
+        clause_group[[int(review_clause[r]) for r in group.members]] = g
+    terms: dict[str, int] = {}
+    counts: Counter[tuple[int, int]] = Counter()
+    clauses_with: Counter[tuple[int, str]] = Counter()
+    for c, tokens in enumerate(found.tokens):
+        g = int(clause_group[c])
+        seen: set[str] = set()
+        for word in tokens:
+            if _displayable(word, stopwords):
+                seen.add(word)
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            if a not in stopwords and b not in stopwords and not (a + b).isdigit():
+                joined = _phrase(a, b)
+                if _displayable(joined, stopwords):
+                    seen.add(joined)
+        for term in seen:
+            column = terms.setdefault(term, len(terms))
+            counts[(g, column)] += 1
+            clauses_with[(g, term)] += 1
+    if not terms:
+        return
+    table = np.zeros((len(groups) + 1, len(terms)))
+    for (g, column), value in counts.items():
+        table[g, column] = value
+    weights = _ctfidf(table)
+    names = sorted(terms, key=terms.__getitem__)
+    for g, group in enumerate(groups):
+        # A keyword must recur: a word from one review (a username, a typo) says nothing about a theme.
+        recurring = np.asarray([clauses_with[(g, name)] >= min(3, max(2, len(group.members) // 20)) for name in names])
+        row = weights[g] * recurring
+        order = [i for i in np.argsort(-row, kind="stable") if row[i] > 0]
+        chosen: list[int] = []
+        for i in order:
+            # A word already inside a chosen phrase (or the other way round) adds nothing.
+            if any(names[i] in names[j] or names[j] in names[i] for j in chosen):
+                continue
+            chosen.append(i)
+            if len(chosen) >= params.keyword_count:
+                break
+        top = row[chosen[0]] if chosen else 0.0
+        group.keywords = [(names[i], round(float(row[i] / top), 4)) for i in chosen] if top > 0 else []
+        rows = np.asarray([int(review_clause[r]) for r in group.members])
+        centroid = np.asarray(matrix[rows].mean(axis=0)).ravel()
+        norm = np.linalg.norm(centroid)
+        similarity = np.asarray(matrix[rows] @ (centroid / norm)).ravel() if norm else np.zeros(len(rows))
+        if group.discovered:
+            similarity = np.asarray(group.scores)
+        group.representatives = _representatives(group.members, similarity, found, rows, params.quote_count)
+
+
+def _representatives(
+    members: Sequence[int], similarity: np.ndarray, found: _Clauses, rows: np.ndarray, count: int
+) -> list[int]:
+    """The members closest to the centre, skipping ones whose clause repeats a quote already chosen."""
+    chosen: list[int] = []
+    seen: list[set[str]] = []
+    for position in np.argsort(-similarity, kind="stable"):
+        if len(chosen) >= count:
+            break
+        words = set(found.tokens[int(rows[position])])
+        if any(len(words & other) >= 0.8 * max(len(words), 1) for other in seen):
+            continue
+        chosen.append(int(position))
+        seen.append(words)
+    return [members[position] for position in chosen]
 
 
 def _ctfidf(class_counts: np.ndarray) -> np.ndarray:
@@ -580,61 +661,6 @@ def _ctfidf(class_counts: np.ndarray) -> np.ndarray:
     return tf * idf
 
 
-def _describe(
-    groups: Sequence[SignalGroup],
-    term_counts: sparse.csr_matrix,
-    matrix: sparse.csr_matrix,
-    terms: np.ndarray,
-    shown: np.ndarray,
-    local: Mapping[int, int],
-    background: np.ndarray,
-    params: Parameters,
-) -> None:
-    """Fill each group's c-TF-IDF keywords (against every other group), quotes and centroid."""
-    if not groups:
-        return
-    member_rows = [np.asarray([local[m] for m in group.members]) for group in groups]
-    assigned = np.zeros(term_counts.shape[0], dtype=bool)
-    for rows in member_rows:
-        assigned[rows] = True
-    class_counts = [np.asarray(term_counts[rows].sum(axis=0)).ravel() for rows in member_rows]
-    # The complaints in no signal are one more class, so a signal's keywords also stand out against them.
-    class_counts.append(np.asarray(term_counts[~assigned].sum(axis=0)).ravel())
-    # Praise is one more: words every review uses (老师, 讲, 课程) then weigh little in every signal.
-    class_counts.append(background)
-    weights = _ctfidf(np.vstack(class_counts)) * shown
-    for group, rows, row_weights in zip(groups, member_rows, weights, strict=False):
-        order = np.argsort(-row_weights, kind="stable")[: params.keyword_count]
-        top = row_weights[order[0]] if len(order) else 0.0
-        group.keywords = [
-            (str(terms[i]), round(float(row_weights[i] / top), 4))
-            for i in order
-            if row_weights[i] > 0 and top > 0
-        ]
-        centroid = np.asarray(matrix[rows].mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        if norm:
-            centroid /= norm
-        similarity = np.asarray(matrix[rows] @ centroid).ravel()
-        group.similarity_floor = round(max(_MIN_DISCOVERED_SIMILARITY, float(similarity.min())), 5)
-        group.representatives = _representatives(group.members, similarity, matrix[rows], params.quote_count)
-        keep = np.argsort(-centroid, kind="stable")[:200]
-        group.centroid = {str(terms[i]): round(float(centroid[i]), 5) for i in keep if centroid[i] > 0}
-
-
-def _representatives(
-    members: Sequence[int], similarity: np.ndarray, rows: sparse.csr_matrix, count: int
-) -> list[int]:
-    """The members closest to the centroid, skipping near-duplicates of quotes already chosen."""
-    chosen: list[int] = []
-    for position in np.argsort(-similarity, kind="stable"):
-        if len(chosen) >= count:
-            break
-        if any((rows[position] @ rows[other].T).sum() > 0.9 for other in chosen):
-            continue
-        chosen.append(int(position))
-    return [members[position] for position in chosen]
-
 
 def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str]) -> float:
     """Share of a cluster's keyword weight that falls on `terms`."""
@@ -645,47 +671,36 @@ def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str])
     return sum(weight for term, weight in keywords if term in term_set) / total
 
 
-def _match_known(
-    guided_groups: Sequence[SignalGroup],
-    discovered: Sequence[SignalGroup],
-    specs: Sequence[SignalSpec],
-    params: Parameters,
-) -> tuple[list[SignalGroup], list[SignalGroup]]:
-    """Give each new cluster the identity of the known signal whose terms its keywords share.
 
-    A cluster that looks like a guided signal (its seeds missed these reviews) joins that signal; one that
-    looks like an earlier candidate or a dismissed signal takes its key, so a recurring complaint keeps
-    one identity across runs. Clusters that match the same signal are merged. Returns (guided, discovered).
-    """
-    by_key = {group.key: group for group in guided_groups}
-    merged: dict[str, SignalGroup] = {}
-    remaining: list[SignalGroup] = []
-    for group in discovered:
+def _match_known(groups: list[SignalGroup], specs: Sequence[SignalSpec], params: Parameters) -> list[SignalGroup]:
+    """Give each new cluster the identity of the earlier candidate (or dismissed signal) whose terms its
+    keywords share, so a recurring complaint keeps one key across runs; clusters matching the same one merge.
+    Guided signals take clauses only by their seeds, so a cluster never joins one."""
+    earlier = [spec for spec in specs if not spec.guided]
+    out: list[SignalGroup] = []
+    by_key: dict[str, SignalGroup] = {}
+    for group in groups:
+        if not group.discovered:
+            out.append(group)
+            continue
         best: tuple[float, SignalSpec] | None = None
-        for spec in specs:
-            threshold = params.guided_match_overlap if spec.guided else params.candidate_match_overlap
+        for spec in earlier:
             words = {token for phrase in spec.terms for token in phrase} | set(spec.learned)
             overlap = keyword_overlap(group.keywords, words)
-            if overlap >= threshold and (best is None or overlap > best[0]):
+            if overlap >= params.candidate_match_overlap and (best is None or overlap > best[0]):
                 best = (overlap, spec)
         if best is None:
-            remaining.append(group)
-            continue
-        key = best[1].key
-        if best[1].guided:
-            target = by_key.get(key)
-            if target is None:
-                target = by_key[key] = SignalGroup(key=key, members=[], scores=[], discovered=False)
+            out.append(group)
+        elif best[1].key in by_key:
+            target = by_key[best[1].key]
             target.members.extend(group.members)
             target.scores.extend(group.scores)
-        elif key in merged:
-            merged[key].members.extend(group.members)
-            merged[key].scores.extend(group.scores)
+            target.clauses.update(group.clauses)
         else:
-            group.key = key
-            merged[key] = group
-    guided = [group for group in by_key.values()]
-    return guided, [*merged.values(), *remaining]
+            group.key = best[1].key
+            by_key[group.key] = group
+            out.append(group)
+    return out
 
 
 # --- incremental assignment of one new review ------------------------------------------------------
@@ -694,104 +709,94 @@ def _match_known(
 def _assigner_payload(
     groups: Sequence[SignalGroup],
     guided: Sequence[SignalSpec],
-    centroids: np.ndarray,
     vocabulary: Mapping[Hashable, int],
     idf: np.ndarray,
     params: Parameters,
-) -> dict:
+) -> Assigner:
     """A compact JSON model that assigns one new review the way this run would have."""
     terms_by_index = {index: term for term, index in vocabulary.items()}
-    group_by_key = {group.key: g for g, group in enumerate(groups) if not group.discovered}
-    signals = []
+    spec_by_key = {spec.key: spec for spec in guided}
+    guided_out: list[GuidedAssigner] = []
+    discovered_out: list[DiscoveredAssigner] = []
     used_terms: set[str] = set()
-    for s, spec in enumerate(guided):
-        if spec.key not in group_by_key:
+    for g, group in enumerate(groups):
+        if group.discovered:
+            discovered_out.append({"group": g, "centroid": group.centroid, "threshold": group.similarity_floor})
+            continue
+        spec = spec_by_key.get(group.key or "")
+        if spec is None:
             continue
         phrases = [[str(terms_by_index[i]) for i in ids] for ids in _phrase_ids(spec, vocabulary)]
         learned = {
-            term: round(params.learned_weight * float(weight), 5)
+            str(term): round(params.learned_weight * float(weight), 5)
             for term, weight in spec.learned.items()
             if term in vocabulary
         }
-        keep = np.argsort(-centroids[s], kind="stable")[:200]
-        centroid = {
-            str(terms_by_index[i]): round(float(centroids[s][i]), 5) for i in keep if centroids[s][i] > 0
-        }
-        signals.append(
+        guided_out.append(
             {
-                "group": group_by_key[spec.key],
-                "kind": "guided",
+                "group": g,
                 "phrases": phrases,
                 "learned": learned,
-                "centroid": centroid,
+                "courses": sorted(spec.courses, key=str) if spec.courses is not None else None,
             }
         )
         used_terms.update(term for phrase in phrases for term in phrase)
-        used_terms.update(learned, centroid)
-    for g, group in enumerate(groups):
-        if group.discovered:
-            signals.append(
-                {
-                    "group": g,
-                    "kind": "discovered",
-                    "centroid": group.centroid,
-                    "threshold": group.similarity_floor,
-                }
-            )
-            used_terms.update(group.centroid)
+        used_terms.update(learned)
     n = len(idf)
     return {
-        "version": 1,
-        "idf": {
-            term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary
-        },
+        "version": 2,
+        "idf": {term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary},
         "default_idf": round(float(math.log((1.0 + n) / 2.0) + 1.0), 5) if n else 1.0,
         "threshold": params.assign_threshold,
-        "refine_weight": params.refine_weight,
-        "signals": signals,
+        "guided": guided_out,
+        "discovered": discovered_out,
     }
 
 
-def assign_one(assigner: Mapping, tokens: Sequence[str]) -> tuple[int, float] | None:
-    """(group index, score) for one complaint's content tokens under a run's assigner, or None."""
-    if not assigner or not assigner.get("signals"):
+def assign_one(
+    assigner: Assigner | Mapping[str, object],
+    complaint_clauses: Sequence[Sequence[str]],
+    *,
+    course: Hashable = None,
+    vectors: WordVectors | None = None,
+) -> tuple[int, float] | None:
+    """(group index, score) for one review's complaint clauses under a run's assigner, or None."""
+    if not assigner or assigner.get("version") != 2 or not complaint_clauses:
         return None
-    counts = Counter(_content(tokens))
-    if not counts:
-        return None
-    idf = assigner["idf"]
-    default_idf = assigner["default_idf"]
-    vector = {term: (1.0 + math.log(count)) * idf.get(term, default_idf) for term, count in counts.items()}
-    norm = math.sqrt(sum(value * value for value in vector.values()))
-    vector = {term: value / norm for term, value in vector.items()}
-
-    def dot(weights: Mapping[str, float]) -> float:
-        return sum(value * weights.get(term, 0.0) for term, value in vector.items())
-
-    def seed_score(signal: Mapping) -> float:
-        activated: set[str] = set()
-        for phrase in signal["phrases"]:
-            if all(term in vector for term in phrase):
-                activated.update(phrase)
-        learned = sum(
-            vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated
-        )
-        return sum(vector[term] for term in activated) + learned
-
-    refine = assigner["refine_weight"]
+    payload: Assigner = assigner  # type: ignore[assignment]
+    idf = payload["idf"]
+    default_idf = payload["default_idf"]
     best: tuple[int, float] | None = None
-    for signal in assigner["signals"]:
-        if signal["kind"] != "guided":
+    for clause in complaint_clauses:
+        counts = Counter(token for token in clause if token not in _PUNCTUATION)
+        if not counts:
             continue
-        score = (1 - refine) * seed_score(signal) + refine * dot(signal["centroid"])
-        if score >= assigner["threshold"] and (best is None or score > best[1]):
-            best = (signal["group"], score)
-    if best is not None:
+        vector = {term: (1.0 + math.log(count)) * idf.get(term, default_idf) for term, count in counts.items()}
+        norm = math.sqrt(sum(value * value for value in vector.values()))
+        vector = {term: value / norm for term, value in vector.items()}
+        for signal in payload["guided"]:
+            if signal["courses"] is not None and course not in signal["courses"]:
+                continue
+            activated: set[str] = set()
+            for phrase in signal["phrases"]:
+                if all(term in vector for term in phrase):
+                    activated.update(phrase)
+            if not activated:
+                continue
+            score = sum(vector[term] for term in activated) + sum(
+                vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated
+            )
+            if score >= payload["threshold"] and (best is None or 1.0 + score > best[1]):
+                best = (signal["group"], 1.0 + score)
+    if best is not None or vectors is None or not payload["discovered"]:
         return best
-    for signal in assigner["signals"]:
-        if signal["kind"] != "discovered":
-            continue
-        score = dot(signal["centroid"])
+    embedded, known = vectors.embed(complaint_clauses)
+    if not known.any():
+        return None
+    centres = np.asarray([signal["centroid"] for signal in payload["discovered"]], dtype=np.float32)
+    similarity = embedded[known] @ centres.T
+    for signal_index, signal in enumerate(payload["discovered"]):
+        score = float(similarity[:, signal_index].max())
         if score >= signal["threshold"] and (best is None or score > best[1]):
             best = (signal["group"], score)
     return best
@@ -804,7 +809,7 @@ def summarise(
     result: ExtractionResult,
     *,
     ratings: Sequence[int],
-    months: Sequence[str],
+    months: Sequence[str | None],
     courses: Sequence[Hashable],
     instructors: Mapping[Hashable, Sequence[Hashable]],
 ) -> dict:
@@ -812,19 +817,25 @@ def summarise(
 
     share: the signal's share of all complaints. lift: mean rating of the reviews without the signal
     minus the mean rating of those with it (how many stars the signal costs). Per course and per
-    instructor: the signal's reviews there, that owner's complaints and reviews, and the share.
+    instructor: the signal's reviews there, that owner's complaints and reviews, and the share. A review
+    without a date (month None) counts everywhere but in the trend, which says how many had none.
     """
     n = len(ratings)
     rating_array = np.asarray(ratings, dtype=float)
     complaint = result.complaint
     total_complaints = int(complaint.sum())
-    month_list = sorted(set(months))
+    month_list = sorted({month for month in months if month is not None})
     month_index = {month: i for i, month in enumerate(month_list)}
     complaints_by_month = [0] * len(month_list)
+    undated_complaints = 0
     complaints_by_course: Counter = Counter()
     reviews_by_course: Counter = Counter(courses)
     for i in np.flatnonzero(complaint):
-        complaints_by_month[month_index[months[i]]] += 1
+        month = months[i]
+        if month is None:
+            undated_complaints += 1
+        else:
+            complaints_by_month[month_index[month]] += 1
         complaints_by_course[courses[i]] += 1
 
     def owners_of(course: Hashable) -> Sequence[Hashable]:
@@ -845,10 +856,15 @@ def summarise(
         with_mean = float(rating_array[inside].mean()) if inside.any() else None
         without_mean = float(rating_array[~inside].mean()) if (~inside).any() else None
         trend = [0] * len(month_list)
+        undated = 0
         by_course: Counter = Counter()
         by_instructor: Counter = Counter()
         for i in members:
-            trend[month_index[months[i]]] += 1
+            month = months[i]
+            if month is None:
+                undated += 1
+            else:
+                trend[month_index[month]] += 1
             by_course[courses[i]] += 1
             for owner in owners_of(courses[i]):
                 by_instructor[owner] += 1
@@ -864,6 +880,7 @@ def summarise(
                 "mean_rating_with": round(with_mean, 4) if with_mean is not None else None,
                 "mean_rating_without": round(without_mean, 4) if without_mean is not None else None,
                 "trend": trend,
+                "undated": undated,
                 "by_course": _breakdown(by_course, complaints_by_course, reviews_by_course),
                 "by_instructor": _breakdown(by_instructor, complaints_by_instructor, reviews_by_instructor),
             }
@@ -874,6 +891,8 @@ def summarise(
         "assigned": int(sum(len(group.members) for group in result.groups)),
         "months": month_list,
         "complaints_by_month": complaints_by_month,
+        "undated": sum(1 for month in months if month is None),
+        "undated_complaints": undated_complaints,
         "signals": signals,
     }
 

@@ -1,0 +1,125 @@
+"""Clauses: a review is cut into clauses at punctuation and contrast words. Imports no Django.
+
+"讲得好，但是声音太小" holds praise and a complaint; a learner's star mark belongs to the whole review, so the
+pipeline decides complaint or not per clause. A clause that a contrast word opens (但是, 不过, 可惜, 希望 …)
+is where a happy learner puts the problem, which the complaint model uses as evidence.
+
+A review's clauses are kept in one string (the token cache stores it): content tokens separated by spaces,
+clauses separated by a marker token — `|` before an ordinary clause, `^` before one a contrast word opened,
+each prefixed with `!` when the clause was decided to be a complaint ("!^ 声音 太小").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+CLAUSE = "|"
+CONTRAST_CLAUSE = "^"
+# A complaint clause's marker starts with this ("!|", "!^"); a review without it in its packed form has none.
+COMPLAINT_MARK = "!"
+MARKERS = frozenset((CLAUSE, CONTRAST_CLAUSE, COMPLAINT_MARK + CLAUSE, COMPLAINT_MARK + CONTRAST_CLAUSE))
+
+# Words that turn a sentence from what was good to what was not ("讲得好，但是…", "就是声音小", "希望多一些…").
+CONTRAST_WORDS = frozenset(
+    "但 但是 可是 不过 然而 可惜 遗憾 就是 只是 只不过 唯一 美中不足 缺点 不足 希望 建议 要是 如果".split()
+)
+
+_BOUNDARY_CHARS = frozenset(",.;:!?()[]{}\"'`~|<>/\\，。；：！？、…—“”‘’《》【】（）「」『』·\n")
+
+
+def _is_boundary(word: str) -> bool:
+    return all(char in _BOUNDARY_CHARS or char.isspace() for char in word)
+
+
+class Clause(NamedTuple):
+    tokens: tuple[str, ...]  # content tokens
+    contrast: bool = False  # opened by a contrast word
+    complaint: bool = False  # decided to report a problem
+
+
+def split(words: Sequence[str], keep: Callable[[str], bool] | None = None) -> list[Clause]:
+    """Cut a review's segmented words into clauses; `keep` picks the content words each clause keeps (the
+    cut itself sees every word). Clauses left with no word are dropped."""
+    clauses: list[Clause] = []
+    current: list[str] = []
+    contrast = False
+    for word in words:
+        if _is_boundary(word) or word in CONTRAST_WORDS:
+            if current:
+                clauses.append(Clause(tuple(current), contrast))
+            current, contrast = [], word in CONTRAST_WORDS
+        elif keep is None or keep(word):
+            current.append(word)
+    if current:
+        clauses.append(Clause(tuple(current), contrast))
+    return clauses
+
+
+def pack(clauses: Iterable[Clause]) -> str:
+    """Clauses as the one string the token cache keeps."""
+    parts = []
+    for clause in clauses:
+        if clause.tokens:
+            marker = CONTRAST_CLAUSE if clause.contrast else CLAUSE
+            parts.append(f"{COMPLAINT_MARK if clause.complaint else ''}{marker} {' '.join(clause.tokens)}")
+    return " ".join(parts)
+
+
+def unpack(packed: str) -> list[Clause]:
+    """The clauses of a packed string."""
+    clauses: list[Clause] = []
+    tokens: list[str] = []
+    marker = ""
+    for token in packed.split():
+        if token in MARKERS:
+            if tokens:
+                clauses.append(_clause(tokens, marker))
+            tokens, marker = [], token
+        else:
+            tokens.append(token)
+    if tokens:
+        clauses.append(_clause(tokens, marker))
+    return clauses
+
+
+def _clause(tokens: list[str], marker: str) -> Clause:
+    return Clause(tuple(tokens), marker.endswith(CONTRAST_CLAUSE), marker.startswith(COMPLAINT_MARK))
+
+
+def content(packed: str) -> list[str]:
+    """Every content token of a packed review, markers dropped."""
+    return [token for token in packed.split() if token not in MARKERS]
+
+
+def text_clauses(text: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of raw text, for highlighting a quoted complaint clause.
+
+    Cut at the same boundaries (punctuation, then contrast words) without segmenting; spans cover the text
+    between boundaries, so joining them with the boundaries gives the text back.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for index, char in enumerate(text):
+        if char in _BOUNDARY_CHARS or char.isspace():
+            if index > start:
+                spans.append((start, index))
+            start = index + 1
+    if start < len(text):
+        spans.append((start, len(text)))
+    out: list[tuple[int, int]] = []
+    ordered = sorted(CONTRAST_WORDS, key=len, reverse=True)
+    for begin, end in spans:
+        piece = text[begin:end]
+        cut = begin
+        position = 1
+        while position < len(piece):
+            word = next((w for w in ordered if piece.startswith(w, position)), None)
+            if word is not None:
+                out.append((cut, begin + position))
+                cut = begin + position
+                position += len(word)
+            else:
+                position += 1
+        out.append((cut, end))
+    return out

@@ -1,0 +1,216 @@
+"""Complaint clauses: which clauses of a review report a problem. Imports no Django.
+
+A clause is a complaint by what it says. The model is a logistic regression over the clause's content words
+and word pairs, trained per deployment on weak labels from the platform's own stars — clauses of 1–2★
+reviews against clauses of 5★ reviews that no contrast word opened — plus the project's hand-labelled
+reviews. It learns the platform's own language ("念ppt", "卡", "不回复") without anyone writing it down.
+
+The stars stay evidence, not a rule: the model gives a likelihood ratio for the clause, and the review's
+rating (and whether a contrast word opened the clause) gives a prior, estimated from the corpus by a few
+rounds of expectation–maximisation. So "老师讲的很好" with one star is not a complaint (a rating–text
+mismatch), and "但是声音太小" in a five-star review is.
+
+Predicting needs no scikit-learn: the fitted model is a plain term → weight table, so a run scores a
+hundred thousand clauses with dictionary lookups and the table is stored as JSON between runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from analytics.clauses import Clause
+from analytics.signals import count_matrix
+
+# Weak labels: clauses of reviews rated at or below this are complaint examples, of 5★ reviews praise.
+LOW_RATING = 2
+HIGH_RATING = 5
+# Praise examples are plentiful (≈ 85 % of reviews): a seeded sample is enough and keeps training fast.
+MAX_PRAISE_EXAMPLES = 40_000
+MIN_EXAMPLES_PER_CLASS = 20
+MIN_TERM_COUNT = 3
+DECISION = 0.5
+# The clause's own words must lean to a complaint (log-odds above this) whatever the rating says: a 1★
+# review's "课程内容丰富" is praise the learner mis-starred, not a complaint the prior should invent.
+MIN_EVIDENCE = 0.0
+
+
+# Joins the two words of a pair feature; no token contains it (the segmenter keeps only words).
+PAIR = "\x1f"
+
+
+def features(tokens: Sequence[str]) -> list[str]:
+    """Words and adjacent word pairs ("不 清楚" is not "清楚")."""
+    return [*tokens, *(f"{a}{PAIR}{b}" for a, b in zip(tokens, tokens[1:], strict=False))]
+
+
+def _feature_docs(clauses: Iterable[Sequence[str]]) -> list[str]:
+    """Each clause's features joined by spaces, the form signals.count_matrix reads in one pass."""
+    return [" ".join(features(tokens)) for tokens in clauses]
+
+
+@dataclass(frozen=True)
+class LabelledClause:
+    tokens: Sequence[str]
+    complaint: bool
+
+
+@dataclass
+class ComplaintModel:
+    """term → weight, an intercept, and the prior of a complaint clause per (rating, contrast)."""
+
+    weights: dict[str, float]
+    intercept: float
+    priors: dict[str, float] = field(default_factory=dict)  # "<rating>:<0|1>" → P(complaint)
+    examples: int = 0
+
+    def log_odds(self, tokens: Sequence[str]) -> float:
+        """The clause's evidence alone (balanced classes: a neutral clause scores about 0)."""
+        weights = self.weights
+        return self.intercept + sum(weights.get(term, 0.0) for term in set(features(tokens)))
+
+    def log_odds_many(self, clauses: Sequence[Sequence[str]]) -> np.ndarray:
+        """log_odds() of many clauses, by one sparse product."""
+        if not clauses:
+            return np.zeros(0)
+        vocabulary = {term: i for i, term in enumerate(self.weights)}
+        counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
+        counts.data[:] = 1.0
+        return self.intercept + counts @ np.fromiter(self.weights.values(), dtype=np.float64, count=len(self.weights))
+
+    def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
+        """is_complaint() of many clauses, each with its prior (prior() of its rating and contrast)."""
+        prior = np.clip(np.asarray(priors, dtype=np.float64), 1e-3, 1 - 1e-3)
+        evidence = self.log_odds_many(clauses)
+        score = evidence + np.log(prior / (1 - prior))
+        lengths = np.fromiter(map(len, clauses), dtype=np.int64, count=len(clauses))
+        return (score > 0) & (evidence > MIN_EVIDENCE) & (lengths > 0)
+
+    def prior(self, rating: int | None, contrast: bool) -> float:
+        return self.priors.get(_prior_key(rating, contrast), 0.5)
+
+    def probability(self, tokens: Sequence[str], rating: int | None, contrast: bool) -> float:
+        prior = min(max(self.prior(rating, contrast), 1e-3), 1 - 1e-3)
+        score = self.log_odds(tokens) + math.log(prior / (1 - prior))
+        return 1 / (1 + math.exp(-max(min(score, 30.0), -30.0)))
+
+    def is_complaint(self, tokens: Sequence[str], rating: int | None, contrast: bool) -> bool:
+        return (
+            bool(tokens)
+            and self.log_odds(tokens) > MIN_EVIDENCE
+            and self.probability(tokens, rating, contrast) > DECISION
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "weights": self.weights,
+            "intercept": self.intercept,
+            "priors": self.priors,
+            "examples": self.examples,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ComplaintModel:
+        weights = data["weights"]
+        priors = data.get("priors", {})
+        if not isinstance(weights, dict) or not isinstance(priors, dict):
+            raise ValueError("not a complaint model")
+        return cls(
+            weights={str(k): float(v) for k, v in weights.items()},
+            intercept=float(data["intercept"]),  # type: ignore[arg-type]
+            priors={str(k): float(v) for k, v in priors.items()},
+            examples=int(data.get("examples", 0)),  # type: ignore[call-overload]
+        )
+
+
+def _prior_key(rating: int | None, contrast: bool) -> str:
+    return f"{rating if rating is not None else '-'}:{int(contrast)}"
+
+
+def train(
+    reviews: Iterable[tuple[Sequence[Clause], int | None]],
+    labelled: Iterable[LabelledClause] = (),
+    *,
+    seed: int = 0,
+    c: float = 1.0,
+) -> ComplaintModel:
+    """Fit the model on a corpus of (clauses, rating) — rating None for reviews without one — and labelled
+    clauses; then estimate the priors on the same corpus. Raises ValueError with too few examples."""
+    corpus = [(list(clauses), rating) for clauses, rating in reviews]
+    labelled = list(labelled)
+    model = _fit(corpus, labelled, seed=seed, c=c)
+    # The priors must come from clauses the model did not learn from: scored in-sample, every 1★ clause looks
+    # like a complaint, and mis-starred praise would be taken as one. So a second model learns from half of
+    # the reviews and estimates the priors on the other half.
+    rng = np.random.default_rng(seed)
+    held_out = rng.random(len(corpus)) < 0.5
+    half = _fit([review for review, out in zip(corpus, held_out, strict=True) if not out], labelled, seed=seed, c=c)
+    model.priors = estimate_priors(half, [review for review, out in zip(corpus, held_out, strict=True) if out])
+    return model
+
+
+def _fit(
+    corpus: Sequence[tuple[Sequence[Clause], int | None]], labelled: Sequence[LabelledClause], *, seed: int, c: float
+) -> ComplaintModel:
+    complaint_docs: list[Sequence[str]] = []
+    praise_docs: list[Sequence[str]] = []
+    for clauses, rating in corpus:
+        if rating is None:
+            continue
+        if rating <= LOW_RATING:
+            complaint_docs.extend(clause.tokens for clause in clauses)
+        elif rating >= HIGH_RATING:
+            praise_docs.extend(clause.tokens for clause in clauses if not clause.contrast)
+    rng = np.random.default_rng(seed)
+    if len(praise_docs) > MAX_PRAISE_EXAMPLES:
+        chosen = rng.choice(len(praise_docs), MAX_PRAISE_EXAMPLES, replace=False)
+        praise_docs = [praise_docs[i] for i in sorted(chosen.tolist())]
+    docs = complaint_docs + praise_docs + [example.tokens for example in labelled]
+    labels = np.asarray(
+        [1] * len(complaint_docs) + [0] * len(praise_docs) + [int(example.complaint) for example in labelled]
+    )
+    if min(int((labels == 0).sum()), int((labels == 1).sum())) < MIN_EXAMPLES_PER_CLASS:
+        raise ValueError("too few rated reviews to learn complaints from")
+    vocabulary: dict[Hashable, int] = {}
+    matrix = count_matrix(_feature_docs(docs), vocabulary, grow=True)
+    matrix.data[:] = 1.0  # presence, not counts
+    document_frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    columns = np.flatnonzero(document_frequency >= MIN_TERM_COUNT)
+    matrix = matrix[:, columns]
+    fitted = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=seed)
+    fitted.fit(matrix, labels)
+    terms = np.empty(len(vocabulary), dtype=object)
+    for term, index in vocabulary.items():
+        terms[index] = term
+    coef = fitted.coef_[0]
+    weights = {str(terms[column]): round(float(coef[i]), 5) for i, column in enumerate(columns) if abs(coef[i]) > 1e-4}
+    return ComplaintModel(weights=weights, intercept=float(fitted.intercept_[0]), examples=len(docs))
+
+
+def estimate_priors(
+    model: ComplaintModel, corpus: Sequence[tuple[Sequence[Clause], int | None]], *, rounds: int = 8
+) -> dict[str, float]:
+    """P(complaint clause | rating, contrast), by expectation–maximisation over the corpus's clauses: start
+    from 0.5, score every clause with the prior of its group, set each group's prior to its mean score."""
+    keys: list[str] = []
+    docs: list[Sequence[str]] = []
+    for clauses, rating in corpus:
+        for clause in clauses:
+            if clause.tokens:
+                keys.append(_prior_key(rating, clause.contrast))
+                docs.append(clause.tokens)
+    evidence = np.clip(model.log_odds_many(docs), -30, 30)
+    key_array = np.asarray(keys)
+    priors: dict[str, float] = {}
+    for key in sorted(set(keys)):
+        scores = evidence[key_array == key]
+        prior = 0.5
+        for _ in range(rounds):
+            logit = scores + math.log(prior / (1 - prior))
+            prior = float(np.clip((1 / (1 + np.exp(-logit))).mean(), 0.01, 0.99))
+        priors[key] = round(prior, 4)
+    return priors

@@ -1,0 +1,96 @@
+"""The per-review steps of a signal run, on plain lists (no Django): noise gate, segmentation, clauses and
+complaint decisions, in the packed form the token cache keeps (analytics.clauses).
+
+    prepare(texts)                   → noise kind or clauses (no decisions yet) per review
+    decide(reviews, ratings, model)  → the same clauses with each one's complaint decision
+    train_models(reviews, ratings)   → the complaint model and the word vectors of a corpus
+
+A review's clauses are a list of analytics.clauses.Clause; clauses.pack() gives the cached form.
+
+Services run these over chunks of reviews and cache the result; benches run them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from analytics import clauses, complaints, embeddings
+from analytics.clauses import Clause
+from analytics.complaints import ComplaintModel, LabelledClause
+from analytics.embeddings import WordVectors
+from analytics.text import Segmenter
+from reviews import noise
+
+# Kept out of analysis after segmentation: nothing but stopwords and punctuation ("很好很好！", "嗯嗯").
+NO_CONTENT = "no_content"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    clauses: list[Clause]  # without decisions; empty when the review is noise
+    noise: str  # "" or a reviews.noise kind or NO_CONTENT
+
+
+def prepare(texts: Sequence[str], segmenter: Segmenter) -> list[Prepared]:
+    """Noise gate, then segmentation into clauses of content words, for many reviews."""
+    verdicts = [noise.screen(text) for text in texts]
+    clean = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    words = segmenter.words_many([texts[i] for i in clean])
+    out = [Prepared([], verdict.kind if verdict is not None else "") for verdict in verdicts]
+    keep = segmenter.keep
+    for i, review_words in zip(clean, words, strict=True):
+        review = clauses.split(review_words, keep)
+        out[i] = Prepared(review, "" if review else NO_CONTENT)
+    return out
+
+
+def decide(
+    reviews: Sequence[Sequence[Clause]], ratings: Sequence[int | None], model: ComplaintModel
+) -> list[list[Clause]]:
+    """The reviews' clauses with each one's complaint decision (earlier decisions are replaced)."""
+    flat = [clause for review in reviews for clause in review]
+    priors = [
+        model.prior(rating, clause.contrast)
+        for review, rating in zip(reviews, ratings, strict=True)
+        for clause in review
+    ]
+    decisions = iter(model.decide_many([clause.tokens for clause in flat], priors).tolist())
+    return [[clause._replace(complaint=next(decisions)) for clause in review] for review in reviews]
+
+
+def labelled_clauses(texts: Iterable[str], complaint: Iterable[bool], segmenter: Segmenter) -> list[LabelledClause]:
+    """Hand-labelled reviews as training clauses: a praise review's clauses are praise; of a complaint
+    review only the clauses a contrast word opened are sure to be the complaint when it has any."""
+    texts = list(texts)
+    out: list[LabelledClause] = []
+    for review_words, is_complaint in zip(segmenter.words_many(texts), complaint, strict=True):
+        review = clauses.split(review_words, segmenter.keep)
+        if not is_complaint:
+            out.extend(LabelledClause(clause.tokens, False) for clause in review)
+            continue
+        contrasted = [clause for clause in review if clause.contrast]
+        out.extend(LabelledClause(clause.tokens, True) for clause in (contrasted or review))
+    return out
+
+
+def train_models(
+    reviews: Sequence[Sequence[Clause]],
+    ratings: Sequence[int | None],
+    labelled: Sequence[LabelledClause] = (),
+    *,
+    seed: int = 0,
+) -> tuple[ComplaintModel, WordVectors | None]:
+    """Learn the complaint model and the word vectors from a corpus (its clauses, decided or not).
+
+    The word vectors are None when the corpus is too small to learn them (discovery is then skipped).
+    Raises ValueError when there are too few rated reviews to learn complaints from.
+    """
+    model = complaints.train(zip(reviews, ratings, strict=True), labelled, seed=seed)
+    try:
+        vectors = embeddings.train(
+            ([token for clause in review for token in clause.tokens] for review in reviews), seed=seed
+        )
+    except ValueError:
+        vectors = None
+    return model, vectors

@@ -1,0 +1,39 @@
+"""Clauses (analytics/clauses.py): where one review's praise ends and its complaint begins."""
+
+from analytics import clauses, text
+
+
+def _split(review: str) -> list[clauses.Clause]:
+    segmenter = text.get_segmenter()
+    return clauses.split(segmenter.words(review), segmenter.keep)
+
+
+def test_it_cuts_a_review_at_punctuation_and_contrast_words():
+    found = _split("讲得好，但是声音太小")
+    assert len(found) == 2
+    assert not found[0].contrast and found[1].contrast
+    assert "声音" in found[1].tokens and "声音" not in found[0].tokens
+
+
+def test_it_cuts_at_a_contrast_word_without_punctuation():
+    found = _split("内容不错就是视频有点卡")
+    assert [clause.contrast for clause in found] == [False, True]
+
+
+def test_it_keeps_a_reviews_clauses_and_decisions_in_one_string():
+    review = [
+        clauses.Clause(("老师", "讲", "好"), False, False),
+        clauses.Clause(("声音", "太小"), True, True),
+    ]
+    packed = clauses.pack(review)
+    assert clauses.COMPLAINT_MARK in packed
+    assert clauses.unpack(packed) == review
+    assert clauses.content(packed) == ["老师", "讲", "好", "声音", "太小"]
+    assert clauses.unpack("") == []
+
+
+def test_it_finds_the_character_span_of_each_clause_in_raw_text():
+    raw = "讲得很好，但是声音太小了"
+    spans = clauses.text_clauses(raw)
+    pieces = [raw[start:end] for start, end in spans]
+    assert pieces == ["讲得很好", "但是声音太小了"]

@@ -20,7 +20,8 @@ CONTRAST_CLAUSE = "^"
 COMPLAINT_MARK = "!"
 MARKERS = frozenset((CLAUSE, CONTRAST_CLAUSE, COMPLAINT_MARK + CLAUSE, COMPLAINT_MARK + CONTRAST_CLAUSE))
 
-# Words that turn a sentence from what was good to what was not ("讲得好，但是…", "就是声音小", "希望多一些…").
+# Words that turn a sentence from what was good to what was not
+# ("讲得好，但是…", "就是声音小", "希望多一些…").
 CONTRAST_WORDS = frozenset(
     "但 但是 可是 不过 然而 可惜 遗憾 就是 只是 只不过 唯一 美中不足 缺点 不足 希望 建议 要是 如果".split()
 )

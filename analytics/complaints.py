@@ -80,7 +80,9 @@ class ComplaintModel:
         vocabulary = {term: i for i, term in enumerate(self.weights)}
         counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
         counts.data[:] = 1.0
-        return self.intercept + counts @ np.fromiter(self.weights.values(), dtype=np.float64, count=len(self.weights))
+        return self.intercept + counts @ np.fromiter(
+            self.weights.values(), dtype=np.float64, count=len(self.weights)
+        )
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
         """is_complaint() of many clauses, each with its prior (prior() of its rating and contrast)."""
@@ -148,13 +150,21 @@ def train(
     # the reviews and estimates the priors on the other half.
     rng = np.random.default_rng(seed)
     held_out = rng.random(len(corpus)) < 0.5
-    half = _fit([review for review, out in zip(corpus, held_out, strict=True) if not out], labelled, seed=seed, c=c)
-    model.priors = estimate_priors(half, [review for review, out in zip(corpus, held_out, strict=True) if out])
+    half = _fit(
+        [review for review, out in zip(corpus, held_out, strict=True) if not out], labelled, seed=seed, c=c
+    )
+    model.priors = estimate_priors(
+        half, [review for review, out in zip(corpus, held_out, strict=True) if out]
+    )
     return model
 
 
 def _fit(
-    corpus: Sequence[tuple[Sequence[Clause], int | None]], labelled: Sequence[LabelledClause], *, seed: int, c: float
+    corpus: Sequence[tuple[Sequence[Clause], int | None]],
+    labelled: Sequence[LabelledClause],
+    *,
+    seed: int,
+    c: float,
 ) -> ComplaintModel:
     complaint_docs: list[Sequence[str]] = []
     praise_docs: list[Sequence[str]] = []
@@ -187,7 +197,11 @@ def _fit(
     for term, index in vocabulary.items():
         terms[index] = term
     coef = fitted.coef_[0]
-    weights = {str(terms[column]): round(float(coef[i]), 5) for i, column in enumerate(columns) if abs(coef[i]) > 1e-4}
+    weights = {
+        str(terms[column]): round(float(coef[i]), 5)
+        for i, column in enumerate(columns)
+        if abs(coef[i]) > 1e-4
+    }
     return ComplaintModel(weights=weights, intercept=float(fitted.intercept_[0]), examples=len(docs))
 
 

@@ -1,7 +1,8 @@
-"""Word vectors learned from the platform's own reviews, and clause vectors built from them. Imports no Django.
+"""Word vectors learned from the platform's own reviews, and clause vectors built from them.
+Imports no Django.
 
-Complaints are short ("卡得一屁", "声音太小了", "字幕对不上"): two complaints about the same thing often share no
-word, so clustering their word counts finds little. Word vectors learned from the deployment's own corpus
+Complaints are short ("卡得一屁", "声音太小了", "字幕对不上"): two complaints about the same thing often share
+no word, so clustering their word counts finds little. Word vectors learned from the deployment's own corpus
 put "卡", "加载", "刷新" or "回复", "答疑", "讨论区" close together, and a clause becomes the weighted mean of
 its words' vectors.
 
@@ -26,6 +27,7 @@ from sklearn.decomposition import TruncatedSVD
 WINDOW = 4
 MIN_COUNT = 5
 DIMENSIONS = 100
+MIN_DIMENSIONS = 8
 SIF_A = 1e-3
 # Context distribution smoothing (Levy, Goldberg & Dagan 2015): rare contexts get less inflated PMI.
 CONTEXT_POWER = 0.75
@@ -67,7 +69,9 @@ class WordVectors:
                     rows.append(row)
                     cols.append(column)
         weights = weight[np.asarray(cols, dtype=np.int64)] if cols else np.zeros(0, dtype=np.float32)
-        mix = sparse.csr_matrix((weights, (rows, cols)), shape=(len(clauses), len(self.words)), dtype=np.float32)
+        mix = sparse.csr_matrix(
+            (weights, (rows, cols)), shape=(len(clauses), len(self.words)), dtype=np.float32
+        )
         out = np.asarray(mix @ self.vectors, dtype=np.float32)
         known = np.asarray(mix.getnnz(axis=1) > 0)
         if len(common):
@@ -134,8 +138,10 @@ def train(
     docs = [list(doc) for doc in documents]
     document_frequency = Counter(word for doc in docs for word in set(doc))
     words = sorted(word for word, count in document_frequency.items() if count >= min_count)
-    if len(words) <= dimensions:
-        raise ValueError(f"too few distinct words ({len(words)}) to learn {dimensions}-dimensional word vectors")
+    # A small corpus (a new site, the demo) gets fewer dimensions rather than none.
+    dimensions = min(dimensions, len(words) // 4)
+    if dimensions < MIN_DIMENSIONS:
+        raise ValueError(f"too few distinct words ({len(words)}) to learn word vectors")
     index = {word: i for i, word in enumerate(words)}
     # Every word id of the corpus in one array, with its document: the pairs within `window` words of each
     # other in the same document, found by shifting the array (no Python loop per word).
@@ -180,7 +186,7 @@ def train(
     rng = np.random.default_rng(seed)
     sample = [docs[i] for i in sorted(rng.choice(len(docs), min(len(docs), 20_000), replace=False).tolist())]
     embedded, known = vectors.embed(sample)
-    if known.sum() > dimensions:
+    if known.sum() > 2:
         _, _, components = np.linalg.svd(embedded[known], full_matrices=False)
         vectors.common = components[0].astype(np.float32)
     return vectors

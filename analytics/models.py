@@ -7,18 +7,16 @@ from reviews.models import Course, Instructor, Review
 
 
 class ReviewTokens(models.Model):
-    """What a run keeps of one review so that the next run does not redo it: its content tokens
-    (text.Segmenter.tokens) and the complaint classifier's decision.
+    """What a run keeps of one review so that the next run does not redo it: its clauses of content words
+    with each clause's complaint decision (analytics.clauses.pack), or why the noise gate kept it out.
 
     The row is fresh while `text_hash` is the MD5 of the review's text (the database computes the same
-    digest, so a run compares them in SQL and only fetches the texts it must segment again), `pipeline`
-    is the fingerprint of the segmenter and classifier that made it, and `rating` the review's rating.
-    A new fingerprint (dictionary, stopwords, labelled reviews or classifier changed) makes the next run
-    rebuild every row once.
-    `tokens` is joined by single spaces: a plain string is several times cheaper to write and read back
-    than a JSON list, which matters when a run loads 100k of them. Segmented words never contain
-    whitespace (normalisation folds every kind of whitespace to one space and the cutter splits on it);
-    `pack` refuses anything that would not come back unchanged, and such a review is simply not cached.
+    digest, so a run compares them in SQL and only fetches the texts it must segment again), `rating` the
+    review's rating, and `pipeline` starts with the segmenter's fingerprint; the rest of `pipeline` names
+    the complaint model that made the decisions, so a retrained model re-decides every review from the
+    cached words without segmenting any again.
+    `tokens` is one plain string: several times cheaper to write and read back than a JSON list, which
+    matters when a run loads 100k of them. `complaint`: at least one clause is a complaint.
     """
 
     review = models.OneToOneField(Review, on_delete=models.CASCADE, primary_key=True, related_name="tokens")
@@ -27,6 +25,7 @@ class ReviewTokens(models.Model):
     rating = models.PositiveSmallIntegerField(null=True)
     tokens = models.TextField(blank=True)
     complaint = models.BooleanField(default=False)
+    noise = models.CharField(max_length=16, blank=True)  # reviews.noise kind or "no_content"; "" for a review
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -35,20 +34,6 @@ class ReviewTokens(models.Model):
 
     def __str__(self) -> str:
         return f"tokens of review {self.review_id}"
-
-    @staticmethod
-    def pack(words: list[str]) -> str | None:
-        """The stored form of a review's words; None when they cannot round-trip (a word with a space)."""
-        if not words:
-            return ""
-        joined = " ".join(words)
-        if joined.count(" ") != len(words) - 1 or not joined:
-            return None
-        return joined
-
-    @staticmethod
-    def unpack(stored: str) -> list[str]:
-        return stored.split(" ") if stored else []
 
 
 class SignalDefinition(models.Model):
@@ -63,6 +48,8 @@ class SignalDefinition(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
+    # Course tags (name or slug, any case) whose reviews the seeds may take; empty: every course.
+    scope_tags = models.JSONField(_("scope (course tags)"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SEEDED)
     merged_into = models.ForeignKey(
         "self",
@@ -159,6 +146,8 @@ class SignalCluster(models.Model):
     share = models.FloatField(default=0.0)
     lift = models.FloatField(null=True, blank=True)
     representative_reviews = models.ManyToManyField(Review, blank=True, related_name="+")
+    # review pk (as a string) → the complaint clause that put it here, for highlighting in quotes
+    quote_clauses = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-size"]
@@ -400,3 +389,26 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({'processed' if self.processed_at else 'sent' if self.sent_at else 'unsent'})"
+
+
+class LearnedModel(models.Model):
+    """What a run learns from the corpus and keeps for the next runs: the complaint model (JSON) and the word
+    vectors (a NumPy .npz archive, no pickles). `fingerprint` names what it was learned with (segmenter,
+    labelled reviews, code version); `reviews` how many reviews it learned from, so a corpus that has
+    grown enough gets a new one."""
+
+    COMPLAINTS = "complaints"
+    WORD_VECTORS = "word_vectors"
+
+    kind = models.CharField(max_length=32, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    reviews = models.PositiveIntegerField(default=0)
+    payload = models.BinaryField()
+    trained_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("learned model")
+        verbose_name_plural = _("learned models")
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.reviews} reviews)"

@@ -59,7 +59,9 @@ def decide(
     return [[clause._replace(complaint=next(decisions)) for clause in review] for review in reviews]
 
 
-def labelled_clauses(texts: Iterable[str], complaint: Iterable[bool], segmenter: Segmenter) -> list[LabelledClause]:
+def labelled_clauses(
+    texts: Iterable[str], complaint: Iterable[bool], segmenter: Segmenter
+) -> list[LabelledClause]:
     """Hand-labelled reviews as training clauses: a praise review's clauses are praise; of a complaint
     review only the clauses a contrast word opened are sure to be the complaint when it has any."""
     texts = list(texts)

@@ -114,7 +114,6 @@ class Parameters:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-
 def seed_phrases(terms: Iterable[str], tokenize: Callable[[str], list[str]]) -> tuple[tuple[str, ...], ...]:
     """Seed terms as phrases of content tokens, segmented like the reviews.
 
@@ -181,8 +180,6 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     weighted = counts.tocsr(copy=True)
     weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
     return normalize(weighted, copy=False)
-
-
 
 
 # --- contracts -------------------------------------------------------------------------------------------
@@ -441,7 +438,9 @@ def _guided_assignment(
     for s, spec in enumerate(specs):
         scores = _seed_scores(columns, vocabulary, spec, params)
         if spec.courses is not None:
-            scores *= np.fromiter((course in spec.courses for course in clause_courses), dtype=bool, count=rows)
+            scores *= np.fromiter(
+                (course in spec.courses for course in clause_courses), dtype=bool, count=rows
+            )
         table[:, s] = scores
     best = table.argmax(axis=1)
     top = table[np.arange(rows), best]
@@ -475,7 +474,9 @@ def _discover(
         return empty
     fit_on = points
     if len(points) > params.discovery_sample:
-        chosen = np.sort(np.random.default_rng(params.seed).choice(len(points), params.discovery_sample, replace=False))
+        chosen = np.sort(
+            np.random.default_rng(params.seed).choice(len(points), params.discovery_sample, replace=False)
+        )
         fit_on = points[chosen]
     kmeans = KMeans(n_clusters=k, n_init=2, random_state=params.seed).fit(fit_on)
     label = kmeans.predict(points)
@@ -504,7 +505,9 @@ def _discover(
     nearest = nearness.argmax(axis=1)
     best = nearness[np.arange(len(points)), nearest]
     kept = [np.flatnonzero((nearest == g) & (best >= params.join_similarity)) for g in range(len(cores))]
-    kept = _cap_share([members for members in kept if len(members) >= min_size], points, params.max_share, min_size)
+    kept = _cap_share(
+        [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
+    )
 
     out_rows, out_scores, out_centres, floors = [], [], [], []
     for members in kept:
@@ -532,7 +535,9 @@ def _merge_similar(groups: list[np.ndarray], points: np.ndarray, threshold: floa
     return groups
 
 
-def _cap_share(groups: list[np.ndarray], points: np.ndarray, max_share: float, min_size: int) -> list[np.ndarray]:
+def _cap_share(
+    groups: list[np.ndarray], points: np.ndarray, max_share: float, min_size: int
+) -> list[np.ndarray]:
     """No group holds more than max_share of the assigned clauses: the largest keeps only its members
     closest to its centre (the rest stay unassigned) until it fits. A broad group is the catch-all the
     report must not have."""
@@ -610,7 +615,9 @@ def _describe(
     names = sorted(terms, key=terms.__getitem__)
     for g, group in enumerate(groups):
         # A keyword must recur: a word from one review (a username, a typo) says nothing about a theme.
-        recurring = np.asarray([clauses_with[(g, name)] >= min(3, max(2, len(group.members) // 20)) for name in names])
+        recurring = np.asarray(
+            [clauses_with[(g, name)] >= min(3, max(2, len(group.members) // 20)) for name in names]
+        )
         row = weights[g] * recurring
         order = [i for i in np.argsort(-row, kind="stable") if row[i] > 0]
         chosen: list[int] = []
@@ -661,7 +668,6 @@ def _ctfidf(class_counts: np.ndarray) -> np.ndarray:
     return tf * idf
 
 
-
 def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str]) -> float:
     """Share of a cluster's keyword weight that falls on `terms`."""
     term_set = set(terms)
@@ -671,8 +677,9 @@ def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str])
     return sum(weight for term, weight in keywords if term in term_set) / total
 
 
-
-def _match_known(groups: list[SignalGroup], specs: Sequence[SignalSpec], params: Parameters) -> list[SignalGroup]:
+def _match_known(
+    groups: list[SignalGroup], specs: Sequence[SignalSpec], params: Parameters
+) -> list[SignalGroup]:
     """Give each new cluster the identity of the earlier candidate (or dismissed signal) whose terms its
     keywords share, so a recurring complaint keeps one key across runs; clusters matching the same one merge.
     Guided signals take clauses only by their seeds, so a cluster never joins one."""
@@ -721,7 +728,9 @@ def _assigner_payload(
     used_terms: set[str] = set()
     for g, group in enumerate(groups):
         if group.discovered:
-            discovered_out.append({"group": g, "centroid": group.centroid, "threshold": group.similarity_floor})
+            discovered_out.append(
+                {"group": g, "centroid": group.centroid, "threshold": group.similarity_floor}
+            )
             continue
         spec = spec_by_key.get(group.key or "")
         if spec is None:
@@ -745,7 +754,9 @@ def _assigner_payload(
     n = len(idf)
     return {
         "version": 2,
-        "idf": {term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary},
+        "idf": {
+            term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary
+        },
         "default_idf": round(float(math.log((1.0 + n) / 2.0) + 1.0), 5) if n else 1.0,
         "threshold": params.assign_threshold,
         "guided": guided_out,
@@ -771,7 +782,9 @@ def assign_one(
         counts = Counter(token for token in clause if token not in _PUNCTUATION)
         if not counts:
             continue
-        vector = {term: (1.0 + math.log(count)) * idf.get(term, default_idf) for term, count in counts.items()}
+        vector = {
+            term: (1.0 + math.log(count)) * idf.get(term, default_idf) for term, count in counts.items()
+        }
         norm = math.sqrt(sum(value * value for value in vector.values()))
         vector = {term: value / norm for term, value in vector.items()}
         for signal in payload["guided"]:

@@ -24,13 +24,13 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 
 @worker_init.connect
 def _load_dictionaries_before_fork(**_kwargs) -> None:
-    """Load jieba-rs, the user dictionary and the complaint classifier in the worker's main process, so
-    forked pool processes share them instead of each loading them on its first task."""
+    """Load jieba-rs, the user dictionary and the labelled training clauses in the worker's main process,
+    so forked pool processes share them instead of each loading them on its first task."""
     text.warm_up()
     try:
-        training.signal_training_data()
-    except Exception:  # never keep a worker from starting; the first run trains it instead
-        logger.exception("could not train the complaint classifier at worker start")
+        training.labelled_training()
+    except Exception:  # never keep a worker from starting; the first run loads them instead
+        logger.exception("could not load the labelled reviews at worker start")
 
 
 @shared_task(soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)

@@ -278,6 +278,9 @@ SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR 
 SIGNAL_RUN_STALE_SECONDS = int(os.environ.get("SIGNAL_RUN_STALE_SECONDS", "120"))
 # A queued extraction that no worker picked up within this long is given up (a new one may start).
 SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS", "1800"))
+# The complaint model and word vectors are learned again when the corpus has grown or shrunk by more than
+# this share since they were learned (and whenever the segmenter or the labelled reviews change).
+SIGNAL_RETRAIN_GROWTH = float(os.environ.get("SIGNAL_RETRAIN_GROWTH", "0.25"))
 
 # --- Evidence and ranking (analytics/github.py, analytics/scoring.py; explained on /rankings/how/) ---
 GITHUB_TOKEN = os.environ.get("GITHUB_TOKEN", "")  # optional: without it GitHub allows 60 requests an hour

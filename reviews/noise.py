@@ -4,9 +4,10 @@ Pure functions on plain strings (no Django). `reviews.moderation` holds a web re
 moderator; the signal pipeline (analytics) never lets such text into a signal or a quote.
 
 What counts, and why it is written this way:
-- contact: a QQ / WeChat / phone number, also written in Chinese numerals (二四九六…, 壹贰叁…) or split by
-  spaces and punctuation ("2 4 9-6 7"), and invitations to join a group ("加群", "进裙", "扣扣", "vx"). Spammers
-  vary the writing precisely so that a plain digit pattern misses them, so digits are recovered first.
+- contact: a QQ / WeChat / phone number, also written in Chinese numerals (二四九六…, 壹贰叁…) or split
+  by spaces and punctuation ("2 4 9-6 7"), next to words that invite contact ("加群", "进裙", "扣扣", "vx").
+  Spammers vary the writing precisely so that a plain digit pattern misses them, so digits are recovered
+  first; a learner asking "有没有QQ群" without a number is not an ad.
 - link: a URL or a bare domain ("xxx.com/…"); reviews have no reason to send readers to another site.
 - mash: Latin runs that no language writes ("jqyoykwp", "asdfgh", "jjjjjj").
 - empty: nothing but digits, punctuation, emoji or one repeated character ("666666", "。。。").
@@ -51,6 +52,7 @@ _CHINESE_DIGITS = str.maketrans(
         "玖": "9",
     }
 )
+_NUMERALS = frozenset("零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 # Digits (after numerals became digits) separated only by spaces or light punctuation form one number.
 _DIGIT_RUN = re.compile(r"\d(?:[\s\-_.,，。、·*~/|]{0,2}\d)+")
@@ -89,19 +91,24 @@ def _numbers(folded: str) -> list[tuple[str, bool]]:
     for match in _DIGIT_RUN.finditer(folded.translate(_CHINESE_DIGITS)):
         original = folded[match.start() : match.end()]
         pieces = len(re.findall(r"\d+", match.group(0)))
-        disguised = pieces >= 3 or not original.isascii()
+        disguised = pieces >= 3 or any(char in _NUMERALS for char in original)
         numbers.append((re.sub(r"\D", "", match.group(0)), disguised))
     return numbers
 
 
 def _is_repetition(digits: str) -> bool:
-    """"666666", "121212": praise or filler, not a number anyone can call."""
+    """ "666666", "121212": praise or filler, not a number anyone can call."""
     return len(set(digits)) <= 2
 
 
 def _looks_like_date(digits: str) -> bool:
-    """"20190320": a learner noting when they finished, not a number to call."""
-    return len(digits) == 8 and digits[:2] in ("19", "20") and 1 <= int(digits[4:6]) <= 12 and 1 <= int(digits[6:]) <= 31
+    """ "20190320": a learner noting when they finished, not a number to call."""
+    return (
+        len(digits) == 8
+        and digits[:2] in ("19", "20")
+        and 1 <= int(digits[4:6]) <= 12
+        and 1 <= int(digits[6:]) <= 31
+    )
 
 
 def _contact(folded: str) -> str | None:
@@ -115,8 +122,10 @@ def _contact(folded: str) -> str | None:
         # A mobile number is enough alone; so is a long number written to dodge filters (Chinese numerals,
         # digits split by spaces or dots). Any other number of 5+ digits only beside a contact word: a learner
         # asking "有没有QQ群" or quoting an exercise number is not an ad.
-        if re.fullmatch(r"1[3-9]\d{9}", digits) or (len(digits) >= 7 and disguised) or (
-            len(digits) >= 5 and cue
+        if (
+            re.fullmatch(r"1[3-9]\d{9}", digits)
+            or (len(digits) >= 7 and disguised)
+            or (len(digits) >= 5 and cue)
         ):
             return digits
     return None

@@ -7,6 +7,7 @@ import threading
 from django.db import transaction
 from django.db.models import Count
 
+from analytics import clauses, pipeline
 from analytics.models import (
     ReviewSignal,
     ReviewTokens,
@@ -14,11 +15,12 @@ from analytics.models import (
     SignalCluster,
     SignalRun,
 )
-from analytics.services.token_cache import analyse_and_cache, with_cache
-from analytics.services.training import signal_training_data
+from analytics.services.token_cache import md5, store, with_cache
+from analytics.services.training import segmenter_fingerprint, stored_models
 from analytics.signals import (
     assign_one,
 )
+from analytics.text import get_segmenter
 from reviews.models import Review
 
 
@@ -39,26 +41,55 @@ def _current_assigner(run: SignalRun) -> dict:
 def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
     """Assign one new or edited review to the current run's signals (the light task after a save).
 
-    A review that is not published, not a complaint, or like no signal loses its assignment.
+    The review goes through the same noise gate, clauses and complaint model as in a run (the stored
+    models); a review that is not published, noise, without a complaint clause, or like no signal loses its
+    assignment.
     """
     run = SignalRun.objects.current().only("pk", "counts").first()
     if run is None:
         return None
-    training = signal_training_data()
+    models = stored_models()
+    segmenter_part = segmenter_fingerprint()
     with transaction.atomic():  # the cache row and the assignment: one commit
         review = (
-            with_cache(Review.objects.filter(pk=review_id), training.fingerprint)
-            .values_list("rating", "status", "tokens__tokens", "tokens__complaint", "stale_text")
+            with_cache(Review.objects.filter(pk=review_id), segmenter_part)
+            .values_list("rating", "status", "course_id", "tokens__tokens", "tokens__pipeline", "stale_text")
             .first()
         )
         match = None
-        if review is not None and review[1] == Review.Status.PUBLISHED:
-            rating, _status, cached, complaint, stale_text = review
-            if stale_text is not None:
-                ([cached], [complaint]) = analyse_and_cache([review_id], [stale_text], [rating], training)
-            if complaint:
+        if review is not None and review[1] == Review.Status.PUBLISHED and models is not None:
+            rating, _status, course_id, cached, made_by, stale_text = review
+            pipeline_id = segmenter_part + models.fingerprint[:16]
+            if stale_text is not None or made_by != pipeline_id:
+                prepared = (
+                    pipeline.prepare([stale_text], get_segmenter())[0]
+                    if stale_text is not None
+                    else pipeline.Prepared(clauses.unpack(cached or ""), "")
+                )
+                decided = pipeline.decide([prepared.clauses], [rating], models.complaints)[0]
+                cached = clauses.pack(decided)
+                text_hash = md5(stale_text) if stale_text is not None else None
+                if text_hash is None:
+                    text_hash = (
+                        ReviewTokens.objects.filter(pk=review_id).values_list("text_hash", flat=True).get()
+                    )
+                store(
+                    [
+                        (
+                            review_id,
+                            text_hash,
+                            rating,
+                            cached,
+                            any(c.complaint for c in decided),
+                            prepared.noise,
+                        )
+                    ],
+                    pipeline=pipeline_id,
+                )
+            complaint_clauses = [clause.tokens for clause in clauses.unpack(cached or "") if clause.complaint]
+            if complaint_clauses:
                 assigner = _current_assigner(run)
-                found = assign_one(assigner, ReviewTokens.unpack(cached))
+                found = assign_one(assigner, complaint_clauses, course=course_id, vectors=models.vectors)
                 if found is not None:
                     match = (assigner["clusters"][found[0]], found[1])
         previous = (

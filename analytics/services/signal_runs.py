@@ -8,16 +8,13 @@ import logging
 import os
 import socket
 import time
-from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta
 from itertools import chain
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -25,6 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from threadpoolctl import threadpool_limits
 
 from analytics import jobs
 from analytics.models import (
@@ -37,8 +35,8 @@ from analytics.models import (
 )
 from analytics.services.assignment import recount_clusters
 from analytics.services.scores import scores_recompute_soon
-from analytics.services.token_cache import analyse_and_cache, insert_rows, with_cache
-from analytics.services.training import TrainingData, signal_training_data
+from analytics.services.signal_corpus import bring_up_to_date, load_corpus
+from analytics.services.token_cache import insert_rows
 from analytics.signals import (
     ExtractionResult,
     Parameters,
@@ -266,26 +264,28 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     params = Parameters.from_mapping(run.parameters)
 
     progress(3, _("Loading reviews"))
-    training = signal_training_data()
-    corpus = _load_corpus(training)
+    corpus = load_corpus()
     timings["load"] = round(time.monotonic() - started, 3)
 
     mark = time.monotonic()
     progress(8, _("Segmenting review text"))
-    refreshed = _refresh_stale(corpus, training, progress)
-    timings["segment"] = round(time.monotonic() - mark, 3)
+    # Linear algebra on one thread: a worker shares its cores with other workers, and BLAS threads fighting
+    # over two cores made the word vectors five times slower.
+    with threadpool_limits(limits=1):
+        models = bring_up_to_date(corpus, progress)
+        timings["prepare"] = round(time.monotonic() - mark, 3)
 
-    mark = time.monotonic()
-    result = extract(
-        corpus.tokens,
-        corpus.complaint,
-        _signal_specs(),
-        parameters=params,
-        keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
-        context=training.context,
-        progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
-    )
-    corpus.tokens = []
+        mark = time.monotonic()
+        result = extract(
+            corpus.packed,
+            corpus.course_ids,
+            _signal_specs(),
+            vectors=models.vectors,
+            parameters=params,
+            keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
+            progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),
+        )
+    corpus.packed = []
     timings["extract"] = round(time.monotonic() - mark, 3)
 
     mark = time.monotonic()
@@ -303,113 +303,26 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
         instructors=instructors,
     )
     report["unassigned_complaints"] = [corpus.review_ids[i] for i in result.unassigned]
+    report["noise"] = {
+        key[len("noise_") :]: value for key, value in corpus.counts.items() if key.startswith("noise_")
+    }
+    report["rating_mismatch"] = corpus.counts["rating_mismatch"]
     timings["report"] = round(time.monotonic() - mark, 3)
 
     progress(90, _("Saving results"))
     mark = time.monotonic()
-    counts = {**result.counts, "segmented": refreshed, "classifier": training.kind}
+    counts = {
+        **result.counts,
+        "noise": sum(report["noise"].values()),
+        "rating_mismatch": corpus.counts["rating_mismatch"],
+        "undated": report["undated"],
+        "segmented": corpus.counts["segmented"],
+        "decided": corpus.counts["decided"],
+        "trained": corpus.counts["trained"],
+        "classifier": models.kind,
+    }
     _save_signal_run(run, result, report, corpus.review_ids, counts, timings, started, mark)
     _prune_signal_runs()
-
-
-@dataclass
-class _Corpus:
-    """The published reviews of a run, in primary-key order (one entry per review in each list)."""
-
-    review_ids: list[int] = field(default_factory=list)
-    ratings: list[int] = field(default_factory=list)
-    months: list[str] = field(default_factory=list)  # "YYYY-MM" in the site's time zone
-    course_ids: list[int] = field(default_factory=list)
-    # Content tokens (joined by spaces, as cached) and complaint decision; None until _refresh_stale fills
-    # in the reviews whose cache row was missing or stale (text, rating or pipeline changed): `stale`.
-    tokens: list[str | None] = field(default_factory=list)
-    complaint: list[bool | None] = field(default_factory=list)
-    stale: list[tuple[int, str]] = field(default_factory=list)  # (position, text)
-
-
-def _load_corpus(training: TrainingData) -> _Corpus:
-    """The published reviews with their cached tokens and complaint decisions, in one query of plain rows
-    (no model instances, no datetime objects: creation times come as seconds since 1970)."""
-    corpus = _Corpus()
-    moments = array("q")
-    rows = (
-        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), training.fingerprint)
-        .annotate(moment=_EpochSeconds("created_at"))
-        .order_by("pk")
-        .values_list(
-            "pk", "rating", "moment", "course_id", "tokens__tokens", "tokens__complaint", "stale_text"
-        )
-    )
-    for review_id, rating, moment, course_id, cached, complaint, stale_text in rows.iterator(
-        chunk_size=_LOAD_CHUNK
-    ):
-        if stale_text is None:
-            corpus.tokens.append(cached)
-            corpus.complaint.append(complaint)
-        else:
-            corpus.stale.append((len(corpus.tokens), stale_text))
-            corpus.tokens.append(None)
-            corpus.complaint.append(None)
-        corpus.review_ids.append(review_id)
-        corpus.ratings.append(rating)
-        moments.append(moment)
-        corpus.course_ids.append(course_id)
-    corpus.months = _local_months(np.frombuffer(moments, dtype=np.int64), timezone.get_current_timezone())
-    return corpus
-
-
-class _EpochSeconds(models.Func):
-    """A datetime as whole seconds since 1970 (UTC), computed by the database: loading 100k datetime
-    objects (and converting each to the site's zone) cost more than the rest of a re-run's load."""
-
-    output_field = models.BigIntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
-        return self.as_sql(compiler, connection, template=template, **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # strftime's '%s' reaches SQLite through two %-formattings (the template's, then the parameters').
-        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
-        return self.as_sql(compiler, connection, template=template, **extra_context)
-
-
-def _local_months(moments: np.ndarray, zone: tzinfo) -> list[str]:
-    """The month ("YYYY-MM") in `zone` of each moment (seconds since 1970): one search among the instants
-    the zone's months begin (daylight saving included), not one time-zone conversion per review."""
-    if not len(moments):
-        return []
-    first = datetime.fromtimestamp(int(moments.min()), zone)
-    last = datetime.fromtimestamp(int(moments.max()), zone)
-    starts, labels = [], []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        starts.append(datetime(year, month, 1, tzinfo=zone).timestamp())
-        labels.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    positions = np.searchsorted(np.asarray(starts), moments, side="right") - 1
-    return [labels[position] for position in positions.tolist()]
-
-
-def _refresh_stale(corpus: _Corpus, training: TrainingData, progress: Callable[[int, str], None]) -> int:
-    """Segment and classify the reviews whose cache row was missing or stale, cache them; how many."""
-    stale = corpus.stale
-    for start in range(0, len(stale), _TOKEN_CACHE_BATCH):
-        batch = stale[start : start + _TOKEN_CACHE_BATCH]
-        positions = [position for position, _text in batch]
-        with transaction.atomic():
-            fresh_tokens, fresh_complaint = analyse_and_cache(
-                [corpus.review_ids[position] for position in positions],
-                [text for _position, text in batch],
-                [corpus.ratings[position] for position in positions],
-                training,
-            )
-        for position, review_tokens, complaint in zip(positions, fresh_tokens, fresh_complaint, strict=True):
-            corpus.tokens[position] = review_tokens
-            corpus.complaint[position] = complaint
-        progress(8 + int(20 * (start + len(batch)) / len(stale)), _("Segmenting review text"))
-    corpus.stale = []
-    return len(stale)
 
 
 def _definition_terms(definition: SignalDefinition, merged: list[SignalDefinition]) -> tuple:
@@ -419,10 +332,21 @@ def _definition_terms(definition: SignalDefinition, merged: list[SignalDefinitio
     return seed_phrases(terms, get_segmenter().tokens)
 
 
+def _scoped_courses(tags: list[str]) -> frozenset[int] | None:
+    """The courses carrying any of the tags (name or slug, any case); None for no scope (every course)."""
+    wanted = [str(tag).strip() for tag in tags if str(tag).strip()]
+    if not wanted:
+        return None
+    match = models.Q()
+    for tag in wanted:
+        match |= models.Q(tags__name__iexact=tag) | models.Q(tags__slug__iexact=tag)
+    return frozenset(Course.objects.filter(match).values_list("pk", flat=True).distinct())
+
+
 def _signal_specs() -> list[SignalSpec]:
-    """The pipeline's view of the taxonomy: seeded and confirmed signals guide the assignment; discovered
-    and dismissed ones only keep their identity when a new cluster looks like them. A merged signal
-    lends its terms to the one it was merged into."""
+    """The pipeline's view of the taxonomy: seeded and confirmed signals guide the assignment (within the
+    courses their scope tags name); discovered and dismissed ones only keep their identity when a new
+    cluster looks like them. A merged signal lends its terms to the one it was merged into."""
     definitions = list(SignalDefinition.objects.order_by("key"))
     merged: dict[int, list[SignalDefinition]] = defaultdict(list)
     for definition in definitions:
@@ -451,6 +375,7 @@ def _signal_specs() -> list[SignalSpec]:
                 terms=_definition_terms(definition, merged[definition.pk]),
                 learned=member_terms,
                 guided=guided,
+                courses=_scoped_courses(definition.scope_tags or []),
             )
         )
     return specs
@@ -503,6 +428,10 @@ def _save_signal_run(
                     size=summary["size"],
                     share=summary["share"],
                     lift=summary["lift"],
+                    quote_clauses={
+                        str(review_ids[member]): group.clauses.get(member, "")
+                        for member in group.representatives
+                    },
                 )
             )
         SignalCluster.objects.bulk_create(clusters)

@@ -23,7 +23,8 @@ def seed_signal_definitions() -> int:
     """Create the shipped failure signals (analytics/data/seeds.json) that do not exist yet.
 
     Idempotent. Definitions that exist are left as admins edited them (names, terms, status); a seeded
-    definition whose seed terms were emptied gets the shipped ones back. Returns how many were created.
+    definition whose seed terms were emptied gets the shipped ones back, and one from before seeds had a
+    scope gets the shipped scope. Returns how many were created.
     """
     created = 0
     for seed in json.loads(SIGNAL_SEEDS_PATH.read_text(encoding="utf-8")):
@@ -34,10 +35,14 @@ def seed_signal_definitions() -> int:
                 "name_en": seed["name_en"],
                 "description": seed["description"],
                 "seed_terms": seed["seed_terms"],
+                "scope_tags": seed.get("scope_tags", []),
                 "status": SignalDefinition.Status.SEEDED,
             },
         )
         created += was_created
+        if not was_created and not definition.scope_tags and seed.get("scope_tags"):
+            definition.scope_tags = seed["scope_tags"]
+            definition.save(update_fields=["scope_tags", "updated_at"])
         if (
             not was_created
             and not definition.seed_terms

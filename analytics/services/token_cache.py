@@ -1,4 +1,4 @@
-"""The ReviewTokens cache: which reviews' cached tokens are stale, segment-classify-and-store, and the bulk
+"""The ReviewTokens cache: which reviews' cached clauses are stale, storing a batch of them, and the bulk
 row writer (COPY on PostgreSQL) the runs use."""
 
 from __future__ import annotations
@@ -11,57 +11,42 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import MD5
 from django.utils import timezone
 
-from analytics.models import (
-    ReviewTokens,
-)
-from analytics.services.training import TrainingData
-from analytics.text import get_segmenter
+from analytics.models import ReviewTokens
 
 # Upserts of fewer rows (one new review's cache row) skip the scratch table COPY needs.
 _COPY_UPSERT_FROM = 500
 
+CACHE_FIELDS = ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "noise", "updated_at"]
 
-def with_cache(reviews: models.QuerySet, pipeline: str) -> models.QuerySet:
-    """`reviews` annotated with `stale_text`: NULL when the review's cache row is fresh (same text, rating
-    and pipeline), else the text to segment and classify again. Comparing in SQL means a re-run never
-    fetches, let alone hashes, the text of an unchanged review."""
-    fresh = Q(tokens__text_hash=MD5("text"), tokens__pipeline=pipeline, tokens__rating=F("rating"))
+
+def with_cache(reviews: models.QuerySet, segmenter: str) -> models.QuerySet:
+    """`reviews` annotated with `stale_text`: NULL when the review's cached clauses are fresh (same text and
+    rating, cut by the same segmenter), else the text to segment again. Comparing in SQL means a re-run
+    never fetches, let alone hashes, the text of an unchanged review."""
+    fresh = Q(
+        tokens__text_hash=MD5("text"), tokens__pipeline__startswith=segmenter, tokens__rating=F("rating")
+    )
     return reviews.annotate(
         stale_text=Case(When(fresh, then=Value(None)), default=F("text"), output_field=models.TextField())
     )
 
 
-def analyse_and_cache(
-    review_ids: list[int], texts: list[str], ratings: list[int], training: TrainingData
-) -> tuple[list[str], list[bool]]:
-    """Segment, classify and filter reviews, store the result in their cache rows (in the caller's
-    transaction) and return each review's content tokens joined by spaces, and whether it is a complaint."""
-    segmenter = get_segmenter()
-    words = segmenter.words_many(texts)
-    complaint = training.classifier.is_complaint(words, ratings).tolist()
-    tokens = segmenter.filter_many(words)
-    packed = [ReviewTokens.pack(review_tokens) for review_tokens in tokens]
+def store(rows: Iterable[tuple[int, str, int | None, str, bool, str]], *, pipeline: str) -> None:
+    """Write cache rows (in the caller's transaction): (review id, MD5 of its text, rating, packed clauses,
+    has a complaint clause, noise kind), all made under `pipeline`."""
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     insert_rows(
         ReviewTokens,
-        ["review", "text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+        CACHE_FIELDS,
         (
-            (review_id, _md5(text), training.fingerprint, rating, stored, flag, stamp)
-            for review_id, text, rating, stored, flag in zip(
-                review_ids, texts, ratings, packed, complaint, strict=True
-            )
-            if stored is not None
+            (review_id, text_hash, pipeline, rating, packed, complaint, noise, stamp)
+            for review_id, text_hash, rating, packed, complaint, noise in rows
         ),
-        update_on_conflict=["text_hash", "pipeline", "rating", "tokens", "complaint", "updated_at"],
+        update_on_conflict=CACHE_FIELDS[1:],
     )
-    # A review whose tokens cannot be cached (see ReviewTokens.pack) still counts in this run.
-    joined = [
-        " ".join(review) if stored is None else stored for review, stored in zip(tokens, packed, strict=True)
-    ]
-    return joined, complaint
 
 
-def _md5(text: str) -> str:
+def md5(text: str) -> str:
     """The digest the database's MD5() gives for the same text (its UTF-8 bytes, in hex)."""
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 

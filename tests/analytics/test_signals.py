@@ -5,6 +5,7 @@ real reviews from ../shared/data/real/ (tests/analytics/real_corpus.py), where i
 """
 
 import itertools
+
 import pytest
 
 from analytics import clauses, signals, text
@@ -40,9 +41,7 @@ GO_COMPLAINTS = [
 
 
 def _extract(packed, courses, specs, **parameters):
-    return signals.extract(
-        packed, courses, specs, vectors=None, parameters=signals.Parameters(**parameters)
-    )
+    return signals.extract(packed, courses, specs, vectors=None, parameters=signals.Parameters(**parameters))
 
 
 def test_it_assigns_complaints_to_the_seeded_signal_they_describe():
@@ -68,7 +67,7 @@ def test_it_never_assigns_praise_or_noise():
 
 
 def test_it_takes_a_seeded_signal_only_where_a_seed_phrase_occurs():
-    packed = [_packed("视频看到一半就会卡住", complaint=True), _packed("没有超时控制", complaint=True)]
+    packed = [_packed("视频看到一半就会卡住", complaint=True), _packed("调用下游没有超时", complaint=True)]
     result = _extract(packed, ["go"] * 2, _specs())
     assert [(group.key, group.members) for group in result.groups] == [("no_production", [1])]
 
@@ -166,7 +165,7 @@ def test_it_summarises_shares_lift_and_trends_and_counts_undated_reviews():
     for summary, group in zip(report["signals"], result.groups, strict=True):
         assert summary["size"] == len(group.members)
         assert sum(summary["trend"]) + summary["undated"] == len(group.members)
-        assert summary["lift"] == pytest.approx(3.0)
+        assert summary["lift"] == pytest.approx(2.0)  # 2★ inside; 2, 2, 5, 5, 5, 5 outside
         alice = next(row for row in summary["by_instructor"] if row["id"] == "alice")
         assert alice["count"] == len(group.members)
     assert result.counts["complaints"] == 4

@@ -178,7 +178,9 @@ def train(
     frequency = np.asarray([document_frequency[word] for word in words], dtype=np.float64) / max(len(docs), 1)
     vectors = WordVectors(
         words=words,
-        vectors=reduced.astype(np.float32),
+        # Stored as float16 (half the size): keep exactly what a stored copy will read back, so a run with
+        # freshly learned vectors and the next run with stored ones give the same result.
+        vectors=reduced.astype(np.float16).astype(np.float32),
         frequency=frequency.astype(np.float32),
         common=np.zeros(0, dtype=np.float32),
     )

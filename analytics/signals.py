@@ -56,7 +56,8 @@ class SignalSpec:
     keywords overlap it.
     terms: seed phrases, each already segmented into content tokens (("没有", "超时"), ("gopath",)).
     learned: vocabulary learned from confirmed members (term → weight 0..1).
-    courses: the courses whose reviews it may take (None: every course).
+    courses: the courses whose reviews it may take (None: every course); scope: the course tags that
+    define them (lowercase), which the incremental assigner checks for courses created after the run.
     """
 
     key: str
@@ -64,6 +65,7 @@ class SignalSpec:
     learned: Mapping[str, float] = field(default_factory=dict)
     guided: bool = True
     courses: frozenset[Hashable] | None = None
+    scope: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ class GuidedAssigner(TypedDict):
     group: int
     phrases: list[list[str]]
     learned: dict[str, float]
-    courses: list[Hashable] | None
+    scope: list[str]  # course tags (lowercase); empty: every course
 
 
 class DiscoveredAssigner(TypedDict):
@@ -330,9 +332,10 @@ def extract(
     groups: list[SignalGroup] = []
     for s in range(guided_groups + len(discovered_rows)):
         picked = np.flatnonzero(review_signal == s)
-        if not len(picked):
-            continue
         is_discovered = s >= guided_groups
+        # A theme is what several learners say: clauses of one long review do not make a signal.
+        if not len(picked) or (is_discovered and len(picked) < params.min_cluster_size):
+            continue
         group = SignalGroup(
             key=None if is_discovered else guided[s].key,
             members=picked.tolist(),
@@ -469,7 +472,9 @@ def _discover(
     if len(rows) < 2 * min_size:
         return empty
     points = embedded[rows]
-    k = min(params.discovery_clusters, len(rows) // min_size)
+    # About sqrt(n / 2) groups (the usual rule of thumb), at most discovery_clusters: a small site does not
+    # get one group per repeated sentence.
+    k = min(params.discovery_clusters, len(rows) // min_size, max(2, round(math.sqrt(len(rows) / 2))))
     if k < 2:
         return empty
     fit_on = points
@@ -561,8 +566,8 @@ def _cap_share(
 
 
 def _phrase(a: str, b: str) -> str:
-    """Two adjacent words as a reader writes them: Chinese joined, Latin with a space."""
-    return f"{a} {b}" if a[-1:].isascii() and b[:1].isascii() else a + b
+    """Two adjacent words as a reader writes them: Chinese joined, with a space next to Latin."""
+    return f"{a} {b}" if a[-1:].isascii() or b[:1].isascii() else a + b
 
 
 def _displayable(term: str, stopwords: frozenset[str]) -> bool:
@@ -598,7 +603,8 @@ def _describe(
             if _displayable(word, stopwords):
                 seen.add(word)
         for a, b in zip(tokens, tokens[1:], strict=False):
-            if a not in stopwords and b not in stopwords and not (a + b).isdigit():
+            # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
+            if len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords:
                 joined = _phrase(a, b)
                 if _displayable(joined, stopwords):
                     seen.add(joined)
@@ -615,9 +621,8 @@ def _describe(
     names = sorted(terms, key=terms.__getitem__)
     for g, group in enumerate(groups):
         # A keyword must recur: a word from one review (a username, a typo) says nothing about a theme.
-        recurring = np.asarray(
-            [clauses_with[(g, name)] >= min(3, max(2, len(group.members) // 20)) for name in names]
-        )
+        need = 1 if len(group.members) < 4 else min(3, max(2, len(group.members) // 20))
+        recurring = np.asarray([clauses_with[(g, name)] >= need for name in names])
         row = weights[g] * recurring
         order = [i for i in np.argsort(-row, kind="stable") if row[i] > 0]
         chosen: list[int] = []
@@ -692,7 +697,9 @@ def _match_known(
             continue
         best: tuple[float, SignalSpec] | None = None
         for spec in earlier:
+            # Keywords are words or two-word phrases ("助教回复"); the terms are segmented phrases.
             words = {token for phrase in spec.terms for token in phrase} | set(spec.learned)
+            words |= {"".join(phrase) for phrase in spec.terms}
             overlap = keyword_overlap(group.keywords, words)
             if overlap >= params.candidate_match_overlap and (best is None or overlap > best[0]):
                 best = (overlap, spec)
@@ -746,7 +753,7 @@ def _assigner_payload(
                 "group": g,
                 "phrases": phrases,
                 "learned": learned,
-                "courses": sorted(spec.courses, key=str) if spec.courses is not None else None,
+                "scope": sorted(spec.scope),
             }
         )
         used_terms.update(term for phrase in phrases for term in phrase)
@@ -768,13 +775,16 @@ def assign_one(
     assigner: Assigner | Mapping[str, object],
     complaint_clauses: Sequence[Sequence[str]],
     *,
-    course: Hashable = None,
+    course_tags: Iterable[str] = (),
     vectors: WordVectors | None = None,
 ) -> tuple[int, float] | None:
-    """(group index, score) for one review's complaint clauses under a run's assigner, or None."""
+    """(group index, score) for one review's complaint clauses under a run's assigner, or None.
+
+    course_tags: the tags (names and slugs, lowercase) of the review's course, for scoped signals."""
     if not assigner or assigner.get("version") != 2 or not complaint_clauses:
         return None
     payload: Assigner = assigner  # type: ignore[assignment]
+    tags = {tag.lower() for tag in course_tags}
     idf = payload["idf"]
     default_idf = payload["default_idf"]
     best: tuple[int, float] | None = None
@@ -788,7 +798,7 @@ def assign_one(
         norm = math.sqrt(sum(value * value for value in vector.values()))
         vector = {term: value / norm for term, value in vector.items()}
         for signal in payload["guided"]:
-            if signal["courses"] is not None and course not in signal["courses"]:
+            if signal["scope"] and not tags.intersection(signal["scope"]):
                 continue
             activated: set[str] = set()
             for phrase in signal["phrases"]:

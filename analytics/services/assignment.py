@@ -21,7 +21,7 @@ from analytics.signals import (
     assign_one,
 )
 from analytics.text import get_segmenter
-from reviews.models import Review
+from reviews.models import Review, Tag
 
 
 class _AssignerCache:
@@ -89,7 +89,13 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
             complaint_clauses = [clause.tokens for clause in clauses.unpack(cached or "") if clause.complaint]
             if complaint_clauses:
                 assigner = _current_assigner(run)
-                found = assign_one(assigner, complaint_clauses, course=course_id, vectors=models.vectors)
+                tags = Tag.objects.filter(courses=course_id).values_list("name", "slug")
+                found = assign_one(
+                    assigner,
+                    complaint_clauses,
+                    course_tags={value.lower() for pair in tags for value in pair},
+                    vectors=models.vectors,
+                )
                 if found is not None:
                     match = (assigner["clusters"][found[0]], found[1])
         previous = (

@@ -376,6 +376,9 @@ def _signal_specs() -> list[SignalSpec]:
                 learned=member_terms,
                 guided=guided,
                 courses=_scoped_courses(definition.scope_tags or []),
+                scope=tuple(
+                    str(tag).strip().lower() for tag in definition.scope_tags or [] if str(tag).strip()
+                ),
             )
         )
     return specs

@@ -139,8 +139,13 @@ def signal_merge(*, definition: SignalDefinition, into: SignalDefinition) -> Sig
     return definition
 
 
+# A promoted candidate keeps the keywords that weigh at least this share of its top keyword: the words that
+# describe it, not the tail that happened to co-occur.
+DESCRIBING_WEIGHT = 0.4
+
+
 def _current_keywords(definition: SignalDefinition, limit: int = 10) -> list[str]:
     cluster = SignalCluster.objects.filter(run__is_current=True, definition=definition).first()
     if cluster is None:
         return list(definition.seed_terms or [])
-    return [str(term) for term, _weight in cluster.keywords[:limit]]
+    return [str(term) for term, weight in cluster.keywords[:limit] if float(weight) >= DESCRIBING_WEIGHT]

@@ -175,8 +175,10 @@ def train_and_store(reviews: Sequence[Sequence[Clause]], ratings: Sequence[int |
         model = complaints.train(zip(reviews, ratings, strict=True), labelled)
     except ValueError as error:
         logger.warning("complaints fall back to the rating rule: %s", error)
-        return SignalModels(RATING_RULE, _vectors(reviews), "rating-rule", "rating-rule", len(reviews))
-    vectors = _vectors(reviews)
+        return SignalModels(
+            RATING_RULE, _vectors(reviews, labelled), "rating-rule", "rating-rule", len(reviews)
+        )
+    vectors = _vectors(reviews, labelled)
     payload = json.dumps(model.as_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     fingerprint = _base_fingerprint()
     LearnedModel.objects.update_or_create(
@@ -195,9 +197,12 @@ def train_and_store(reviews: Sequence[Sequence[Clause]], ratings: Sequence[int |
     return SignalModels(model, vectors, "learned", _model_fingerprint(payload), len(reviews))
 
 
-def _vectors(reviews: Sequence[Sequence[Clause]]) -> WordVectors | None:
+def _vectors(reviews: Sequence[Sequence[Clause]], labelled: Sequence[LabelledClause]) -> WordVectors | None:
+    """Word vectors of the corpus; the labelled reviews' clauses join it, which matters on a young site."""
+    documents = [[token for clause in review for token in clause.tokens] for review in reviews]
+    documents.extend(list(example.tokens) for example in labelled)
     try:
-        return embeddings.train([token for clause in review for token in clause.tokens] for review in reviews)
+        return embeddings.train(documents)
     except ValueError as error:
         logger.info("no word vectors for this corpus: %s", error)
         return None

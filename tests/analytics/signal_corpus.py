@@ -3,6 +3,7 @@ unseeded complaint (after-sales support) and praise."""
 
 from datetime import UTC, datetime
 
+from reviews.models import Tag
 from tests.factories import CourseFactory, ImportedReviewFactory, InstructorFactory, ReviewFactory
 
 COMPLAINTS = {
@@ -36,11 +37,17 @@ PRAISE = [
 ]
 
 
+def go_course(**kwargs):
+    """A course tagged Go: the shipped seeded signals are scoped to such courses."""
+    go, _created = Tag.objects.get_or_create(slug="go", defaults={"name": "Go"})
+    return CourseFactory(tags=[go], **kwargs)
+
+
 def make_corpus(*, repeat: int = 3):
-    """Reviews on two courses of one instructor; imported ones carry an external id, web ones do not.
-    Returns {review pk: label} with label a seeded key, "support" or "praise"."""
+    """Reviews on two Go courses (the seeded signals' scope) of one instructor; imported ones carry an
+    external id, web ones do not. Returns {review pk: label}: a seeded key, "support" or "praise"."""
     instructor = InstructorFactory()
-    courses = [CourseFactory(instructors=[instructor]), CourseFactory(instructors=[instructor])]
+    courses = [go_course(instructors=[instructor]), go_course(instructors=[instructor])]
     labels = {}
     rows = []
     for _round in range(repeat):

@@ -27,7 +27,12 @@ def _packed(review: str, *, complaint: bool) -> str:
 
 def _specs(courses=None):
     return [
-        signals.SignalSpec(key=key, terms=signals.seed_phrases(terms, text.segment), courses=courses)
+        signals.SignalSpec(
+            key=key,
+            terms=signals.seed_phrases(terms, text.segment),
+            courses=courses,
+            scope=("go",) if courses is not None else (),
+        )
         for key, terms in SEEDS.items()
     ]
 
@@ -76,11 +81,13 @@ def test_it_assigns_one_new_review_like_the_run_would():
     packed = [_packed(review, complaint=True) for review in GO_COMPLAINTS]
     result = _extract(packed, ["go"] * 4, _specs(courses=frozenset({"go"})))
     keys = [group.key for group in result.groups]
-    found = signals.assign_one(result.assigner, [text.segment("服务调用没有超时")], course="go")
+    found = signals.assign_one(result.assigner, [text.segment("服务调用没有超时")], course_tags={"Go", "web"})
     assert found is not None and keys[found[0]] == "no_production"
-    assert signals.assign_one(result.assigner, [text.segment("服务调用没有超时")], course="java") is None
-    assert signals.assign_one(result.assigner, [text.segment("天气不错")], course="go") is None
-    assert signals.assign_one(result.assigner, [], course="go") is None
+    assert (
+        signals.assign_one(result.assigner, [text.segment("服务调用没有超时")], course_tags={"java"}) is None
+    )
+    assert signals.assign_one(result.assigner, [text.segment("天气不错")], course_tags={"go"}) is None
+    assert signals.assign_one(result.assigner, [], course_tags={"go"}) is None
 
 
 @pytest.mark.parametrize("rows", [[], [""], [_packed("还行", complaint=False)]])
@@ -139,7 +146,7 @@ def test_it_assigns_a_new_real_complaint_to_the_discovered_theme_it_belongs_to()
     result = signals.extract(corpus.packed, corpus.courses, [], vectors=corpus.vectors)
     segmenter = text.get_segmenter()
     clause = segmenter.tokens("视频声音太小了，听不清")
-    found = signals.assign_one(result.assigner, [clause], course="x", vectors=corpus.vectors)
+    found = signals.assign_one(result.assigner, [clause], vectors=corpus.vectors)
     assert found is not None
     keywords = " ".join(keyword for keyword, _weight in result.groups[found[0]].keywords)
     assert "声音" in keywords

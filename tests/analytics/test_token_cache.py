@@ -1,12 +1,14 @@
-"""The per-review cache a run reads instead of segmenting and classifying again: what it stores must read
-back as exactly the tokens the segmenter gives, on SQLite (executemany) and PostgreSQL (COPY) alike, and
-a row counts only while the review's text, its rating and the pipeline that made it are unchanged."""
+"""The per-review cache a run reads instead of segmenting and deciding again: what it stores must read back
+as exactly the clauses the segmenter gives, on SQLite (executemany) and PostgreSQL (COPY) alike; a row's
+words count while the review's text, its rating and the segmenter are unchanged, and its decisions while
+the complaint model that made them is the current one."""
 
 import hashlib
 
 import pytest
 
-from analytics.models import ReviewSignal, ReviewTokens, SignalRun
+from analytics import clauses
+from analytics.models import LearnedModel, ReviewSignal, ReviewTokens, SignalRun
 from analytics.services import signal_runs, taxonomy
 from analytics.text import get_segmenter
 from tests.analytics.signal_corpus import make_corpus
@@ -40,16 +42,24 @@ def seeded():
     taxonomy.seed_signal_definitions()
 
 
-def test_it_reads_back_cached_tokens_exactly_as_the_segmenter_cut_them(seeded):
+def _words(review) -> list[tuple[str, ...]]:
+    segmenter = get_segmenter()
+    return [clause.tokens for clause in clauses.split(segmenter.words(review.text), segmenter.keep)]
+
+
+def test_it_reads_back_cached_clauses_exactly_as_the_segmenter_cut_them(seeded):
     make_corpus(repeat=1)
     reviews = [ReviewFactory(text=text, rating=2) for text in AWKWARD_TEXTS]
     first = run_once()
-    segmenter = get_segmenter()
     for review in reviews:
         row = cached(review)
-        assert ReviewTokens.unpack(row.tokens) == segmenter.tokens(review.text)
+        assert [clause.tokens for clause in clauses.unpack(row.tokens)] == (
+            _words(review) if not row.noise else []
+        )
         assert row.text_hash == hashlib.md5(review.text.encode()).hexdigest()
-        assert row.complaint and row.rating == 2
+        assert row.rating == 2
+    assert cached(reviews[0]).complaint  # "没有超时控制…" at 2★
+    assert cached(reviews[3]).noise == "empty" and not cached(reviews[3]).complaint  # 😂😂😂
     second = run_once()
     assert second.counts["segmented"] == 0
     assert dict(
@@ -62,16 +72,16 @@ def test_it_replaces_the_cached_tokens_of_an_edited_review(seeded):
     review = ReviewFactory(text="讲得非常清楚，强烈推荐", rating=5)
     run_once()
     assert not cached(review).complaint
-    review.text = "还在用 GOPATH，没有超时控制，一行单元测试都没有"
+    review.text = "讲得清楚，但是还在用 GOPATH，没有超时控制，一行单元测试都没有"
     review.save()
     assert run_once().counts["segmented"] == 1
-    assert ReviewTokens.unpack(cached(review).tokens) == get_segmenter().tokens(review.text)
+    assert [clause.tokens for clause in clauses.unpack(cached(review).tokens)] == _words(review)
     assert cached(review).complaint  # a complaint in wording even at five stars
 
 
 def test_it_decides_again_when_only_the_rating_changed(seeded):
     make_corpus(repeat=1)
-    review = ReviewFactory(text="讲得还行，例子偏简单", rating=5)
+    review = ReviewFactory(text="讲得还行，就是例子太简单，没有实战", rating=5)
     run_once()
     review.rating = 1
     review.save()
@@ -92,8 +102,14 @@ def test_it_rebuilds_rows_made_by_another_pipeline(seeded):
     assert not ReviewTokens.objects.filter(pipeline="older-classifier").exists()
 
 
-def test_it_only_caches_tokens_that_read_back_unchanged():
-    for words in ([], ["go-mod"], ["没有", "超时", "，", "fmt.errorf", '("%v\\n")']):
-        assert ReviewTokens.unpack(ReviewTokens.pack(words)) == words
-    assert ReviewTokens.pack(["hello world"]) is None
-    assert ReviewTokens.pack([""]) is None
+def test_it_decides_again_from_cached_words_when_the_model_is_learned_again(seeded, settings):
+    make_corpus(repeat=1)
+    first = run_once()
+    assert first.counts["trained"] == 1 and first.counts["segmented"] == first.counts["reviews"]
+    assert run_once().counts["trained"] == 0  # the stored model serves an unchanged corpus
+    make_corpus(repeat=1)  # the corpus doubles: enough change to learn again
+    run = run_once()
+    assert run.counts["trained"] == 1
+    assert run.counts["segmented"] == first.counts["reviews"]  # only the new reviews are cut
+    assert run.counts["decided"] == run.counts["reviews"]  # every review, by the new model
+    assert LearnedModel.objects.get(kind=LearnedModel.COMPLAINTS).reviews == run.counts["reviews"]

@@ -11,6 +11,7 @@ each prefixed with `!` when the clause was decided to be a complaint ("!^ 声音
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
@@ -124,3 +125,18 @@ def text_clauses(text: str) -> list[tuple[int, int]]:
                 position += 1
         out.append((cut, end))
     return out
+
+
+def locate(text: str, tokens: Sequence[str]) -> tuple[int, int] | None:
+    """The span of raw `text` that holds the clause made of `tokens` (content words, as cached): the clause
+    span covering most of their characters; None when none of them is found."""
+    wanted = [token for token in tokens if token]
+    if not wanted:
+        return None
+    best: tuple[int, tuple[int, int]] | None = None
+    for start, end in text_clauses(text):
+        piece = unicodedata.normalize("NFKC", text[start:end]).lower()
+        covered = sum(len(token) for token in wanted if token in piece)
+        if covered and (best is None or covered > best[0]):
+            best = (covered, (start, end))
+    return best[1] if best else None

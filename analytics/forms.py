@@ -16,6 +16,41 @@ class SignalRenameForm(forms.Form):
     )
 
 
+def _lines(value: str) -> list[str]:
+    """Terms written one a line or separated by commas (either width)."""
+    return [
+        part.strip()
+        for line in value.splitlines()
+        for part in line.replace("，", ",").split(",")
+        if part.strip()
+    ]
+
+
+class SignalTermsForm(forms.Form):
+    seed_terms = forms.CharField(
+        label=_("Seed terms"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "One a line (or separated by commas). A review's complaint takes this signal only when it "
+            "contains one of them."
+        ),
+    )
+    scope_tags = forms.CharField(
+        label=_("Only courses tagged"),
+        required=False,
+        max_length=400,
+        help_text=_("Course tags, separated by commas (e.g. Go). Empty: every course."),
+    )
+
+    def clean_seed_terms(self) -> list[str]:
+        return _lines(self.cleaned_data["seed_terms"])
+
+    def clean_scope_tags(self) -> list[str]:
+        return _lines(self.cleaned_data["scope_tags"])
+
+
 class SignalRunStartForm(forms.Form):
     """The few run parameters worth tuning from the dashboard; empty fields keep the pipeline's defaults."""
 

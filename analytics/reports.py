@@ -409,7 +409,11 @@ def signal_report(*, run: SignalRun | None = None) -> dict:
     for cluster in run.clusters.select_related("definition").prefetch_related("representative_reviews"):
         definition = cluster.definition
         examples = [
-            {"review_id": review_key(review.pk, review.external_id), "text": review.text}
+            {
+                "review_id": review_key(review.pk, review.external_id),
+                "text": review.text,
+                "clause": (cluster.quote_clauses or {}).get(str(review.pk), ""),
+            }
             for review in cluster.representative_reviews.all()
         ]
         signals.append(

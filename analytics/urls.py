@@ -12,6 +12,7 @@ urlpatterns = [
     path("signals/definitions/<int:pk>/promote/", views.signal_promote, name="signals-promote"),
     path("signals/definitions/<int:pk>/rename/", views.signal_rename, name="signals-rename"),
     path("signals/definitions/<int:pk>/merge/", views.signal_merge, name="signals-merge"),
+    path("signals/definitions/<int:pk>/terms/", views.signal_terms, name="signals-terms"),
     path("signals/runs/", views.signal_run_list, name="signals-runs"),
     path("signals/runs/start/", views.signal_run_start, name="signals-run-start"),
     path("signals/runs/<int:pk>/progress/", views.signal_run_progress, name="signals-run-progress"),

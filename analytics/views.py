@@ -19,6 +19,7 @@ from analytics.forms import (
     SignalMergeForm,
     SignalRenameForm,
     SignalRunStartForm,
+    SignalTermsForm,
     live_definitions,
     merge_targets,
 )
@@ -175,6 +176,27 @@ def signal_promote(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def signal_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return _apply_naming_form(request, pk, taxonomy.signal_rename, _("Renamed to “%(name)s”."))
+
+
+@require_POST
+@staff_required
+def signal_terms(request: HttpRequest, pk: int) -> HttpResponse:
+    definition = get_object_or_404(SignalDefinition, pk=pk)
+    form = SignalTermsForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return _signal_redirect(request)
+    try:
+        taxonomy.signal_edit_terms(definition=definition, **form.cleaned_data)
+    except ValidationError as error:
+        _report_errors(request, error)
+    else:
+        messages.success(
+            request,
+            _("Seed terms of “%(name)s” saved; the next run assigns reviews by them.")
+            % {"name": reports.definition_name(definition)},
+        )
+    return _signal_redirect(request)
 
 
 @require_POST

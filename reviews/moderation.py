@@ -10,6 +10,8 @@ Rules (thresholds in `Rules`):
   at least `burst_min_reviews` reviews from new accounts (this one included) within `burst_window_minutes`.
 - review_spree: the author wrote at least `spree_min_courses` reviews (this one included) within
   `spree_window_minutes`.
+- suspected_spam: the noise gate (reviews/noise.py) finds a contact number, a link to another site or
+  keyboard mash in the text.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from reviews import noise
+
 NEAR_DUPLICATE = "near_duplicate"
 NEW_ACCOUNT_BURST = "new_account_burst"
 REVIEW_SPREE = "review_spree"
+SUSPECTED_SPAM = "suspected_spam"
+# Noise that a moderator should see; content-free text ("好好好") is only kept out of the analysis.
+_SPAM_KINDS = frozenset((noise.CONTACT, noise.LINK, noise.MASH))
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -122,6 +129,10 @@ def screen(candidate: Candidate, recent: Sequence[RecentReview], rules: Rules = 
     """Check a new review against the recent reviews (every account, every status, not the review itself)."""
     findings: list[Finding] = []
     now = candidate.now
+
+    spam = noise.screen(candidate.text)
+    if spam is not None and spam.kind in _SPAM_KINDS:
+        findings.append(Finding(SUSPECTED_SPAM, {"kind": spam.kind, "evidence": spam.evidence[:80]}))
 
     if len(normalise(candidate.text)) >= rules.duplicate_min_chars:
         window = now - timedelta(days=rules.lookback_days)

@@ -617,13 +617,17 @@ def review_screen(*, review: Review) -> moderation.Verdict:
 
 def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> moderation.Verdict:
     """Hold a published learner review as pending when the screening finds it suspicious (call it inside the
-    transaction that saves the review). After an edit only the near-duplicate rule applies."""
+    transaction that saves the review). After an edit only the near-duplicate and spam rules apply."""
     if review.status != Review.Status.PUBLISHED:
         return moderation.Verdict()
     verdict = review_screen(review=review)
     if edited:
         verdict = moderation.Verdict(
-            tuple(finding for finding in verdict.findings if finding.rule == moderation.NEAR_DUPLICATE)
+            tuple(
+                finding
+                for finding in verdict.findings
+                if finding.rule in (moderation.NEAR_DUPLICATE, moderation.SUSPECTED_SPAM)
+            )
         )
     if not verdict.suspicious:
         return verdict

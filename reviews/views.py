@@ -431,6 +431,16 @@ def describe_finding(finding: dict) -> str:
             "count": detail.get("reviews", "?"),
             "minutes": detail.get("minutes", "?"),
         }
+    if rule == moderation.SUSPECTED_SPAM:
+        kinds = {
+            "contact": _("a contact number"),
+            "link": _("a link to another site"),
+            "mash": _("keyboard mash"),
+        }
+        return _("Suspected spam: %(kind)s (%(evidence)s).") % {
+            "kind": kinds.get(detail.get("kind"), detail.get("kind", "?")),
+            "evidence": detail.get("evidence", ""),
+        }
     if rule == moderation.REVIEW_SPREE:
         return _("%(count)s reviews by this account within %(minutes)s minutes.") % {
             "count": detail.get("reviews", "?"),

@@ -15,6 +15,8 @@ from analytics.models import (
     SignalCluster,
     SignalDefinition,
 )
+from analytics.signals import seed_phrases
+from analytics.text import get_segmenter
 
 SIGNAL_SEEDS_PATH = Path(__file__).resolve().parent.parent / "data" / "seeds.json"
 
@@ -80,6 +82,46 @@ def signal_rename(
     for field_name, value in cleaned.items():
         setattr(definition, field_name, value)
     definition.save(update_fields=[*cleaned, "updated_at"])
+    return definition
+
+
+MAX_SEED_TERMS = 200
+MAX_TERM_LENGTH = 60
+
+
+def signal_edit_terms(
+    *, definition: SignalDefinition, seed_terms: list[str], scope_tags: list[str]
+) -> SignalDefinition:
+    """Replace a signal's seed terms and scope (course tags; empty: every course).
+
+    A term must keep a word of two or more characters once segmented ("没做过" keeps only "没", which
+    would match almost any complaint); such terms are refused by name, and nothing is saved. A seeded or
+    confirmed signal needs at least one term, since it assigns reviews by them from the next run on.
+    """
+    terms = list(dict.fromkeys(term.strip() for term in seed_terms if term.strip()))
+    tags = list(dict.fromkeys(tag.strip() for tag in scope_tags if tag.strip()))
+    errors: list[str] = []
+    if len(terms) > MAX_SEED_TERMS:
+        errors.append(_("At most %(count)d seed terms.") % {"count": MAX_SEED_TERMS})
+    too_long = [term for term in terms if len(term) > MAX_TERM_LENGTH]
+    if too_long:
+        errors.append(
+            _("Terms longer than %(count)d characters: %(terms)s")
+            % {"count": MAX_TERM_LENGTH, "terms": "、".join(too_long[:5])}
+        )
+    segmenter = get_segmenter()
+    vague = [term for term in terms if not seed_phrases([term], segmenter.tokens)]
+    if vague:
+        errors.append(
+            _("These terms would match almost any complaint: %(terms)s") % {"terms": "、".join(vague[:10])}
+        )
+    if not terms and definition.status in (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED):
+        errors.append(_("A seeded or confirmed signal needs at least one seed term."))
+    if errors:
+        raise ValidationError({"seed_terms": errors})
+    definition.seed_terms = terms
+    definition.scope_tags = tags
+    definition.save(update_fields=["seed_terms", "scope_tags", "updated_at"])
     return definition
 
 

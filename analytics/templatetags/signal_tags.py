@@ -7,9 +7,11 @@ real quotes. `{% include "analytics/partials/course_signals.html" %}` (with `cou
 """
 
 from django import template
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from analytics import reports
+from analytics import clauses, reports
 
 register = template.Library()
 
@@ -65,3 +67,26 @@ COUNT_LABELS = {
 @register.filter
 def count_label(key: str) -> str:
     return str(COUNT_LABELS.get(key, key.replace("_", " ")))
+
+
+@register.simple_tag
+def quote_with_clause(review, cluster, length: int = 110) -> str:
+    """The review's text (escaped) cut to about `length` characters around the complaint clause that put it
+    in the cluster, with that clause marked; the plain truncated text when the clause is not known."""
+    text = review.text
+    clause = (getattr(cluster, "quote_clauses", None) or {}).get(str(review.pk), "")
+    span = clauses.locate(text, clause.split()) if clause else None
+    if span is None:
+        return Truncator(text).chars(length)
+    start, end = span
+    room = max(length - (end - start), 0)
+    before_start = max(0, start - room // 2)
+    after_end = min(len(text), end + room - (start - before_start))
+    return format_html(
+        '{}{}<mark class="quote-clause">{}</mark>{}{}',
+        "…" if before_start > 0 else "",
+        text[before_start:start],
+        text[start:end],
+        text[end:after_end],
+        "…" if after_end < len(text) else "",
+    )

@@ -24,7 +24,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-SPAM = "这门课是我见过最好的 Go 课程，强烈推荐给所有人，老师讲得非常好，加微信 go-master-666 领取优惠券"
+# A copied puff piece: no contact in it, so only the near-duplicate rule can catch its copies.
+SPAM = "这门课是我见过最好的 Go 课程，强烈推荐给所有人，老师讲得非常好，每一章都有能跑的代码 666"
 
 
 def old_account(**kwargs):
@@ -51,6 +52,30 @@ def test_it_holds_a_near_duplicate_posted_from_another_account():
     assert held_rules(copy) == [moderation.NEAR_DUPLICATE]
     finding = copy.moderation_events.get().findings[0]["detail"]
     assert finding["review_id"] == first.pk and finding["same_author"] is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "讲得不错，需要全套资料的加我微信 go-master-666 领取优惠券",
+        "课程很好，考研视频请加企鹅 二四九六七九一九九一",
+        "分享一个学习编程的网站 www.cxyschool.com 免费",
+    ],
+)
+def test_it_holds_a_review_with_a_contact_or_a_link_as_suspected_spam(text):
+    review = review_submit(author=old_account(), course=CourseFactory(), rating=5, text=text)
+    review.refresh_from_db()
+    assert review.status == Review.Status.PENDING
+    assert held_rules(review) == [moderation.SUSPECTED_SPAM]
+
+
+def test_it_holds_a_review_edited_into_an_ad():
+    author = old_account()
+    review = review_submit(author=author, course=CourseFactory(), rating=4, text="讲得清楚，例子实用")
+    review_edit(review=review, editor=author, rating=4, text="讲得清楚，想要源码的加 QQ 群 758988526")
+    review.refresh_from_db()
+    assert review.status == Review.Status.PENDING
+    assert held_rules(review) == [moderation.SUSPECTED_SPAM]
 
 
 def test_it_leaves_short_common_praise_alone():

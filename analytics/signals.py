@@ -87,7 +87,7 @@ class Parameters:
     join_similarity: float = 0.35
     min_cluster_size: int = 3
     min_cluster_share: float = 0.004
-    max_clusters: int = 20
+    max_clusters: int = 24
     max_share: float = 0.35
     keyword_count: int = 10
     quote_count: int = 5
@@ -348,7 +348,10 @@ def extract(
             group.similarity_floor = floors[s - guided_groups]
         groups.append(group)
     _describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
+    # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
+    groups = [group for group in _merge_alike(groups) if group.keywords or not group.discovered]
     groups = _match_known(groups, specs, params)
+    _describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
     # A signal's members' reviews are disjoint by construction; order: guided first, then by size.
     groups.sort(key=lambda group: (group.discovered, -len(group.members)))
     assigned = {member for group in groups for member in group.members}
@@ -680,6 +683,38 @@ def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str])
     if total <= 0:
         return 0.0
     return sum(weight for term, weight in keywords if term in term_set) / total
+
+
+def _merge_alike(groups: list[SignalGroup]) -> list[SignalGroup]:
+    """Merge discovered groups whose leading keyword is among the other's first two ("评论 · 回复" and
+    "回复 · 批改" are one complaint about answers): k-means cut one theme in two."""
+    kept: list[SignalGroup] = []
+    for group in sorted(groups, key=lambda group: (not group.discovered, -len(group.members))):
+        top = [keyword for keyword, _weight in group.keywords[:2]]
+        target = None
+        if group.discovered and top:
+            for other in kept:
+                other_top = [keyword for keyword, _weight in other.keywords[:2]]
+                if other.discovered and other_top and (top[0] in other_top or other_top[0] in top):
+                    target = other
+                    break
+        if target is None:
+            kept.append(group)
+            continue
+        size, added = len(target.members), len(group.members)
+        if target.centroid and group.centroid:
+            mixed = np.asarray(target.centroid) * size + np.asarray(group.centroid) * added
+            mixed /= np.linalg.norm(mixed) or 1.0
+            target.centroid = [round(float(x), 5) for x in mixed]
+        target.similarity_floor = min(target.similarity_floor, group.similarity_floor)
+        target.members.extend(group.members)
+        target.scores.extend(group.scores)
+        target.clauses.update(group.clauses)
+    for group in kept:
+        order = np.argsort(group.members, kind="stable")
+        group.members = [group.members[i] for i in order]
+        group.scores = [group.scores[i] for i in order]
+    return kept
 
 
 def _match_known(

@@ -17,7 +17,7 @@ mean of its word vectors with the corpus's common direction removed (Arora et al
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +98,17 @@ class WordVectors:
             _, _, components = np.linalg.svd(embedded[known], full_matrices=False)
             common = components[0].astype(np.float32)
         return weight, common
+
+    def focus_arrays(
+        self, weights: Mapping[str, float], common: Sequence[float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The word-weight array and common direction of a stored focus (words not listed weigh 1)."""
+        weight = np.ones(len(self.words), dtype=np.float32)
+        for word, value in weights.items():
+            column = self.index.get(word)
+            if column is not None:
+                weight[column] = value
+        return weight, np.asarray(common, dtype=np.float32)
 
     def neighbours(self, word: str, count: int = 8) -> list[str]:
         if word not in self.index:

@@ -43,6 +43,9 @@ from analytics.embeddings import WordVectors
 
 ProgressCallback = Callable[[int, str], None]
 
+# Word weights at or above this (words rare among the complaints) are 1 for the incremental assigner.
+FOCUS_KEPT_BELOW = 0.98
+
 # Tokens that are punctuation: never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
 
@@ -73,6 +76,7 @@ class Parameters:
     seed: int = 0
     # Guided assignment: minimum share of a clause's TF-IDF mass on a signal's terms.
     assign_threshold: float = 0.2
+    refine_weight: float = 0.5
     learned_weight: float = 0.5
     # Discovery: k-means into `discovery_clusters` groups; a group's core is its members at least
     # `member_similarity` to its centre, kept when they agree (mean similarity ≥ `min_coherence`); cores at
@@ -201,6 +205,7 @@ class GuidedAssigner(TypedDict):
     group: int
     phrases: list[list[str]]
     learned: dict[str, float]
+    centroid: dict[str, float]
     scope: list[str]  # course tags (lowercase); empty: every course
 
 
@@ -210,13 +215,23 @@ class DiscoveredAssigner(TypedDict):
     threshold: float
 
 
+class Focus(TypedDict):
+    """How discovery weighed words: the weight of each word frequent among the complaints (others weigh 1)
+    and the complaints' common direction, removed from every clause vector."""
+
+    weights: dict[str, float]
+    common: list[float]
+
+
 class Assigner(TypedDict):
     version: int
     idf: dict[str, float]
     default_idf: float
     threshold: float
+    refine_weight: float
     guided: list[GuidedAssigner]
     discovered: list[DiscoveredAssigner]
+    focus: Focus
 
 
 @dataclass
@@ -251,25 +266,42 @@ class _Clauses:
     review: np.ndarray  # review index of each clause
     docs: list[str]  # content tokens joined by spaces
     tokens: list[tuple[str, ...]]
+    # A review's complaint clauses together, for the defined signals only: a learner may spread what a seed
+    # phrase says over two clauses ("没有超时，也没有重试"); such units never enter discovery.
+    whole: np.ndarray
 
 
 def _complaint_clauses(packed: Sequence[str]) -> tuple[_Clauses, np.ndarray]:
     owners: list[int] = []
     docs: list[str] = []
     tokens: list[tuple[str, ...]] = []
+    whole: list[bool] = []
     complaint = np.zeros(len(packed), dtype=bool)
     for index, review in enumerate(packed):
         if clause_format.COMPLAINT_MARK not in review:
             continue
+        parts = []
         for clause in clause_format.unpack(review):
             if clause.complaint:
                 content = tuple(token for token in clause.tokens if token not in _PUNCTUATION)
                 if content:
-                    owners.append(index)
-                    docs.append(" ".join(content))
-                    tokens.append(content)
-                    complaint[index] = True
-    return _Clauses(np.asarray(owners, dtype=np.int64), docs, tokens), complaint
+                    parts.append(content)
+        for content in parts:
+            owners.append(index)
+            docs.append(" ".join(content))
+            tokens.append(content)
+            whole.append(False)
+            complaint[index] = True
+        if len(parts) > 1:
+            joined = tuple(token for content in parts for token in content)
+            owners.append(index)
+            docs.append(" ".join(joined))
+            tokens.append(joined)
+            whole.append(True)
+    return (
+        _Clauses(np.asarray(owners, dtype=np.int64), docs, tokens, np.asarray(whole, dtype=bool)),
+        complaint,
+    )
 
 
 def _report(progress: ProgressCallback | None, percent: int, step: str) -> None:
@@ -300,7 +332,11 @@ def extract(
         raise ValueError("packed and courses must describe the same reviews")
     found, complaint = _complaint_clauses(packed)
     m = len(found.docs)
-    counts: RunCounts = {"reviews": n, "complaints": int(complaint.sum()), "complaint_clauses": m}
+    counts: RunCounts = {
+        "reviews": n,
+        "complaints": int(complaint.sum()),
+        "complaint_clauses": int((~found.whole).sum()),
+    }
 
     vocabulary: dict[Hashable, int] = {}
     term_counts = count_matrix(found.docs, vocabulary, grow=True)
@@ -310,11 +346,11 @@ def extract(
     _report(progress, 45, "assigning complaints to defined signals")
     guided = [spec for spec in specs if spec.guided]
     clause_courses = [courses[r] for r in found.review.tolist()]
-    primary, scores = _guided_assignment(matrix, vocabulary, guided, clause_courses, params)
+    primary, scores, guided_centroids = _guided_assignment(matrix, vocabulary, guided, clause_courses, params)
 
     _report(progress, 60, "discovering new signals")
-    leftover = np.flatnonzero(primary < 0)
-    discovered_rows, discovered_scores, centroids, floors = _discover(
+    leftover = np.flatnonzero((primary < 0) & ~found.whole)
+    discovered_rows, discovered_scores, centroids, floors, focus = _discover(
         [found.tokens[i] for i in leftover.tolist()], vectors, params
     )
     clause_signal = np.full(m, -1, dtype=np.int64)
@@ -360,7 +396,7 @@ def extract(
     counts["unassigned"] = len(unassigned)
     counts["signals"] = len(groups)
     counts["discovered"] = sum(group.discovered for group in groups)
-    assigner = _assigner_payload(groups, guided, vocabulary, idf, params)
+    assigner = _assigner_payload(groups, guided, guided_centroids, vocabulary, idf, params, focus)
     return ExtractionResult(
         complaint=complaint, groups=groups, unassigned=unassigned, assigner=assigner, counts=counts
     )
@@ -435,23 +471,41 @@ def _guided_assignment(
     clause_courses: Sequence[Hashable],
     params: Parameters,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Primary signal index per complaint clause (-1: none) and its score."""
+    """Primary signal index per complaint clause (-1: none), its score, and each signal's centroid.
+
+    The seeds pick a first set of clauses; the centroid of what they picked then refines the score once
+    (learning the signal's other words from its own clauses), within the signal's scope only.
+    """
     rows = matrix.shape[0]
     if not specs or rows == 0:
-        return np.full(rows, -1), np.zeros(rows)
+        return np.full(rows, -1), np.zeros(rows), np.zeros((len(specs), matrix.shape[1]))
     columns = matrix.tocsc()
     table = np.zeros((rows, len(specs)))
+    in_scope = np.ones((rows, len(specs)), dtype=bool)
     for s, spec in enumerate(specs):
-        scores = _seed_scores(columns, vocabulary, spec, params)
         if spec.courses is not None:
-            scores *= np.fromiter(
+            in_scope[:, s] = np.fromiter(
                 (course in spec.courses for course in clause_courses), dtype=bool, count=rows
             )
-        table[:, s] = scores
-    best = table.argmax(axis=1)
-    top = table[np.arange(rows), best]
-    primary = np.where(top >= params.assign_threshold, best, -1)
-    return primary, np.where(primary >= 0, top, 0.0)
+        table[:, s] = _seed_scores(columns, vocabulary, spec, params) * in_scope[:, s]
+    first = _pick(table, params.assign_threshold)
+    centroids = np.zeros((len(specs), matrix.shape[1]))
+    for s in range(len(specs)):
+        members = np.flatnonzero(first == s)
+        if len(members):
+            centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
+            centroids[s] = centroid / (np.linalg.norm(centroid) or 1.0)
+    similarity = np.asarray(matrix @ centroids.T) * in_scope
+    combined = (1 - params.refine_weight) * table + params.refine_weight * similarity
+    primary = _pick(combined, params.assign_threshold)
+    best = combined[np.arange(rows), np.maximum(primary, 0)]
+    return primary, np.where(primary >= 0, best, 0.0), centroids
+
+
+def _pick(scores: np.ndarray, threshold: float) -> np.ndarray:
+    best = scores.argmax(axis=1)
+    top = scores[np.arange(scores.shape[0]), best]
+    return np.where(top >= threshold, best, -1)
 
 
 # --- discovery -----------------------------------------------------------------------------------------
@@ -459,16 +513,26 @@ def _guided_assignment(
 
 def _discover(
     clauses: Sequence[Sequence[str]], vectors: WordVectors | None, params: Parameters
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float]]:
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], Focus]:
     """Coherent groups among the leftover complaint clauses.
 
     Returns, per group: its rows (positions in `clauses`), their similarity to its centre, the centre (a
     unit vector) and the similarity a new clause needs to join it. Rows in no group are unassigned.
     """
-    empty: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float]] = ([], [], [], [])
+    no_focus: Focus = {"weights": {}, "common": []}
+    empty = ([], [], [], [], no_focus)
     if vectors is None or not clauses:
         return empty
     weight, common = vectors.focused(clauses, smoothing=params.focus_smoothing)
+    focus: Focus = {
+        "weights": {
+            vectors.words[i]: round(float(weight[i]), 4)
+            for i in np.flatnonzero(weight < FOCUS_KEPT_BELOW).tolist()
+        },
+        "common": [round(float(x), 6) for x in common],
+    }
+    # What is stored is what a new review will be weighed with: use exactly that here too.
+    weight, common = vectors.focus_arrays(focus["weights"], focus["common"])
     embedded, known = vectors.embed(clauses, weight=weight, common=common)
     rows = np.flatnonzero(known)
     min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
@@ -525,7 +589,7 @@ def _discover(
         out_scores.append(scores)
         out_centres.append(centre)
         floors.append(round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5))
-    return out_rows, out_scores, out_centres, floors
+    return out_rows, out_scores, out_centres, floors, focus
 
 
 def _merge_similar(groups: list[np.ndarray], points: np.ndarray, threshold: float) -> list[np.ndarray]:
@@ -601,6 +665,8 @@ def _describe(
     clauses_with: Counter[tuple[int, str]] = Counter()
     for c, tokens in enumerate(found.tokens):
         g = int(clause_group[c])
+        if found.whole[c] and g == len(groups):
+            continue  # a review's clauses together: counted clause by clause already
         seen: set[str] = set()
         for word in tokens:
             if _displayable(word, stopwords):
@@ -758,13 +824,15 @@ def _match_known(
 def _assigner_payload(
     groups: Sequence[SignalGroup],
     guided: Sequence[SignalSpec],
+    centroids: np.ndarray,
     vocabulary: Mapping[Hashable, int],
     idf: np.ndarray,
     params: Parameters,
+    focus: Focus,
 ) -> Assigner:
     """A compact JSON model that assigns one new review the way this run would have."""
     terms_by_index = {index: term for term, index in vocabulary.items()}
-    spec_by_key = {spec.key: spec for spec in guided}
+    spec_by_key = {spec.key: (s, spec) for s, spec in enumerate(guided)}
     guided_out: list[GuidedAssigner] = []
     discovered_out: list[DiscoveredAssigner] = []
     used_terms: set[str] = set()
@@ -774,9 +842,14 @@ def _assigner_payload(
                 {"group": g, "centroid": group.centroid, "threshold": group.similarity_floor}
             )
             continue
-        spec = spec_by_key.get(group.key or "")
-        if spec is None:
+        found = spec_by_key.get(group.key or "")
+        if found is None:
             continue
+        s, spec = found
+        keep = np.argsort(-centroids[s], kind="stable")[:200]
+        centroid = {
+            str(terms_by_index[i]): round(float(centroids[s][i]), 5) for i in keep if centroids[s][i] > 0
+        }
         phrases = [[str(terms_by_index[i]) for i in ids] for ids in _phrase_ids(spec, vocabulary)]
         learned = {
             str(term): round(params.learned_weight * float(weight), 5)
@@ -789,10 +862,11 @@ def _assigner_payload(
                 "phrases": phrases,
                 "learned": learned,
                 "scope": sorted(spec.scope),
+                "centroid": centroid,
             }
         )
         used_terms.update(term for phrase in phrases for term in phrase)
-        used_terms.update(learned)
+        used_terms.update(learned, centroid)
     n = len(idf)
     return {
         "version": 2,
@@ -801,8 +875,10 @@ def _assigner_payload(
         },
         "default_idf": round(float(math.log((1.0 + n) / 2.0) + 1.0), 5) if n else 1.0,
         "threshold": params.assign_threshold,
+        "refine_weight": params.refine_weight,
         "guided": guided_out,
         "discovered": discovered_out,
+        "focus": focus,
     }
 
 
@@ -839,16 +915,21 @@ def assign_one(
             for phrase in signal["phrases"]:
                 if all(term in vector for term in phrase):
                     activated.update(phrase)
-            if not activated:
-                continue
-            score = sum(vector[term] for term in activated) + sum(
-                vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated
-            )
+            seed = sum(vector[term] for term in activated)
+            if activated:
+                seed += sum(
+                    vector[t] * w for t, w in signal["learned"].items() if t in vector and t not in activated
+                )
+            near = sum(value * signal["centroid"].get(term, 0.0) for term, value in vector.items())
+            refine = payload["refine_weight"]
+            score = (1 - refine) * seed + refine * near
             if score >= payload["threshold"] and (best is None or 1.0 + score > best[1]):
                 best = (signal["group"], 1.0 + score)
     if best is not None or vectors is None or not payload["discovered"]:
         return best
-    embedded, known = vectors.embed(complaint_clauses)
+    focus = payload.get("focus") or {"weights": {}, "common": []}
+    weight, common = vectors.focus_arrays(focus["weights"], focus["common"])
+    embedded, known = vectors.embed(complaint_clauses, weight=weight, common=common)
     if not known.any():
         return None
     centres = np.asarray([signal["centroid"] for signal in payload["discovered"]], dtype=np.float32)

@@ -1,8 +1,8 @@
 """The pure signal pipeline as the benchmarks run it: no Django, no database.
 
-Loads labelled JSON Lines, the shipped seeds and keyword stopwords, trains the complaint classifier on
-the DEV set (demo/reviews.jsonl + demo/labels.jsonl) exactly as analytics.services does, and runs
-analytics.signals.extract.
+Loads labelled JSON Lines, the shipped seeds and keyword stopwords; prepares a corpus as a cold run does
+(noise gate, clauses, the complaint model and word vectors learned from the corpus's own stars plus the
+DEV labels in demo/, complaint decisions) and runs analytics.signals.extract.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import signals, text  # noqa: E402
+from analytics import clauses, pipeline, signals, text  # noqa: E402
+from analytics.complaints import ComplaintModel, LabelledClause  # noqa: E402
+from analytics.embeddings import WordVectors  # noqa: E402
 
 DEV_REVIEWS = ROOT / "demo" / "reviews.jsonl"
 DEV_LABELS = ROOT / "demo" / "labels.jsonl"
@@ -63,6 +65,7 @@ def load_labelled(reviews: Path, labels: Path | None = None) -> Labelled:
 
 
 def seed_specs() -> list[signals.SignalSpec]:
+    """The shipped seeds; the benches' catalogs are all Go courses, so their scope is every course."""
     segmenter = text.get_segmenter()
     return [
         signals.SignalSpec(key=seed["key"], terms=signals.seed_phrases(seed["seed_terms"], segmenter.tokens))
@@ -74,31 +77,38 @@ def seeded_keys() -> list[str]:
     return [seed["key"] for seed in json.loads(SEEDS.read_text(encoding="utf-8"))]
 
 
-def train_classifier() -> signals.ComplaintClassifier:
+def dev_labelled() -> list[LabelledClause]:
+    """The DEV set's labels as training clauses, as analytics.services.training reads them."""
     dev = load_labelled(DEV_REVIEWS, DEV_LABELS)
-    words = text.get_segmenter().words_many(dev.texts)
-    return signals.ComplaintClassifier().fit(words, dev.ratings, [label != "praise" for label in dev.labels])
+    complaint = [label not in ("praise", "spam") for label in dev.labels]
+    return pipeline.labelled_clauses(dev.texts, complaint, text.get_segmenter())
 
 
-def background_context() -> list[str]:
-    """The DEV reviews' content tokens: background text for the TF-IDF/LSA spaces, as services passes it."""
-    dev = load_labelled(DEV_REVIEWS, DEV_LABELS)
-    return [" ".join(review) for review in text.segment_many(dev.texts)]
+@dataclass
+class Prepared:
+    """A corpus segmented, its models learned and its complaint clauses decided, ready to extract."""
+
+    packed: list[str]
+    models: tuple[ComplaintModel, WordVectors | None]
+
+
+def prepare(texts: list[str], ratings: list[int], labelled: list[LabelledClause]) -> Prepared:
+    """What a cold run does before extraction: noise gate and clauses, learning, decisions."""
+    prepared = pipeline.prepare(texts, text.get_segmenter())
+    reviews = [item.clauses for item in prepared]
+    model, vectors = pipeline.train_models(reviews, ratings, labelled)
+    decided = pipeline.decide(reviews, ratings, model)
+    return Prepared([clauses.pack(review) for review in decided], (model, vectors))
 
 
 def run(
-    words: list[list[str]],
-    ratings: list[int],
-    classifier,
-    parameters: signals.Parameters | None = None,
-    context: list[str] | None = None,
+    corpus: Prepared, courses: list, parameters: signals.Parameters | None = None
 ) -> signals.ExtractionResult:
-    tokens = [" ".join(review) for review in text.get_segmenter().filter_many(words)]
     return signals.extract(
-        tokens,
-        classifier.is_complaint(words, ratings),
+        corpus.packed,
+        courses,
         seed_specs(),
+        vectors=corpus.models[1],
         parameters=parameters,
         keyword_stopwords=text.load_stopwords(KEYWORD_STOPWORDS),
-        context=context or (),
     )

@@ -3,8 +3,9 @@
     .venv/bin/python bench/signal_quality.py [--dev] [--eval PATH]
 
 Runs the pure pipeline as a cold run does (clauses, a complaint model and word vectors learned from the
-set's own stars plus the DEV labels only), then prints: NMI and ARI of the primary assignment against the labels over complaint
-reviews, per-signal precision and recall, the share of praise wrongly flagged, whether each unseeded
+set's own stars plus the DEV labels only), then prints: NMI and ARI of the primary assignment against
+the labels over complaint reviews, per-signal precision and recall, the share of praise wrongly flagged,
+whether each unseeded
 recurring complaint (support first) surfaced as its own candidate, and a plain jieba + TF-IDF + KMeans
 baseline on the same complaints. --dev also prints the figures on the development set (demo/), which the
 seeds and parameters were developed against. Exits 1 when a target is missed.

@@ -5,9 +5,10 @@
 
 For each size, in a fresh process (so peak memory is that size's): segmentation throughput (normalise +
 jieba-rs cut) beside plain `jieba.lcut` on the same texts (jieba on the first --jieba-sample texts: it
-runs about 0.75 MB/s), the full cold run of the pure pipeline (segment + complaints + assignment +
-discovery + report), a re-run from the words kept in memory (complaints classified again: the pure
-pipeline has no cache), the time to assign one new review, and peak memory. A machine check first times
+runs about 0.75 MB/s), the full cold run of the pure pipeline (noise gate + clauses + learning the
+complaint model and word vectors + decisions + assignment + discovery + report), a re-run from the decided
+clauses kept in memory (what a cached re-run computes), the time to assign one new review, and peak
+memory. A machine check first times
 plain jieba.lcut, to read the wall times against the machine the targets were set on.
 --django-sizes times the real path, `signal_run_execute` and `signal_review_assign`, on a throw-away SQLite
 database and, when --database-url (or DATABASE_URL) names a PostgreSQL server, on a throw-away database
@@ -37,9 +38,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from signal_pipeline import DEV_REVIEWS, ROOT, background_context, run, train_classifier
+from signal_pipeline import DEV_REVIEWS, ROOT, Prepared, dev_labelled, prepare, run
+from threadpoolctl import threadpool_limits
 
-from analytics import signals, text
+from analytics import pipeline, signals, text
 
 CLAUSE = re.compile(r"(?<=[。！？；!?;])")
 EMOJI = ["😂", "👍", "🙄", "💢", "🎉"]
@@ -88,8 +90,7 @@ def measure(n: int, jieba_sample: int) -> None:
     texts, ratings = generate(n)
     megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     segmenter = text.get_segmenter()
-    classifier = train_classifier()
-    context = background_context()
+    labelled = dev_labelled()
     months = [f"2025-{1 + i % 12:02d}" for i in range(n)]
     courses = [i % 40 for i in range(n)]
     instructors = {course: [course % 12] for course in range(40)}
@@ -101,26 +102,32 @@ def measure(n: int, jieba_sample: int) -> None:
     cut_seconds = time.perf_counter() - started
     del normalised
 
-    started, cpu = time.perf_counter(), time.process_time()
-    words = segmenter.words_many(texts)
+    started = time.perf_counter()
+    segmenter.words_many(texts)
     segment_seconds = time.perf_counter() - started
-    result = run(words, ratings, classifier, context=context)
+
+    started, cpu = time.perf_counter(), time.process_time()
+    corpus = prepare(texts, ratings, labelled)
+    result = run(corpus, courses)
     signals.summarise(result, ratings=ratings, months=months, courses=courses, instructors=instructors)
     cold, cold_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     started, cpu = time.perf_counter(), time.process_time()
-    result = run(words, ratings, classifier, context=context)
+    result = run(Prepared(corpus.packed, corpus.models), courses)
     signals.summarise(result, ratings=ratings, months=months, courses=courses, instructors=instructors)
     rerun, rerun_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     new_texts, new_ratings = generate(200, seed=99)
     assigner = json.loads(json.dumps(result.assigner))  # as stored in the database
+    model, vectors = corpus.models
     timings = []
     for review, rating in zip(new_texts, new_ratings, strict=True):
         started = time.perf_counter()
-        review_words = segmenter.words(review)
-        if classifier.is_complaint([review_words], [rating])[0]:
-            signals.assign_one(assigner, segmenter.filter(review_words))
+        found = pipeline.prepare([review], segmenter)[0]
+        decided = pipeline.decide([found.clauses], [rating], model)[0]
+        complaint = [clause.tokens for clause in decided if clause.complaint]
+        if complaint:
+            signals.assign_one(assigner, complaint, vectors=vectors)
         timings.append((time.perf_counter() - started) * 1000)
 
     peak = peak_memory_mib()  # before the jieba comparison, which loads its own dictionary
@@ -148,10 +155,10 @@ def measure(n: int, jieba_sample: int) -> None:
         f"(≈{megabytes / (sample_mb / jieba_seconds):.1f} s for all {n:,})"
     )
     print(f"  full cold run (pure pipeline):       {cold:6.2f} s wall, {cold_cpu:.2f} s CPU")
-    print(f"  re-run, words in memory (re-classify): {rerun:4.2f} s wall, {rerun_cpu:.2f} s CPU")
+    print(f"  re-run, decided clauses in memory:   {rerun:6.2f} s wall, {rerun_cpu:.2f} s CPU")
     print(
         f"  assign one new review:               {statistics.mean(timings):6.2f} ms mean, "
-        f"{sorted(timings)[int(0.95 * len(timings))]:.2f} ms p95 (segment + classify + assign)"
+        f"{sorted(timings)[int(0.95 * len(timings))]:.2f} ms p95 (segment + decide + assign)"
     )
     print(f"  peak memory:                         {peak:6.0f} MiB (before loading jieba for the comparison)")
 
@@ -221,7 +228,7 @@ def measure_django(n: int, reruns: int) -> None:
             )
         del texts, ratings
         taxonomy.seed_signal_definitions()
-        training.signal_training_data()  # trained once per worker process, not per run
+        training.labelled_training()  # read once per worker process, not per run
         set_up = time.perf_counter() - set_up
 
         peak_is_runs_only = reset_peak_memory()
@@ -251,21 +258,21 @@ def measure_django(n: int, reruns: int) -> None:
     engine = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
 
     def steps(timings: dict) -> str:
-        names = ("load", "segment", "extract", "report", "save")
+        names = ("load", "prepare", "extract", "report", "save")
         return " · ".join(f"{name} {timings[name]:.2f}" for name in names if name in timings)
 
     cold_wall, cold_cpu, cold_steps = runs[0]
     print(f"Django path on {engine}, N = {n:,} (data set-up {set_up:.1f} s, not counted)")
     print(f"  {'':56} {'measured':>10}   target")
     print(
-        f"  {'cold full run (signal_run_execute, empty token cache)':56} {cold_wall:8.2f} s   ≤ "
+        f"  {'cold full run (signal_run_execute, empty caches, models learned)':56} {cold_wall:8.2f} s   ≤ "
         f"{TARGETS['cold']:.0f} s   {verdict(cold_wall, TARGETS['cold'])}"
     )
     print(f"      {cold_cpu:.2f} s CPU; steps {steps(cold_steps)}")
     if reruns:
         worst = max(wall for wall, _cpu, _steps in runs[1:])
         print(
-            f"  {f're-run with cached tokens (worst of {reruns})':56} {worst:8.2f} s   ≤ "
+            f"  {f're-run with cached clauses and models (worst of {reruns})':56} {worst:8.2f} s   ≤ "
             f"{TARGETS['rerun']:.0f} s    {verdict(worst, TARGETS['rerun'])}"
         )
         for number, (wall, cpu, timings) in enumerate(runs[1:], start=2):
@@ -357,7 +364,8 @@ def main() -> int:
     parser.add_argument("--django-n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.n:
-        measure(args.n, args.jieba_sample)
+        with threadpool_limits(limits=1):  # as the worker runs it (analytics/services/signal_runs.py)
+            measure(args.n, args.jieba_sample)
         return 0
     if args.django_n:
         measure_django(args.django_n, args.reruns)

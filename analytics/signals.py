@@ -347,6 +347,10 @@ def extract(
     guided = [spec for spec in specs if spec.guided]
     clause_courses = [courses[r] for r in found.review.tolist()]
     primary, scores, guided_centroids = _guided_assignment(matrix, vocabulary, guided, clause_courses, params)
+    # A review's clauses together only stand in when none of its clauses matched a signal alone.
+    matched = np.zeros(n, dtype=bool)
+    matched[found.review[(primary >= 0) & ~found.whole]] = True
+    primary[found.whole & matched[found.review]] = -1
 
     _report(progress, 60, "discovering new signals")
     leftover = np.flatnonzero((primary < 0) & ~found.whole)
@@ -405,16 +409,27 @@ def extract(
 def _best_clause_per_review(
     owners: np.ndarray, clause_signal: np.ndarray, clause_score: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each review's signal (-1: none) and the clause that decided it (its best-scoring assigned clause)."""
+    """Each review's signal (-1: none) and the clause that shows it.
+
+    A review whose clauses point to several signals belongs to the one its clauses support most (the
+    sum of their scores: "没有超时，context 没用过，出错只打印日志" is about timeouts, not about toy
+    printing); the signal's best-scoring clause in the review is the one quoted.
+    """
     review_signal = np.full(n, -1, dtype=np.int64)
     review_clause = np.full(n, -1, dtype=np.int64)
-    best = np.full(n, -np.inf)
+    support: dict[tuple[int, int], float] = {}
+    best_clause: dict[tuple[int, int], int] = {}
     for clause in np.flatnonzero(clause_signal >= 0).tolist():
-        review = owners[clause]
-        if clause_score[clause] > best[review]:
-            best[review] = clause_score[clause]
-            review_signal[review] = clause_signal[clause]
-            review_clause[review] = clause
+        key = (int(owners[clause]), int(clause_signal[clause]))
+        support[key] = support.get(key, 0.0) + float(clause_score[clause])
+        if key not in best_clause or clause_score[clause] > clause_score[best_clause[key]]:
+            best_clause[key] = clause
+    best = np.full(n, -np.inf)
+    for (review, signal), total in support.items():
+        if total > best[review]:
+            best[review] = total
+            review_signal[review] = signal
+            review_clause[review] = best_clause[(review, signal)]
     return review_signal, review_clause
 
 

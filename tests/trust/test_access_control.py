@@ -28,6 +28,7 @@ STAFF_PAGES = [
     ("signals-promote", True, "post"),
     ("signals-rename", True, "post"),
     ("signals-merge", True, "post"),
+    ("signals-terms", True, "post"),
     ("signals-runs", False, "get"),
     ("signals-run-start", False, "post"),
     ("signals-run-progress", True, "get"),

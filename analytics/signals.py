@@ -27,6 +27,7 @@ Everything is deterministic for a given input order and parameters (fixed random
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +119,26 @@ class Parameters:
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def in_scope(scope: Iterable[str], *, title: str, tags: Iterable[str]) -> bool:
+    """Whether a course belongs to a signal's scope: one of its tags (name or slug) is a scope tag, or its
+    title names one ("Go 高并发实战" for "go": imported courses carry no tags). Latin scope words match
+    whole words only ("Gopher" is not "go"). An empty scope holds every course."""
+    wanted = [tag.strip().lower() for tag in scope if tag.strip()]
+    if not wanted:
+        return True
+    own = {tag.strip().lower() for tag in tags}
+    lowered = title.lower()
+    for tag in wanted:
+        if tag in own:
+            return True
+        if tag.isascii():
+            if re.search(rf"(?<![a-z0-9]){re.escape(tag)}(?![a-z0-9])", lowered):
+                return True
+        elif tag in lowered:
+            return True
+    return False
 
 
 def seed_phrases(terms: Iterable[str], tokenize: Callable[[str], list[str]]) -> tuple[tuple[str, ...], ...]:
@@ -901,16 +922,17 @@ def assign_one(
     assigner: Assigner | Mapping[str, object],
     complaint_clauses: Sequence[Sequence[str]],
     *,
+    course_title: str = "",
     course_tags: Iterable[str] = (),
     vectors: WordVectors | None = None,
 ) -> tuple[int, float] | None:
     """(group index, score) for one review's complaint clauses under a run's assigner, or None.
 
-    course_tags: the tags (names and slugs, lowercase) of the review's course, for scoped signals."""
+    course_title, course_tags: the review's course (its tags' names and slugs), for scoped signals."""
     if not assigner or assigner.get("version") != 2 or not complaint_clauses:
         return None
     payload: Assigner = assigner  # type: ignore[assignment]
-    tags = {tag.lower() for tag in course_tags}
+    tags = list(course_tags)
     idf = payload["idf"]
     default_idf = payload["default_idf"]
     best: tuple[int, float] | None = None
@@ -924,7 +946,7 @@ def assign_one(
         norm = math.sqrt(sum(value * value for value in vector.values()))
         vector = {term: value / norm for term, value in vector.items()}
         for signal in payload["guided"]:
-            if signal["scope"] and not tags.intersection(signal["scope"]):
+            if not in_scope(signal["scope"], title=course_title, tags=tags):
                 continue
             activated: set[str] = set()
             for phrase in signal["phrases"]:

@@ -21,7 +21,7 @@ from analytics.signals import (
     assign_one,
 )
 from analytics.text import get_segmenter
-from reviews.models import Review, Tag
+from reviews.models import Course, Review, Tag
 
 
 class _AssignerCache:
@@ -93,7 +93,9 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
                 found = assign_one(
                     assigner,
                     complaint_clauses,
-                    course_tags={value.lower() for pair in tags for value in pair},
+                    course_title=Course.objects.filter(pk=course_id).values_list("title", flat=True).first()
+                    or "",
+                    course_tags=[value for pair in tags for value in pair],
                     vectors=models.vectors,
                 )
                 if found is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -42,6 +42,7 @@ from analytics.signals import (
     Parameters,
     SignalSpec,
     extract,
+    in_scope,
     seed_phrases,
     summarise,
 )
@@ -332,15 +333,21 @@ def _definition_terms(definition: SignalDefinition, merged: list[SignalDefinitio
     return seed_phrases(terms, get_segmenter().tokens)
 
 
-def _scoped_courses(tags: list[str]) -> frozenset[int] | None:
-    """The courses carrying any of the tags (name or slug, any case); None for no scope (every course)."""
-    wanted = [str(tag).strip() for tag in tags if str(tag).strip()]
-    if not wanted:
+def _scoped_courses(scope: list[str], courses: list[tuple[int, str, list[str]]]) -> frozenset[int] | None:
+    """The courses in the scope (signals.in_scope: by tag or by title); None for no scope (every course)."""
+    if not [tag for tag in scope if str(tag).strip()]:
         return None
-    match = models.Q()
-    for tag in wanted:
-        match |= models.Q(tags__name__iexact=tag) | models.Q(tags__slug__iexact=tag)
-    return frozenset(Course.objects.filter(match).values_list("pk", flat=True).distinct())
+    return frozenset(pk for pk, title, tags in courses if in_scope(scope, title=title, tags=tags))
+
+
+def _courses_with_tags() -> list[tuple[int, str, list[str]]]:
+    """Every course's id, title and tag names and slugs (a catalog has hundreds, not millions)."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    for course_id, name, slug in Course.tags.through.objects.values_list(
+        "course_id", "tag__name", "tag__slug"
+    ):
+        tags[course_id].extend((name, slug))
+    return [(pk, title, tags[pk]) for pk, title in Course.objects.values_list("pk", "title")]
 
 
 def _signal_specs() -> list[SignalSpec]:
@@ -348,6 +355,7 @@ def _signal_specs() -> list[SignalSpec]:
     courses their scope tags name); discovered and dismissed ones only keep their identity when a new
     cluster looks like them. A merged signal lends its terms to the one it was merged into."""
     definitions = list(SignalDefinition.objects.order_by("key"))
+    catalog = _courses_with_tags()
     merged: dict[int, list[SignalDefinition]] = defaultdict(list)
     for definition in definitions:
         if definition.merged_into_id:
@@ -375,7 +383,7 @@ def _signal_specs() -> list[SignalSpec]:
                 terms=_definition_terms(definition, merged[definition.pk]),
                 learned=member_terms,
                 guided=guided,
-                courses=_scoped_courses(definition.scope_tags or []),
+                courses=_scoped_courses([str(tag) for tag in definition.scope_tags or []], catalog),
                 scope=tuple(
                     str(tag).strip().lower() for tag in definition.scope_tags or [] if str(tag).strip()
                 ),

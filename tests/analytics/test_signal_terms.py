@@ -9,7 +9,7 @@ from analytics.models import SignalDefinition, SignalRun
 from analytics.services import signal_runs, taxonomy
 from tests.analytics import signal_data
 from tests.analytics.signal_corpus import go_course, make_corpus
-from tests.factories import ReviewFactory, StaffUserFactory
+from tests.factories import CourseFactory, ReviewFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,9 +77,9 @@ def test_it_refuses_the_terms_form_to_learners(client, signal_page):
 def test_it_scopes_a_seeded_signal_to_the_courses_its_tags_name():
     taxonomy.seed_signal_definitions()
     go = go_course()
-    java = go_course()
-    java.tags.clear()
-    for course in (go, java):
+    java = CourseFactory(title="Java 从入门到精通")
+    untagged_go = CourseFactory(title="Go Web 后端全栈训练营")  # imported: no tags, the title says Go
+    for course in (go, java, untagged_go):
         for _ in range(3):
             ReviewFactory(course=course, rating=1, text="调用下游没有超时，也没有重试，压测就挂")
     run, _created = signal_runs.signal_run_start(enqueue=False)
@@ -87,7 +87,7 @@ def test_it_scopes_a_seeded_signal_to_the_courses_its_tags_name():
     assert run.status == SignalRun.Status.SUCCEEDED
     production = run.clusters.get(definition__key="no_production")
     courses = set(production.assignments.values_list("review__course_id", flat=True))
-    assert courses == {go.pk}
+    assert courses == {go.pk, untagged_go.pk}
 
 
 def test_it_highlights_the_complaint_clause_in_quotes(staff_client):

@@ -90,6 +90,21 @@ def test_it_assigns_one_new_review_like_the_run_would():
     assert signals.assign_one(result.assigner, [], course_tags={"go"}) is None
 
 
+@pytest.mark.parametrize(
+    ("title", "tags", "inside"),
+    [
+        ("Java 入门", ["Go"], True),
+        ("Go Web 后端全栈训练营", [], True),
+        ("Gopher 修炼手册", [], False),
+        ("Let's go 学 Python", [], True),  # a title can name a scope word by accident; tags decide better
+        ("Python 爬虫", ["python"], False),
+    ],
+)
+def test_it_puts_a_course_in_a_scope_by_its_tags_or_its_title(title, tags, inside):
+    assert signals.in_scope(["go"], title=title, tags=tags) is inside
+    assert signals.in_scope([], title=title, tags=tags) is True
+
+
 @pytest.mark.parametrize("rows", [[], [""], [_packed("还行", complaint=False)]])
 def test_it_handles_corpora_without_enough_material(rows):
     result = _extract(rows, ["c"] * len(rows), _specs())

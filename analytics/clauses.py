@@ -103,7 +103,8 @@ def text_clauses(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for index, char in enumerate(text):
-        if char in _BOUNDARY_CHARS or char.isspace():
+        # Spaces are not boundaries: the segmenter reads "念 PPT 为主" as one clause too.
+        if char in _BOUNDARY_CHARS:
             if index > start:
                 spans.append((start, index))
             start = index + 1

@@ -37,3 +37,9 @@ def test_it_finds_the_character_span_of_each_clause_in_raw_text():
     spans = clauses.text_clauses(raw)
     pieces = [raw[start:end] for start, end in spans]
     assert pieces == ["讲得很好", "但是声音太小了"]
+
+
+def test_it_marks_a_whole_clause_even_when_it_holds_spaces():
+    raw = "讲得也一般，念 PPT 为主，但这个我忍了"
+    start, end = clauses.locate(raw, ["念", "ppt"])
+    assert raw[start:end] == "念 PPT 为主"

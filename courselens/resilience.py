@@ -2,9 +2,9 @@
 
 - ResilientRedisCache: the Redis cache backend, but an unreachable Redis reads as a cache miss and writes are
   skipped (logged), for a few seconds at a time without retrying, so pages keep working during a Redis outage.
-- server_error: the 500 handler; a lost database connection becomes a 503 "temporarily unavailable" page (JSON
-  under /api/) with Retry-After instead of a generic error. Every write path runs in a transaction, so
-  a request cut off by the outage leaves nothing half-written.
+- server_error: the 500 handler (JSON under /api/); a lost database connection becomes a 503 "temporarily
+  unavailable" page (JSON under /api/) with Retry-After instead of a generic error. Every write path runs in
+  a transaction, so a request cut off by the outage leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -117,6 +117,10 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     """handler500: 503 with Retry-After while the database is unreachable, the friendly 500 page otherwise.
     Both render without touching the database (no session, no user)."""
     if not _database_down():
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"detail": _("Something went wrong on our side; please try again.")}, status=500
+            )
         return HttpResponseServerError(loader.get_template(template_name).render())
     logger.error("database unavailable while serving %s %s", request.method, request.path)
     if request.path.startswith("/api/"):

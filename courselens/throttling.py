@@ -265,6 +265,10 @@ class LoginLockoutBackend:
     username is locked out; otherwise lets the next backend decide. It never authenticates anyone itself."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
+        # A NUL cannot be in any stored username or password (PostgreSQL refuses it in a query): a failure,
+        # counted like any other, rather than an error from the next backend.
+        if "\x00" in str(username or "") or "\x00" in str(password or ""):
+            raise PermissionDenied
         if login_blocked(request, username):
             raise PermissionDenied
         return None

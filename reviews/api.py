@@ -390,12 +390,14 @@ class ReviewReportSerializer(serializers.ModelSerializer):
 
 # --- Review views ----------------------------------------------------------------------------------------
 
+# Undated (imported) reviews come last whichever way the dates are sorted.
+_NEWEST = F("created_at").desc(nulls_last=True)
 REVIEW_ORDERING = {
-    "newest": ["-created_at", "-pk"],
-    "oldest": ["created_at", "pk"],
-    "helpful": ["-helpful_count", "-created_at", "-pk"],
-    "rating_high": ["-rating", "-created_at", "-pk"],
-    "rating_low": ["rating", "-created_at", "-pk"],
+    "newest": [_NEWEST, "-pk"],
+    "oldest": [F("created_at").asc(nulls_last=True), "pk"],
+    "helpful": ["-helpful_count", _NEWEST, "-pk"],
+    "rating_high": ["-rating", _NEWEST, "-pk"],
+    "rating_low": ["rating", _NEWEST, "-pk"],
 }
 
 

@@ -1,6 +1,8 @@
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Length, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
@@ -16,6 +18,8 @@ DIMENSIONS: list[tuple[str, str]] = [
     ("delivery", _("Delivery & clarity")),
 ]
 DIMENSION_KEYS = [key for key, _label in DIMENSIONS]
+
+EARLIEST_REVIEW_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def dimension_field(key: str) -> str:
@@ -207,13 +211,15 @@ class Review(models.Model):
     )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WEB)
     helpful_count = models.PositiveIntegerField(_("helpful votes"), default=0)
-    created_at = models.DateTimeField(_("created"), db_index=True)
+    # Null for imported feedback whose export carries no date (it is not given the import's date: trends
+    # would show a spike that never happened).
+    created_at = models.DateTimeField(_("created"), db_index=True, null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ReviewQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = [F("created_at").desc(nulls_last=True), "-pk"]
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         constraints = [
@@ -231,6 +237,12 @@ class Review(models.Model):
                 condition=LessThanOrEqual(Length("text"), settings.REVIEW_TEXT_MAX_CHARS)
                 & GreaterThan(Length(Trim("text")), 0),
                 name="review_text_length",
+            ),
+            # Dates before 1970 are placeholders, and the site's zone gives them local-mean-time offsets that
+            # date code downstream cannot always handle; no write path stores one.
+            models.CheckConstraint(
+                condition=Q(created_at__isnull=True) | Q(created_at__gte=EARLIEST_REVIEW_DATE),
+                name="review_created_at_from_1970",
             ),
         ]
         indexes = [models.Index(fields=["course", "status", "-created_at"], name="review_course_status_idx")]

@@ -6,9 +6,9 @@ and PermissionDenied when the user may not touch the data; on error nothing is s
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,12 +16,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from reviews import moderation
 from reviews.models import (
     DIMENSION_KEYS,
+    EARLIEST_REVIEW_DATE,
     Course,
     Instructor,
     ModerationEvent,
@@ -283,29 +284,69 @@ class _FeedbackLine:
     rating: int
     text: str
     dimensions: dict[str, int]
-    created_at: datetime
+    created_at: datetime | None
+
+
+class _Invalid(ValueError):
+    """One reason a line is refused; `kind` groups the same reason across lines (whatever the value)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+IMPORT_ERRORS_LISTED = 20
 
 
 @dataclass
 class _LineErrors:
-    messages: list[str] = field(default_factory=list)
+    """Every bad line is counted; the first IMPORT_ERRORS_LISTED are listed, then a one-line summary, so a
+    file with thousands of the same mistake stays readable."""
 
-    def add(self, number: int, reason: str) -> None:
-        self.messages.append(gettext("line %(number)d: %(reason)s") % {"number": number, "reason": reason})
+    messages: list[str] = field(default_factory=list)
+    lines: int = 0
+    kinds: set[str] = field(default_factory=set)
+
+    def add(self, number: int, reasons: list[_Invalid]) -> None:
+        self.lines += 1
+        self.kinds.update(reason.kind for reason in reasons)
+        if self.lines <= IMPORT_ERRORS_LISTED:
+            reason = "; ".join(str(reason) for reason in reasons)
+            self.messages.append(
+                gettext("line %(number)d: %(reason)s") % {"number": number, "reason": reason}
+            )
+
+    def report(self) -> list[str]:
+        hidden = self.lines - len(self.messages)
+        if hidden <= 0:
+            return self.messages
+        summary = ngettext(
+            "… and %(count)d more line with errors (%(reasons)d distinct reasons in all)",
+            "… and %(count)d more lines with errors (%(reasons)d distinct reasons in all)",
+            hidden,
+        ) % {"count": hidden, "reasons": len(self.kinds)}
+        return [*self.messages, summary]
+
+
+def _missing(key: str) -> _Invalid:
+    return _Invalid(gettext("“%(key)s” is missing") % {"key": key}, f"{key}:missing")
 
 
 def _name(record: dict, key: str, *, max_length: int, required: bool = True) -> str:
+    if key not in record and required:
+        raise _missing(key)
     value = record.get(key)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(gettext("“%(key)s” must be a non-empty string") % {"key": key})
+        raise _Invalid(gettext("“%(key)s” must be a non-empty string") % {"key": key}, f"{key}:type")
     value = value.strip()
     if "\x00" in value:
-        raise ValueError(gettext("“%(key)s” contains a NUL character") % {"key": key})
+        raise _Invalid(gettext("“%(key)s” contains a NUL character") % {"key": key}, f"{key}:nul")
     if len(value) > max_length:
-        raise ValueError(
-            gettext("“%(key)s” is longer than %(limit)d characters") % {"key": key, "limit": max_length}
+        raise _Invalid(
+            gettext("“%(key)s” is longer than %(limit)d characters") % {"key": key, "limit": max_length},
+            f"{key}:length",
         )
     return value
 
@@ -314,76 +355,112 @@ def _external_id(record: dict) -> str:
     value = record.get("id")
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    return _name({"id": value}, "id", max_length=_EXTERNAL_ID_MAX)
+    return _name({"id": value} if "id" in record else {}, "id", max_length=_EXTERNAL_ID_MAX)
 
 
-def _created_at(value: object) -> datetime:
+def _created_at(record: dict) -> datetime | None:
+    """The line's date as an aware UTC datetime, or None when the export has none (the key is absent or
+    null): an undated review stays undated rather than getting the import's date."""
+    value = record.get("created_at")
+    if value is None:
+        return None
     if not isinstance(value, str):
-        raise ValueError(gettext("“created_at” must be an ISO 8601 date-time string"))
+        raise _Invalid(gettext("“created_at” must be an ISO 8601 date-time string"), "created_at:type")
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(
-            gettext("“created_at” is not an ISO 8601 date-time: %(value)r") % {"value": value}
+        raise _Invalid(
+            gettext("“created_at” is not an ISO 8601 date-time: %(value)r") % {"value": value},
+            "created_at:format",
         ) from None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    if moment < EARLIEST_REVIEW_DATE:
+        raise _Invalid(
+            gettext("“created_at” is before 1970: %(value)s") % {"value": value}, "created_at:too_early"
+        )
     if moment > timezone.now() + timedelta(days=1):
-        raise ValueError(gettext("“created_at” is in the future: %(value)s") % {"value": value})
-    return moment
+        raise _Invalid(
+            gettext("“created_at” is in the future: %(value)s") % {"value": value}, "created_at:future"
+        )
+    return moment.astimezone(UTC)
 
 
 def _joined_messages(error: ValidationError) -> str:
     return "; ".join(str(message).rstrip(".。") for message in error.messages)
 
 
+def _rating(record: dict) -> int:
+    if "rating" not in record:
+        raise _missing("rating")
+    rating = record["rating"]
+    # Strict JSON integers only: a file is machine-written, so "3" or 3.0 is a bug upstream worth reporting.
+    if isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5:
+        return rating
+    raise _Invalid(
+        gettext("“rating” must be a whole number from 1 to 5 (got %(value)s)")
+        % {"value": json.dumps(rating, ensure_ascii=False)},
+        "rating:invalid",
+    )
+
+
+def _validated(key: str, validator, *, required: bool) -> Callable[[dict], object]:
+    def parse(record: dict) -> object:
+        if required and key not in record:
+            raise _missing(key)
+        try:
+            return validator(record.get(key))
+        except ValidationError as error:
+            items = error.error_list if hasattr(error, "error_list") else sum(error.error_dict.values(), [])
+            codes = sorted({str(item.code) for item in items})
+            raise _Invalid(f"“{key}”: {_joined_messages(error)}", f"{key}:{'+'.join(codes)}") from None
+
+    return parse
+
+
+_LINE_FIELDS: tuple[tuple[str, Callable[[dict], object]], ...] = (
+    ("external_id", _external_id),
+    ("course", lambda r: _name(r, "course", max_length=_COURSE_TITLE_MAX)),
+    ("instructor", lambda r: _name(r, "instructor", max_length=_INSTRUCTOR_NAME_MAX)),
+    ("provider", lambda r: _name(r, "provider", max_length=_PROVIDER_MAX, required=False)),
+    ("created_at", _created_at),
+    ("rating", _rating),
+    ("text", _validated("text", validate_review_text, required=True)),
+    ("dimensions", _validated("dimensions", validate_dimensions, required=False)),
+)
+
+
 def _parse_feedback_line(number: int, raw: bytes, errors: _LineErrors) -> _FeedbackLine | None:
     try:
         record = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        errors.add(number, gettext("not valid UTF-8"))
+        errors.add(number, [_Invalid(gettext("not valid UTF-8"), "utf-8")])
         return None
     except json.JSONDecodeError as error:
-        errors.add(number, gettext("invalid JSON (%(error)s)") % {"error": error.msg})
+        errors.add(number, [_Invalid(gettext("invalid JSON (%(error)s)") % {"error": error.msg}, "json")])
+        return None
+    except RecursionError:
+        errors.add(number, [_Invalid(gettext("JSON nested too deeply"), "json:depth")])
         return None
     if not isinstance(record, dict):
-        errors.add(number, gettext("expected a JSON object"))
+        errors.add(number, [_Invalid(gettext("expected a JSON object"), "json:object")])
         return None
-    reasons: list[str] = []
+    reasons: list[_Invalid] = []
     values: dict[str, object] = {}
-    for key, parse in (
-        ("external_id", _external_id),
-        ("course", lambda r: _name(r, "course", max_length=_COURSE_TITLE_MAX)),
-        ("instructor", lambda r: _name(r, "instructor", max_length=_INSTRUCTOR_NAME_MAX)),
-        ("provider", lambda r: _name(r, "provider", max_length=_PROVIDER_MAX, required=False)),
-        ("created_at", lambda r: _created_at(r.get("created_at"))),
-    ):
+    for key, parse in _LINE_FIELDS:
         try:
             values[key] = parse(record)
-        except ValueError as error:
-            reasons.append(str(error))
-    rating = record.get("rating")
-    # Strict JSON integers only: a file is machine-written, so "3" or 3.0 is a bug upstream worth reporting.
-    if isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5:
-        values["rating"] = rating
-    else:
-        reasons.append(
-            gettext("“rating” must be a whole number from 1 to 5 (got %(value)s)")
-            % {"value": json.dumps(rating, ensure_ascii=False)}
-        )
-    for key, validator in (("text", validate_review_text), ("dimensions", validate_dimensions)):
-        try:
-            values[key] = validator(record.get(key))
-        except ValidationError as error:
-            reasons.append(f"“{key}”: {_joined_messages(error)}")
+        except _Invalid as reason:
+            reasons.append(reason)
     if reasons:
-        errors.add(number, "; ".join(reasons))
+        errors.add(number, reasons)
         return None
     return _FeedbackLine(number=number, **values)  # type: ignore[arg-type]
 
 
 def _read_feedback_file(path: Path) -> tuple[list[_FeedbackLine], int]:
-    """Parse and validate every line; raise ValidationError listing every bad line."""
+    """Parse and validate every line; raise ValidationError listing the bad lines (the first 20, then a
+    count)."""
     try:
         content = path.read_bytes()
     except FileNotFoundError:
@@ -408,16 +485,16 @@ def _read_feedback_file(path: Path) -> tuple[list[_FeedbackLine], int]:
         if line is None:
             continue
         if line.external_id in first_line_of_id:
-            errors.add(
-                number,
-                gettext("duplicate id “%(id)s” (first used on line %(first)d)")
-                % {"id": line.external_id, "first": first_line_of_id[line.external_id]},
-            )
+            message = gettext("duplicate id “%(id)s” (first used on line %(first)d)") % {
+                "id": line.external_id,
+                "first": first_line_of_id[line.external_id],
+            }
+            errors.add(number, [_Invalid(message, "id:duplicate")])
             continue
         first_line_of_id[line.external_id] = number
         parsed.append(line)
-    if errors.messages:
-        raise ValidationError(errors.messages)
+    if errors.lines:
+        raise ValidationError(errors.report())
     return parsed, line_count
 
 

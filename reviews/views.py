@@ -49,9 +49,11 @@ HOME_HIGHLIGHTS = 6
 # A course needs this many published reviews before it can be highlighted as "top rated" on the home page.
 HOME_TOP_RATED_MIN_REVIEWS = 3
 
+# Undated (imported) reviews come last.
+_NEWEST = F("created_at").desc(nulls_last=True)
 REVIEW_SORTS = {
-    "newest": ("-created_at", "-pk"),
-    "helpful": ("-helpful_count", "-created_at", "-pk"),
+    "newest": (_NEWEST, "-pk"),
+    "helpful": ("-helpful_count", _NEWEST, "-pk"),
 }
 
 
@@ -103,7 +105,7 @@ def home(request: HttpRequest) -> HttpResponse:
     recent_reviews = (
         Review.objects.filter(status=PUBLISHED)
         .select_related("course", "author")
-        .order_by("-created_at", "-pk")
+        .order_by(*REVIEW_SORTS["newest"])
     )[:HOME_HIGHLIGHTS]
     stats = {
         "courses": Course.objects.count(),
@@ -212,7 +214,7 @@ def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     published = Review.objects.filter(status=PUBLISHED, course__in=[course.pk for course in courses])
     summary = published.rating_summary()
-    recent_reviews = list(reviews_for_display(published, request.user).order_by("-created_at", "-pk")[:5])
+    recent_reviews = list(reviews_for_display(published, request.user).order_by(*REVIEW_SORTS["newest"])[:5])
     return render(
         request,
         "reviews/instructor_detail.html",

@@ -321,8 +321,8 @@ class _LineErrors:
         if hidden <= 0:
             return self.messages
         summary = ngettext(
-            "… and %(count)d more line with errors (%(reasons)d distinct reasons in all)",
-            "… and %(count)d more lines with errors (%(reasons)d distinct reasons in all)",
+            "… and %(count)d more line with errors (%(reasons)d distinct reasons)",
+            "… and %(count)d more lines with errors (%(reasons)d distinct reasons)",
             hidden,
         ) % {"count": hidden, "reasons": len(self.kinds)}
         return [*self.messages, summary]

@@ -237,3 +237,85 @@ def test_it_validates_without_storing_in_a_dry_run(tmp_path):
         2,
     )
     assert (Review.objects.count(), Course.objects.count(), Instructor.objects.count()) == (0, 0, 0)
+
+
+REAL_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "real"
+
+
+def test_it_imports_undated_reviews_without_inventing_a_date(tmp_path, client):
+    undated = {key: value for key, value in feedback("undated").items() if key != "created_at"}
+    path = write_jsonl(tmp_path, [undated, feedback("null-date", created_at=None), feedback("dated")])
+    assert "imported 3" in run_import(path)
+    assert Review.objects.get(external_id="undated").created_at is None
+    assert Review.objects.get(external_id="null-date").created_at is None
+    # Undated reviews come last in both date orders; the public pages show them.
+    for ordering in ("newest", "oldest"):
+        response = client.get("/api/reviews/", {"ordering": ordering})
+        assert response.status_code == 200
+        assert response.json()["results"][0]["created_at"] is not None
+        assert response.json()["results"][-1]["created_at"] is None
+    course = Course.objects.get()
+    assert client.get(f"/courses/{course.slug}/").status_code == 200
+
+
+def test_it_says_which_field_is_missing(tmp_path):
+    line = {key: value for key, value in feedback("r1").items() if key not in ("course", "rating", "text")}
+    message = failed_import(write_jsonl(tmp_path, [line]))
+    assert "line 1: “course” is missing" in message
+    assert "“rating” is missing" in message and "“text” is missing" in message
+    assert "non-empty string" not in message and "got null" not in message
+
+
+def test_it_lists_the_first_twenty_bad_lines_then_counts_the_rest(tmp_path):
+    rows = [feedback(f"r{n}", rating=9) for n in range(30)] + [feedback("late", created_at="未来")]
+    path = write_jsonl(tmp_path, rows)
+    message = failed_import(path)
+    assert "line 20:" in message and "line 21:" not in message
+    assert message.splitlines()[-1] == "… and 11 more lines with errors (2 distinct reasons)"
+    with translation.override("zh-hans"), pytest.raises(CommandError) as caught:
+        call_command("import_feedback", str(path), stdout=StringIO())
+    assert str(caught.value).splitlines()[-1] == "… 另有 11 行有错误（共 2 种不同原因）"
+    assert Review.objects.count() == 0
+
+
+@override_settings(TIME_ZONE="Asia/Shanghai")
+def test_it_refuses_dates_before_1970_or_in_the_future_and_stores_utc(tmp_path):
+    bad = write_jsonl(
+        tmp_path,
+        [
+            feedback("go-zero", created_at="0001-01-01T00:00:00"),
+            feedback("old", created_at="1900-05-01T00:00:00"),
+            feedback("future", created_at="2999-01-01T00:00:00Z"),
+        ],
+    )
+    message = failed_import(bad)
+    assert "line 1: “created_at” is before 1970: 0001-01-01T00:00:00" in message
+    assert "line 2: “created_at” is before 1970" in message
+    assert "line 3: “created_at” is in the future" in message
+    assert Review.objects.count() == 0
+
+    run_import(write_jsonl(tmp_path, [feedback("epoch", created_at="1970-01-01T08:00:00")], name="ok.jsonl"))
+    stored = Review.objects.get(external_id="epoch").created_at
+    assert stored == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) and stored.utcoffset() == dt.timedelta(0)
+
+
+def test_the_database_refuses_a_date_before_1970_from_any_write_path():
+    from django.db import IntegrityError, transaction
+
+    course = CourseFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Review.objects.create(course=course, rating=3, text="好", created_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
+
+
+def test_it_reports_a_deeply_nested_line_with_its_number(tmp_path):
+    deep = '{"id": "deep", "dimensions": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    message = failed_import(write_jsonl(tmp_path, [feedback("ok"), deep]))
+    assert "line 2: JSON nested too deeply" in message
+    assert Review.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_it_imports_the_real_undated_study163_export_as_it_is():
+    result = feedback_import(path=REAL_DATA / "study163_it_reviews.jsonl")
+    assert result.created == Review.objects.count() > 26_000
+    assert not Review.objects.filter(created_at__isnull=False).exists()

@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import time
+from urllib.parse import quote
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
@@ -242,7 +243,8 @@ LOGIN_SCOPE = "login"
 def _login_keys(request, username: str | None) -> dict[str, str]:
     keys = {"ip": client_ip(request)} if request is not None else {}
     if username:
-        keys["username"] = str(username).strip().lower()[:150]
+        # Quoted: the name is whatever the client typed (spaces, control characters) and becomes a cache key.
+        keys["username"] = quote(str(username).strip().lower()[:150], safe="")
     return keys
 
 

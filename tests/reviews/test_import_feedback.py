@@ -304,7 +304,9 @@ def test_the_database_refuses_a_date_before_1970_from_any_write_path():
 
     course = CourseFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Review.objects.create(course=course, rating=3, text="好", created_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC))
+        Review.objects.create(
+            course=course, rating=3, text="好", created_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+        )
 
 
 def test_it_reports_a_deeply_nested_line_with_its_number(tmp_path):

@@ -22,10 +22,10 @@ import logging
 import math
 import re
 import time
-from urllib.parse import quote
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed

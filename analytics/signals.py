@@ -114,6 +114,12 @@ class Parameters:
                 raise ValueError(f"{name} must be a whole number")
             if value < 0:
                 raise ValueError(f"{name} must not be negative")
+            # Upper bounds keep a run from being queued that the worker cannot do: numpy seeds are 32-bit,
+            # the float parameters are shares and similarities, and no count here needs millions.
+            if expected is int and value > (2**32 - 1 if name == "seed" else 1_000_000):
+                raise ValueError(f"{name} is too large")
+            if expected is float and not value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
             kwargs[name] = expected(value)
         return cls(**kwargs)
 

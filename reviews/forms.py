@@ -10,7 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from reviews.models import DIMENSIONS, Course, ReviewReport, dimension_field
-from reviews.validators import validate_dimensions, validate_rating, validate_review_text
+from reviews.validators import (
+    validate_dimensions,
+    validate_rating,
+    validate_review_text,
+    validate_username_looks_unique,
+)
 
 STAR_CHOICES = [(str(stars), str(stars)) for stars in range(1, 6)]
 
@@ -128,6 +133,14 @@ class SignupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+    def clean_username(self) -> str:
+        username = super().clean_username()
+        model = self._meta.model
+        validate_username_looks_unique(
+            username, lambda name: model._default_manager.filter(username__iexact=name).exists()
+        )
+        return username
 
 
 SORT_CHOICES = [

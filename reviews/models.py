@@ -363,3 +363,21 @@ class ModerationEvent(models.Model):
     @property
     def automatic(self) -> bool:
         return self.moderator_id is None
+
+
+class ReviewWithdrawal(models.Model):
+    """A learner deleted their own review while it was held or hidden. A new review of the same course by the
+    same account then starts in the moderation queue: deleting and posting again must not skip moderation."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status when deleted"), max_length=12, choices=Review.Status.choices)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("withdrawn moderated review")
+        verbose_name_plural = _("withdrawn moderated reviews")
+        indexes = [models.Index(fields=["author", "course"], name="withdrawal_author_course_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} · {self.course_id} · {self.status}"

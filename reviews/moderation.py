@@ -12,6 +12,8 @@ Rules (thresholds in `Rules`):
   `spree_window_minutes`.
 - suspected_spam: the noise gate (reviews/noise.py) finds a contact number, a link to another site or
   keyboard mash in the text.
+- resubmitted_after_moderation (reviews.services): the author deleted a held or hidden review of the same
+  course and wrote a new one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ REVIEW_SPREE = "review_spree"
 SUSPECTED_SPAM = "suspected_spam"
 # Noise that a moderator should see; content-free text ("好好好") is only kept out of the analysis.
 _SPAM_KINDS = frozenset((noise.CONTACT, noise.LINK, noise.MASH))
+# Set by reviews.services, not by screen(): the author deleted a held or hidden review of this course before.
+RESUBMITTED = "resubmitted_after_moderation"
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 

@@ -30,6 +30,7 @@ from reviews.models import (
     ReviewReport,
     ReviewRevision,
     ReviewVote,
+    ReviewWithdrawal,
     dimension_field,
 )
 from reviews.signals import review_changed
@@ -158,11 +159,14 @@ def review_edit(
 
 
 def review_delete(*, review: Review, user) -> None:
-    """Delete the author's own review with its history, votes and reports."""
+    """Delete the author's own review with its history, votes and reports. A held or hidden review leaves a
+    ReviewWithdrawal behind, so the next review of that course by the same account is held too."""
     if not review.is_editable_by(user):
         raise PermissionDenied(gettext("You can only delete your own review."))
     with transaction.atomic():
         review_id = review.pk
+        if review.status != Review.Status.PUBLISHED:
+            ReviewWithdrawal.objects.create(author=user, course_id=review.course_id, status=review.status)
         review.delete()
         _notify_review_saved(review_id)
 
@@ -698,6 +702,15 @@ def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> modera
     if review.status != Review.Status.PUBLISHED:
         return moderation.Verdict()
     verdict = review_screen(review=review)
+    if not edited and review.author_id is not None:
+        withdrawn = (
+            ReviewWithdrawal.objects.filter(author_id=review.author_id, course_id=review.course_id)
+            .order_by("-created_at")
+            .first()
+        )
+        if withdrawn is not None:
+            finding = moderation.Finding(moderation.RESUBMITTED, {"previous_status": withdrawn.status})
+            verdict = moderation.Verdict((*verdict.findings, finding))
     if edited:
         verdict = moderation.Verdict(
             tuple(

@@ -5,7 +5,8 @@ accepted or rejected the same way everywhere and the message is the same. They r
 """
 
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +17,15 @@ from reviews.models import DIMENSION_KEYS, DIMENSIONS
 _RATING_DIGIT = re.compile(r"[1-5]")
 # Lone UTF-16 surrogates can arrive through JSON escapes ("\ud800") but cannot be encoded as UTF-8.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Invisible format characters (zero-width space and joiners, byte-order mark, direction marks) and blanks:
+# a text made only of these looks empty on every page.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+
+
+def _has_visible_character(text: str) -> bool:
+    return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text)
+
 
 RATING_MESSAGE = _("Choose a rating from 1 to 5 (whole stars).")
 
@@ -39,8 +49,9 @@ def validate_rating(value: object) -> int:
 def validate_review_text(value: object) -> str:
     """Return the text stripped of surrounding whitespace, with Windows line breaks normalised.
 
-    Rejects a missing, empty or whitespace-only text, more than settings.REVIEW_TEXT_MAX_CHARS characters
-    (characters, not bytes: 5,000 Chinese characters are accepted), NUL bytes and invalid Unicode.
+    Rejects a missing, empty or whitespace-only text (zero-width characters count as whitespace), more
+    than settings.REVIEW_TEXT_MAX_CHARS characters (characters, not bytes: 5,000 Chinese characters are
+    accepted), NUL bytes and invalid Unicode.
     """
     if value is None:
         raise ValidationError(_("Please write your review."), code="required")
@@ -54,7 +65,7 @@ def validate_review_text(value: object) -> str:
     if _SURROGATE.search(value):
         raise ValidationError(_("The review contains invalid Unicode characters."), code="invalid_unicode")
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
+    if not _has_visible_character(text):
         raise ValidationError(_("Please write your review; it cannot be empty."), code="blank")
     limit = settings.REVIEW_TEXT_MAX_CHARS
     if len(text) > limit:
@@ -107,3 +118,41 @@ def validate_dimensions(value: object) -> dict[str, int]:
     if errors:
         raise ValidationError(errors)
     return result
+
+
+# Cyrillic and Greek letters that render like Latin ones (after casefolding), from Unicode's confusables list.
+_LOOKALIKE_LATIN = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+        "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ӏ": "l", "ԛ": "q",
+        "ԝ": "w", "һ": "h", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    }
+)  # fmt: skip
+_LOOKALIKE_SCRIPTS = ("CYRILLIC", "GREEK")
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def username_skeleton(username: str) -> str:
+    """The name as it looks: casefolded, with look-alike Cyrillic and Greek letters read as Latin."""
+    return unicodedata.normalize("NFKC", username).casefold().translate(_LOOKALIKE_LATIN)
+
+
+def validate_username_looks_unique(username: str, existing: Callable[[str], bool]) -> None:
+    """Refuse a username that mixes Latin letters with Cyrillic or Greek ones ("dеmo" with a Cyrillic е), or
+    that looks the same as an existing account's (`existing(name)` answers whether that name is taken,
+    ignoring case)."""
+    scripts = {_script(char) for char in username if char.isalpha()}
+    if "LATIN" in scripts and scripts.intersection(_LOOKALIKE_SCRIPTS):
+        raise ValidationError(
+            _("Use either Latin or Cyrillic/Greek letters in a username, not both: they look alike."),
+            code="mixed_scripts",
+        )
+    skeleton = username_skeleton(username)
+    if skeleton != username.casefold() and existing(skeleton):
+        raise ValidationError(
+            _("This username looks the same as an existing one; choose another."), code="lookalike"
+        )

@@ -307,6 +307,7 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("review_edit")
 def review_delete(request: HttpRequest, pk: int) -> HttpResponse:
     review = _own_review(request, pk)
     if request.method == "POST":
@@ -447,6 +448,10 @@ def describe_finding(finding: dict) -> str:
         return _("%(count)s reviews by this account within %(minutes)s minutes.") % {
             "count": detail.get("reviews", "?"),
             "minutes": detail.get("minutes", "?"),
+        }
+    if rule == moderation.RESUBMITTED:
+        return _("Written after the author deleted a %(status)s review of this course.") % {
+            "status": Review.Status(detail.get("previous_status", Review.Status.HIDDEN)).label,
         }
     return str(rule)
 

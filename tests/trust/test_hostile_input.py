@@ -118,3 +118,67 @@ def test_a_forged_form_gets_the_sites_csrf_page_in_chinese():
     assert response.status_code == 403
     page = response.content.decode()
     assert "无法验证这个表单" in page and "CSRF verification failed" not in page
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\ufeff", " \u2060 \u200b "])
+def test_a_review_of_only_zero_width_characters_is_refused(text):
+    course = CourseFactory()
+    response = _api(UserFactory()).post(
+        "/api/reviews/", {"course": course.slug, "rating": 5, "text": text}, format="json"
+    )
+    assert response.status_code == 400
+    assert "text" in response.json()
+    assert not course.reviews.exists()
+
+
+@pytest.mark.parametrize(
+    "parameters", [{"seed": 10**26}, {"lsa_sample": 10**12}, {"assign_threshold": 1e300}]
+)
+def test_run_parameters_out_of_bounds_are_refused_before_queueing(admin_user, parameters):
+    from analytics.models import SignalRun
+
+    response = _api(admin_user).post("/api/signal-runs/", {"parameters": parameters}, format="json")
+    assert response.status_code == 400
+    assert "parameters" in response.json()
+    assert not SignalRun.objects.exists()
+
+
+@pytest.mark.parametrize("lookalike", ["dеmo", "Dеmo", "аdmin"])  # Cyrillic е / а
+def test_signup_refuses_homoglyph_usernames(browser, lookalike):
+    UserFactory(username="demo")
+    response = browser.post(
+        "/accounts/signup/",
+        {"username": lookalike, "password1": "x9!kLm#2pQr", "password2": "x9!kLm#2pQr"},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "看起来" in response.content.decode() or "不要混用" in response.content.decode()
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(username=lookalike).exists()
+
+
+def test_signup_refuses_an_all_cyrillic_lookalike_of_an_existing_name(browser):
+    UserFactory(username="coco")
+    browser.post(
+        "/accounts/signup/", {"username": "сосо", "password1": "x9!kLm#2pQr", "password2": "x9!kLm#2pQr"}
+    )
+    from django.contrib.auth import get_user_model
+
+    assert not get_user_model().objects.filter(username="сосо").exists()
+
+
+def test_the_html_review_delete_is_throttled(settings):
+    from tests.factories import ReviewFactory
+
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "review_edit.user": "2/hour",
+        "review_edit.ip": "2/hour",
+    }
+    author = UserFactory()
+    client = Client(raise_request_exception=False)
+    client.force_login(author)
+    statuses = [
+        client.post(f"/reviews/{ReviewFactory(author=author).pk}/delete/").status_code for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]

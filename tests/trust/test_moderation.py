@@ -300,3 +300,36 @@ def test_it_shows_the_author_why_their_review_was_hidden(client):
 
     assert "hidden by a moderator" in page.content.decode() and "含有联系方式" in page.content.decode()
     assert "含有联系方式" in mine.content.decode()
+
+
+@pytest.mark.parametrize("status", [Review.Status.HIDDEN, Review.Status.PENDING])
+def test_deleting_a_moderated_review_and_posting_it_again_does_not_skip_moderation(status):
+    author, course = old_account(), CourseFactory()
+    api = APIClient()
+    api.force_authenticate(author)
+    text = "老师只会念课件，例子全是 Hello World，毫无生产经验可言，别买这门课"
+    first = api.post("/api/reviews/", {"course": course.slug, "rating": 1, "text": text}, format="json")
+    review = Review.objects.get(pk=first.json()["id"])
+    if status == Review.Status.HIDDEN:
+        review_moderation_decide(review=review, moderator=StaffUserFactory(), action="hide", reason="辱骂")
+    else:
+        Review.objects.filter(pk=review.pk).update(status=status)
+
+    assert api.delete(f"/api/reviews/{review.pk}/").status_code == 204
+    again = api.post("/api/reviews/", {"course": course.slug, "rating": 1, "text": text}, format="json")
+
+    assert again.status_code == 201
+    resubmitted = Review.objects.get(pk=again.json()["id"])
+    assert resubmitted.status == Review.Status.PENDING
+    assert held_rules(resubmitted) == [moderation.RESUBMITTED]
+    assert not Review.objects.filter(course=course, status=Review.Status.PUBLISHED).exists()
+
+
+def test_deleting_a_published_review_leaves_the_next_one_published():
+    author, course = old_account(), CourseFactory()
+    first = review_submit(author=author, course=course, rating=4, text="讲得清楚，例子也实用")
+    api = APIClient()
+    api.force_authenticate(author)
+    assert api.delete(f"/api/reviews/{first.pk}/").status_code == 204
+    again = review_submit(author=author, course=course, rating=4, text="讲得清楚，例子也实用")
+    assert again.status == Review.Status.PUBLISHED

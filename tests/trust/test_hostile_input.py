@@ -182,3 +182,10 @@ def test_the_html_review_delete_is_throttled(settings):
         client.post(f"/reviews/{ReviewFactory(author=author).pk}/delete/").status_code for _ in range(3)
     ]
     assert statuses == [302, 302, 429]
+
+
+def test_the_signup_page_says_everything_about_a_short_password_in_chinese(browser):
+    page = browser.post("/accounts/signup/", {"username": "abc", "password1": "1x", "password2": "1x"})
+    text = page.content.decode()
+    assert "密码太短，至少需要 8 个字符。" in text
+    assert "too short" not in text

@@ -212,6 +212,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Courses, instructors, learner reviews, failure signals and evidence-based rankings.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served per visitor: staff-only operations are left out for everyone else (courselens/schema.py).
+    "SERVE_PUBLIC": False,
+    "DEFAULT_GENERATOR_CLASS": "courselens.schema.VisibleSchemaGenerator",
     # Swagger UI from the installed sidecar package, never from a CDN (and allowed by the CSP).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

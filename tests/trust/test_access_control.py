@@ -171,3 +171,22 @@ def test_it_shows_nobody_else_the_revision_history(client, learner_client, someo
     body = api.get(f"/api/reviews/{review.pk}/").json()
     assert "原作者的第一版" not in str(body)
     assert not any("revision" in key for key in body)
+
+
+STAFF_ONLY_SCHEMA_PATHS = {"/api/signals/", "/api/signal-runs/", "/api/signal-runs/{id}/"}
+
+
+@pytest.mark.parametrize("who", ["anonymous", "learner"])
+def test_the_api_schema_hides_staff_only_operations_from_others(client, who):
+    if who == "learner":
+        client.force_login(UserFactory())
+    paths = set(client.get("/api/schema/", {"format": "json"}).json()["paths"])
+    assert not paths & STAFF_ONLY_SCHEMA_PATHS
+    assert {"/api/reviews/", "/api/courses/"} <= paths
+    assert "post" in client.get("/api/schema/", {"format": "json"}).json()["paths"]["/api/reviews/"]
+
+
+def test_the_api_schema_lists_staff_operations_to_staff(client, admin_user):
+    client.force_login(admin_user)
+    paths = set(client.get("/api/schema/", {"format": "json"}).json()["paths"])
+    assert STAFF_ONLY_SCHEMA_PATHS <= paths

@@ -39,6 +39,10 @@ class ResilientRedisCache(RedisCache):
     def _available(self) -> bool:
         return time.monotonic() >= self._down_until
 
+    def available(self) -> bool:
+        """False for a few seconds after Redis failed to answer (reads meanwhile return the default)."""
+        return self._available()
+
     def _failed(self, operation: str) -> None:
         if self._available():
             logger.warning("cache: Redis unreachable during %s; running without cache for a while", operation)

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "courselens.throttling.KnownDeviceMiddleware",
+    "courselens.throttling.ReadThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -326,8 +328,8 @@ SCORE_RECENCY_HALF_LIFE_DAYS = env_float("SCORE_RECENCY_HALF_LIFE_DAYS", 730.0)
 # is the client). Too high a number lets clients choose their address; too low a one puts everyone behind the
 # proxy.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-# "<scope>.<key kind>": "<count>/<period>"; key kinds: user (account), ip (client), username (log-in
-# failures).
+# "<scope>.<key kind>": "<count>/<period>"; key kinds: user (account), ip (client), username and ip_username
+# (log-in failures).
 # THROTTLE_RATES="review_submit.ip=100/hour,login.username=10/15min" overrides single entries.
 THROTTLE_RATES = {
     "review_submit.user": "10/hour",
@@ -340,7 +342,12 @@ THROTTLE_RATES = {
     "review_report.ip": "30/hour",
     "signup.ip": "10/hour",
     "login.ip": "20/15min",
-    "login.username": "5/15min",
+    "login.ip_username": "5/15min",
+    # From anywhere; browsers that logged in to the account before are exempt (courselens/throttling.py).
+    "login.username": "30/15min",
+    # Reads (pages and API) per client: a person browsing stays far below; a scraper copying every review
+    # does not.
+    "read.ip": "600/5min",
 }
 THROTTLE_RATES.update(item.split("=", 1) for item in env_list("THROTTLE_RATES"))
 THROTTLE_CACHE_PREFIX = "throttle"

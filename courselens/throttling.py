@@ -6,9 +6,10 @@ was written by the client and is ignored (a client rotating X-Forwarded-For gets
 proxies the header is ignored and REMOTE_ADDR is the client. IPv6 clients are grouped by /64, the block one
 subscriber usually gets.
 
-Counters are fixed windows in the Django cache (Redis in production), incremented atomically, so every web
-process and host shares them. When the cache cannot be reached the limits fail open: a Redis outage must not
-stop learners from reading or writing.
+Counters are sliding windows (two fixed-window counters, the older one weighted) in the Django cache (Redis in
+production), incremented atomically, so every web process and host shares them. While the cache cannot be
+reached each process counts on its own: learners keep reading and writing during a Redis outage, and password
+guessing stays limited.
 
 Rates are settings.THROTTLE_RATES: {"<scope>.<key kind>": "<count>/<period>"}, e.g. "review_submit.user":
 "10/hour"; key kinds are "user" (the logged-in account), "ip" (the client address) and, for log-in failures,
@@ -28,8 +29,9 @@ from functools import wraps
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -107,24 +109,52 @@ def _window(rate: Rate, now: float) -> tuple[int, int]:
     return window, max(1, math.ceil((window + 1) * rate.period - now))
 
 
-def _count(scope: str, kind: str, ident: str, rate: Rate, *, now: float, add: bool) -> int:
-    """The window's count (after adding one hit when `add`); 0 when the cache is unavailable (fail open)."""
-    window, _remaining = _window(rate, now)
-    key = _key(scope, kind, ident, window)
+# Process-local counters used while the shared cache cannot be reached: every process then enforces the limits
+# on its own (N processes allow up to N times a limit) rather than not at all.
+_local_counters = LocMemCache("courselens-throttle-fallback", {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4})
+
+
+def _shared_cache_up() -> bool:
+    # ResilientRedisCache answers "miss" instead of raising while Redis is down; it says so here.
+    return getattr(cache, "available", lambda: True)()
+
+
+def _increment(store, key: str, timeout: int) -> int:
+    # add() is atomic: the first hit creates the counter, every other hit increments it (INCR on Redis).
+    if store.add(key, 1, timeout=timeout):
+        return 1
     try:
-        if not add:
-            return int(cache.get(key) or 0)
-        # add() is atomic: the first hit creates the counter, every other hit increments it (INCR on Redis).
-        if cache.add(key, 1, timeout=rate.period + 1):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=rate.period + 1)
-            return 1
+        return store.incr(key)
+    except ValueError:  # expired between add() and incr()
+        store.set(key, 1, timeout=timeout)
+        return 1
+
+
+def _tally(store, keys: tuple[str, str], *, add: bool, timeout: int) -> tuple[int, int]:
+    current_key, previous_key = keys
+    current = _increment(store, current_key, timeout) if add else int(store.get(current_key) or 0)
+    return current, int(store.get(previous_key) or 0)
+
+
+def _count(scope: str, kind: str, ident: str, rate: Rate, *, now: float, add: bool) -> float:
+    """Hits in the last `rate.period` seconds (after adding one when `add`), estimated as a sliding window:
+    this window's count plus the previous window's, weighted by the share of it still inside the period. A
+    fixed window alone lets a client spend two allowances back to back across a boundary.
+
+    In the shared cache (every process and host sees the same counts); while it is down, in this process."""
+    window, _remaining = _window(rate, now)
+    keys = (_key(scope, kind, ident, window), _key(scope, kind, ident, window - 1))
+    overlap = 1 - (now / rate.period - window)
+    timeout = 2 * rate.period + 1
+    try:
+        current, previous = _tally(cache, keys, add=add, timeout=timeout)
+        if _shared_cache_up():
+            return current + previous * overlap
     except Exception:  # noqa: BLE001 - a cache outage must not take the site down
-        logger.warning("throttle: cache unavailable, %s.%s not enforced", scope, kind, exc_info=True)
-        return 0
+        pass
+    logger.warning("throttle: cache unavailable, %s.%s counted in this process only", scope, kind)
+    current, previous = _tally(_local_counters, keys, add=add, timeout=timeout)
+    return current + previous * overlap
 
 
 def idents(request: HttpRequest, user=None) -> dict[str, str]:
@@ -203,6 +233,22 @@ def throttle(scope: str, *, methods: Iterable[str] = ("POST",)) -> Callable:
     return decorator
 
 
+class ReadThrottleMiddleware:
+    """Counts page and API reads (GET/HEAD) against the "read" scope per client, so nobody copies every review
+    at full speed; static files are served before this runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD") and not request.path.startswith(settings.STATIC_URL):
+            wait = hit("read", idents(request))
+            if wait:
+                logger.info("throttle: read refused for %s", client_ip(request))
+                return too_many_requests(request, wait)
+        return self.get_response(request)
+
+
 # --- REST API --------------------------------------------------------------------------------------------
 
 
@@ -232,24 +278,50 @@ class ActionRateThrottle(BaseThrottle):
 
 
 # --- Log-in ----------------------------------------------------------------------------------------------
-# Failures are counted per client address and per username tried, from Django's user_login_failed signal, so
-# the form, the API's Basic authentication and the admin log-in all count. Once a key is over its limit, the
-# lock-out backend refuses every attempt (even a right password) until the window ends, and the log-in view
-# and the API answer 429 with Retry-After.
+# Failures are counted from Django's user_login_failed signal, so the form, the API's Basic authentication
+# and the admin log-in all count, against three keys:
+# - "ip": everything one client address tries;
+# - "ip_username": one address guessing one account (the tight limit);
+# - "username": one account guessed from anywhere (a looser limit against distributed guessing).
+# Once a key is over its limit, the lock-out backend refuses every attempt (even a right password) until the
+# window has slid on, and the log-in view and the API answer 429 with Retry-After.
+# The username-wide limit alone would let anyone lock any account out by guessing from elsewhere, so a browser
+# that logged in to that account before (a signed "known device" cookie) is exempt from it: the owner keeps
+# getting in while an attacker is slowed down.
 
 LOGIN_SCOPE = "login"
+KNOWN_DEVICE_COOKIE = "known_login"
+KNOWN_DEVICE_SALT = "courselens.throttling.known-device"
+KNOWN_DEVICE_MAX_AGE = 180 * 86400
 
 
-def _login_keys(request, username: str | None) -> dict[str, str]:
+def _username_key(username: str) -> str:
+    # Quoted: the name is whatever the client typed (spaces, control characters) and becomes a cache key.
+    return quote(str(username).strip().lower()[:150], safe="")
+
+
+def _known_device(request, username_key: str) -> bool:
+    if request is None or not hasattr(request, "get_signed_cookie"):
+        return False
+    known = request.get_signed_cookie(
+        KNOWN_DEVICE_COOKIE, default=None, salt=KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_MAX_AGE
+    )
+    return known == username_key
+
+
+def _login_keys(request, username: str | None, *, counting: bool = False) -> dict[str, str]:
     keys = {"ip": client_ip(request)} if request is not None else {}
     if username:
-        # Quoted: the name is whatever the client typed (spaces, control characters) and becomes a cache key.
-        keys["username"] = quote(str(username).strip().lower()[:150], safe="")
+        name = _username_key(username)
+        if "ip" in keys:
+            keys["ip_username"] = f"{keys['ip']}|{name}"
+        if counting or not _known_device(request, name):
+            keys["username"] = name
     return keys
 
 
 def login_blocked(request, username: str | None) -> int | None:
-    """Seconds until this client / username may try to log in again, or None."""
+    """Seconds until this client may try to log in to `username` again, or None."""
     return blocked(LOGIN_SCOPE, _login_keys(request, username))
 
 
@@ -257,9 +329,45 @@ def login_blocked(request, username: str | None) -> int | None:
 def _count_login_failure(sender, credentials: dict, request=None, **kwargs) -> None:
     # Django has already replaced the password in `credentials` by stars; only the username is logged.
     username = credentials.get("username") or ""
-    keys = _login_keys(request, username)
+    keys = _login_keys(request, username, counting=True)
     hit(LOGIN_SCOPE, keys)
     logger.warning("login failed for username=%r from %s", username[:150], keys.get("ip", "unknown"))
+
+
+@receiver(user_logged_in)
+def _remember_device(sender, request=None, user=None, **kwargs) -> None:
+    if request is not None and user is not None:
+        request.known_login = _username_key(user.get_username())
+
+
+class KnownDeviceMiddleware:
+    """Gives a browser that has just logged in the signed cookie that exempts it from the username-wide
+    log-in limit for that account."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        known = getattr(request, "known_login", None)
+        if known:
+            response.set_signed_cookie(
+                KNOWN_DEVICE_COOKIE,
+                known,
+                salt=KNOWN_DEVICE_SALT,
+                max_age=KNOWN_DEVICE_MAX_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+
+def lockout_message(wait: int) -> str:
+    return _(
+        "Too many failed log-ins for this account from here. Try again in %(minutes)d minutes, or reset "
+        "your password."
+    ) % {"minutes": max(1, math.ceil(wait / 60))}
 
 
 class LoginLockoutBackend:

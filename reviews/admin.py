@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from reviews import services
+from reviews.forms import LockoutAwareAdminAuthenticationForm
 from reviews.models import (
     DIMENSION_KEYS,
     Course,
@@ -21,6 +22,9 @@ from reviews.models import (
     Tag,
     dimension_field,
 )
+
+# The admin log-in says when an account is locked out after failed attempts.
+admin.site.login_form = LockoutAwareAdminAuthenticationForm
 
 
 class ReadOnlyAdminMixin:

@@ -5,10 +5,12 @@ from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from courselens import throttling
 from reviews.models import DIMENSIONS, Course, ReviewReport, dimension_field
 from reviews.validators import (
     validate_dimensions,
@@ -126,6 +128,17 @@ class ReportForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         for field, messages in error.message_dict.items():
             self.add_error(field if field in self.fields else None, messages)
+
+
+class LockoutAwareAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's log-in form, saying that the account is locked out for a while (rather than "wrong
+    password") when too many attempts failed (courselens/throttling.py)."""
+
+    def clean(self):
+        wait = throttling.login_blocked(self.request, self.data.get("username"))
+        if wait:
+            raise ValidationError(throttling.lockout_message(wait), code="locked_out")
+        return super().clean()
 
 
 class SignupForm(UserCreationForm):

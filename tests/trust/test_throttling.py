@@ -250,15 +250,103 @@ def test_it_shares_the_count_between_processes_through_redis(redis_url, settings
     assert throttling.hit("review_submit", {"ip": "198.51.100.8"}) is None
 
 
-def test_it_lets_writes_through_while_the_cache_is_down(rates, monkeypatch):
-    rates(review_submit__user="1/hour")
+@pytest.fixture
+def redis_down(monkeypatch):
     # Nothing listens on this port: every cache call fails to connect.
     monkeypatch.setattr(throttling, "cache", ResilientRedisCache("redis://127.0.0.1:1/0", {}))
-    client = api_as(UserFactory())
-    first, second = CourseFactory.create_batch(2)
+    throttling._local_counters.clear()
 
-    for course in (first, second):
-        response = client.post(
+
+def test_it_lets_writes_through_while_the_cache_is_down_within_a_local_limit(rates, redis_down):
+    rates(review_submit__user="2/hour")
+    client = api_as(UserFactory())
+    statuses = [
+        client.post(
             "/api/reviews/", {"course": course.slug, "rating": 4, "text": "好"}, format="json"
+        ).status_code
+        for course in CourseFactory.create_batch(3)
+    ]
+    assert statuses == [201, 201, 429]
+
+
+def test_it_keeps_slowing_down_password_guessing_while_the_cache_is_down(client, rates, redis_down):
+    rates(login__ip_username="3/15min")
+    UserFactory(username="dave")
+    for attempt in range(3):
+        assert (
+            client.post(reverse("login"), {"username": "dave", "password": f"guess{attempt}"}).status_code
+            == 200
         )
-        assert response.status_code == 201
+    assert_throttled(client.post(reverse("login"), {"username": "dave", "password": DEFAULT_PASSWORD}))
+
+
+def test_a_sliding_window_allows_no_double_burst_across_a_boundary(rates):
+    rates(review_submit__ip="3/min")
+    keys = {"ip": "203.0.113.9"}
+    assert [throttling.hit("review_submit", keys, now=119.0) for _ in range(3)] == [None, None, None]
+    # One second later a new fixed window has begun, but the last minute already holds three requests.
+    assert throttling.hit("review_submit", keys, now=120.5) is not None
+    # A whole period after the burst the allowance is back.
+    assert throttling.hit("review_submit", keys, now=180.0 + 119.5) is None
+
+
+def test_it_throttles_reads_of_pages_and_the_api(client, rates):
+    rates(read__ip="5/min")
+    ReviewFactory()
+    statuses = [client.get(url).status_code for url in ["/api/reviews/", "/", "/courses/"] * 2]
+    assert statuses == [200] * 5 + [429]
+    refused = client.get("/api/reviews/")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+
+
+# --- Lock-out without a denial of service ------------------------------------------------------------------
+
+
+def _login(client, username: str, password: str, **extra):
+    return client.post(reverse("login"), {"username": username, "password": password}, **extra)
+
+
+def test_guessing_from_one_address_does_not_lock_the_owner_out_elsewhere(client, rates):
+    rates(login__ip_username="3/15min", login__username="30/15min")
+    UserFactory(username="erin")
+    for attempt in range(3):
+        _login(client, "erin", f"guess{attempt}", REMOTE_ADDR="198.51.100.66")
+    assert_throttled(_login(client, "erin", DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.66"))
+    owner = _login(client.__class__(), "erin", DEFAULT_PASSWORD, REMOTE_ADDR="192.0.2.10")
+    assert owner.status_code == 302
+
+
+def test_a_browser_that_logged_in_before_is_not_locked_out_by_distributed_guessing(client, rates):
+    rates(login__ip_username="5/15min", login__username="3/15min")
+    UserFactory(username="admin")
+    owner = client.__class__()
+    assert _login(owner, "admin", DEFAULT_PASSWORD).status_code == 302
+    owner.post(reverse("logout"))
+    for attempt, address in enumerate(["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"]):
+        _login(client, "admin", f"guess{attempt}", REMOTE_ADDR=address)
+
+    stranger = client.__class__()
+    assert_throttled(_login(stranger, "admin", DEFAULT_PASSWORD, REMOTE_ADDR="192.0.2.77"))
+    assert _login(owner, "admin", DEFAULT_PASSWORD).status_code == 302  # the owner's browser gets in
+
+
+def test_a_forged_known_device_cookie_is_ignored(client, rates):
+    rates(login__ip_username="5/15min", login__username="2/15min")
+    UserFactory(username="frank")
+    for attempt in range(2):
+        _login(client, "frank", f"guess{attempt}", REMOTE_ADDR=f"198.51.100.{attempt + 10}")
+    client.cookies[throttling.KNOWN_DEVICE_COOKIE] = "frank"
+    assert_throttled(_login(client, "frank", DEFAULT_PASSWORD))
+
+
+def test_the_admin_log_in_says_the_account_is_locked_out(client, rates, admin_user):
+    rates(login__ip_username="2/15min")
+    for attempt in range(2):
+        client.post("/admin/login/", {"username": admin_user.username, "password": f"guess{attempt}"})
+    response = client.post(
+        "/admin/login/",
+        {"username": admin_user.username, "password": "password"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "登录失败次数过多" in response.content.decode()
+    assert "_auth_user_id" not in client.session

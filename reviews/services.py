@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -696,11 +696,25 @@ def review_screen(*, review: Review) -> moderation.Verdict:
     return moderation.screen(candidate, _recent_reviews(exclude_pk=review.pk, since=since), MODERATION_RULES)
 
 
+# Any constant: every process takes the same PostgreSQL advisory lock.
+_SCREENING_LOCK_ID = 7_400_201
+
+
+def _screen_one_at_a_time() -> None:
+    """Two near-identical reviews saved at the same instant would each be screened before the other is
+    committed, and both pass. Screening takes a transaction-scoped lock, so the second waits for the first
+    to commit and then compares against it. (SQLite already runs one write transaction at a time.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCREENING_LOCK_ID])
+
+
 def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> moderation.Verdict:
     """Hold a published learner review as pending when the screening finds it suspicious (call it inside the
     transaction that saves the review). After an edit only the near-duplicate and spam rules apply."""
     if review.status != Review.Status.PUBLISHED:
         return moderation.Verdict()
+    _screen_one_at_a_time()
     verdict = review_screen(review=review)
     if not edited and review.author_id is not None:
         withdrawn = (

@@ -333,3 +333,46 @@ def test_deleting_a_published_review_leaves_the_next_one_published():
     assert api.delete(f"/api/reviews/{first.pk}/").status_code == 204
     again = review_submit(author=author, course=course, rating=4, text="讲得清楚，例子也实用")
     assert again.status == Review.Status.PUBLISHED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_near_identical_reviews_saved_at_the_same_instant_are_not_both_published(monkeypatch):
+    import threading
+    import time
+
+    from django.db import connection
+
+    from reviews import services
+
+    courses = CourseFactory.create_batch(2)
+    authors = [old_account(), old_account()]
+    saved = services._notify_review_saved
+
+    def slow_follow_up(review_id):
+        time.sleep(0.3)  # widen the window between screening and commit
+        saved(review_id)
+
+    monkeypatch.setattr(services, "_notify_review_saved", slow_follow_up)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def submit(author, course, suffix):
+        try:
+            start.wait()
+            review_submit(author=author, course=course, rating=5, text=SPAM + suffix)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=submit, args=(author, course, suffix))
+        for author, course, suffix in zip(authors, courses, ["！", "。"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert sorted(Review.objects.values_list("status", flat=True)) == ["pending", "published"]

@@ -142,10 +142,15 @@ class LockoutAwareAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 class SignupForm(UserCreationForm):
-    """Username + password twice; the learner is logged in right after."""
+    """Username, an optional e-mail address (for password resets) and the password twice; the learner is
+    logged in right after."""
 
     class Meta(UserCreationForm.Meta):
-        fields = ("username",)
+        fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = _("Optional; only used to reset a forgotten password.")
 
     def clean_username(self) -> str:
         username = super().clean_username()

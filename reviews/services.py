@@ -279,6 +279,14 @@ class ImportResult:
 
 
 @dataclass
+class _RevisionLine:
+    rating: int
+    text: str
+    dimensions: dict[str, int]
+    created_at: datetime | None
+
+
+@dataclass
 class _FeedbackLine:
     number: int
     external_id: str
@@ -289,6 +297,8 @@ class _FeedbackLine:
     text: str
     dimensions: dict[str, int]
     created_at: datetime | None
+    status: str = Review.Status.PUBLISHED
+    revisions: list[_RevisionLine] = field(default_factory=list)
 
 
 class _Invalid(ValueError):
@@ -422,6 +432,51 @@ def _validated(key: str, validator, *, required: bool) -> Callable[[dict], objec
     return parse
 
 
+def _status(record: dict) -> str:
+    value = record.get("status", Review.Status.PUBLISHED)
+    if value not in Review.Status.values:
+        raise _Invalid(
+            gettext("“status” must be one of %(choices)s") % {"choices": ", ".join(Review.Status.values)},
+            "status:invalid",
+        )
+    return value
+
+
+IMPORT_REVISIONS_MAX = 100
+
+
+def _revisions(record: dict) -> list[_RevisionLine]:
+    """The review's earlier versions, oldest first, as `export_feedback` writes them (optional)."""
+    value = record.get("revisions")
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > IMPORT_REVISIONS_MAX
+        or not all(isinstance(item, dict) for item in value)
+    ):
+        raise _Invalid(
+            gettext("“revisions” must be a list of at most %(limit)d objects")
+            % {"limit": IMPORT_REVISIONS_MAX},
+            "revisions:type",
+        )
+    revisions = []
+    for position, item in enumerate(value, start=1):
+        try:
+            revisions.append(
+                _RevisionLine(
+                    rating=_rating(item),
+                    text=_validated("text", validate_review_text, required=True)(item),  # type: ignore[arg-type]
+                    dimensions=_validated("dimensions", validate_dimensions, required=False)(item),  # type: ignore[arg-type]
+                    created_at=_created_at(item),
+                )
+            )
+        except _Invalid as reason:
+            message = gettext("revision %(position)d: %(reason)s") % {"position": position, "reason": reason}
+            raise _Invalid(message, f"revisions:{reason.kind}") from None
+    return revisions
+
+
 _LINE_FIELDS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("external_id", _external_id),
     ("course", lambda r: _name(r, "course", max_length=_COURSE_TITLE_MAX)),
@@ -431,6 +486,8 @@ _LINE_FIELDS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("rating", _rating),
     ("text", _validated("text", validate_review_text, required=True)),
     ("dimensions", _validated("dimensions", validate_dimensions, required=False)),
+    ("status", _status),
+    ("revisions", _revisions),
 )
 
 
@@ -584,14 +641,42 @@ def _create_catalog(plan: _CatalogPlan, lines: list[_FeedbackLine]) -> None:
     )
 
 
+def _create_revisions(lines: list[_FeedbackLine]) -> None:
+    if not lines:
+        return
+    review_ids = dict(
+        Review.objects.filter(external_id__in=[line.external_id for line in lines]).values_list(
+            "external_id", "pk"
+        )
+    )
+    revisions = [
+        ReviewRevision(
+            review_id=review_ids[line.external_id],
+            rating=revision.rating,
+            text=revision.text,
+            dimensions=revision.dimensions,
+        )
+        for line in lines
+        for revision in line.revisions
+    ]
+    ReviewRevision.objects.bulk_create(revisions, batch_size=IMPORT_BATCH_SIZE)
+    # created_at is set on insert (auto_now_add); the export's dates are put back afterwards.
+    dates = [revision.created_at for line in lines for revision in line.revisions]
+    for revision, created_at in zip(revisions, dates, strict=True):
+        revision.created_at = created_at
+    ReviewRevision.objects.bulk_update(revisions, ["created_at"], batch_size=IMPORT_BATCH_SIZE)
+
+
 def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
     """Import learner feedback from a JSON Lines file (`manage.py import_feedback`).
 
-    Every line is validated first; if any is bad, ValidationError lists "line N: reason" for each and
-    nothing is stored. Otherwise, in one transaction: missing instructors (by name) and courses (by title,
-    or slug) are created and linked, and each line becomes a published, author-less Review with
-    source=import and external_id=id. Lines whose id is already stored are skipped, so re-importing a
-    file changes nothing. Imports do not trigger per-review analytics: run a signal extraction afterwards.
+    Every line is validated first; if any is bad, ValidationError lists "line N: reason" (the first 20
+    lines, then a count) and nothing is stored. Otherwise, in one transaction: missing instructors (by name)
+    and courses (by title, or slug) are created and linked, and each line becomes an author-less Review with
+    source=import, external_id=id, its date (none when the line has none), its status (published unless the
+    line says otherwise) and its revisions, if any. Lines whose id is already stored are skipped, so
+    re-importing a file changes nothing. Imports do not trigger per-review analytics: run a signal
+    extraction afterwards.
     """
     lines, line_count = _read_feedback_file(Path(path))
     result = ImportResult(lines=line_count, dry_run=dry_run)
@@ -617,7 +702,7 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
                         external_id=line.external_id,
                         rating=line.rating,
                         text=line.text,
-                        status=Review.Status.PUBLISHED,
+                        status=line.status,
                         source=Review.Source.IMPORT,
                         created_at=line.created_at,
                         **{dimension_field(key): value for key, value in line.dimensions.items()},
@@ -626,6 +711,7 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
                 ),
                 batch_size=IMPORT_BATCH_SIZE,
             )
+            _create_revisions([line for line in fresh if line.revisions])
     except IntegrityError:
         raise ValidationError(
             gettext(
@@ -634,6 +720,58 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
             )
         ) from None
     return result
+
+
+# --- Feedback export --------------------------------------------------------------------------------------
+
+EXPORT_CHUNK_SIZE = 2000
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def feedback_export(*, path: str | Path) -> int:
+    """Write every review, whatever its status, with its revisions, as JSON Lines in the `import_feedback`
+    format; returns how many. Importing the file into an empty database gives the same reviews, ratings,
+    dimensions, texts, dates, statuses and revisions (authors, votes and reports are not exported: imported
+    reviews have no author). A review written on the site gets the id "web-<pk>"."""
+    path = Path(path)
+    instructor_of: dict[int, str] = {}
+    for course_id, name in Course.instructors.through.objects.order_by(
+        "course_id", "instructor__name"
+    ).values_list("course_id", "instructor__name"):
+        instructor_of.setdefault(course_id, name)
+    reviews = Review.objects.select_related("course").order_by("pk").prefetch_related("revisions")
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for review in reviews.iterator(chunk_size=EXPORT_CHUNK_SIZE):
+            record = {
+                "id": review.external_id or f"web-{review.pk}",
+                "course": review.course.title,
+                # The import needs an instructor; a course without one gets a placeholder name.
+                "instructor": instructor_of.get(review.course_id) or "unknown",
+                "provider": review.course.provider or None,
+                "rating": review.rating,
+                "text": review.text,
+                "dimensions": review.dimensions,
+                "created_at": _iso(review.created_at),
+                "status": review.status,
+                "revisions": [
+                    {
+                        "rating": revision.rating,
+                        "text": revision.text,
+                        "dimensions": revision.dimensions,
+                        "created_at": _iso(revision.created_at),
+                    }
+                    for revision in sorted(
+                        review.revisions.all(), key=lambda item: (item.created_at, item.pk)
+                    )
+                ],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 # --- Moderation (trust) ----------------------------------------------------------------------------------

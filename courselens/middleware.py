@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 
 class PermissionsPolicyMiddleware:
@@ -42,3 +43,10 @@ def bad_request_response(request: HttpRequest, detail: str) -> HttpResponse:
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler400 (oversized bodies, too many fields, bad Host…): the site's page, JSON under /api/."""
     return bad_request_response(request, _("The request is malformed or too large."))
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: JSON under /api/ (an address no API route matches), the site's 404 page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)

@@ -232,6 +232,10 @@ SPECTACULAR_SETTINGS = {
     # Served per visitor: staff-only operations are left out for everyone else (courselens/schema.py).
     "SERVE_PUBLIC": False,
     "DEFAULT_GENERATOR_CLASS": "courselens.schema.VisibleSchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "courselens.schema.document_what_every_operation_can_answer",
+    ],
     # Swagger UI from the installed sidecar package, never from a CDN (and allowed by the CSP).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -35,3 +35,4 @@ if settings.DEBUG:
 # A lost database connection is answered with a 503 "temporarily unavailable" page (courselens/resilience.py).
 handler500 = "courselens.resilience.server_error"
 handler400 = "courselens.middleware.bad_request"
+handler404 = "courselens.middleware.not_found"

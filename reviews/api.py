@@ -4,6 +4,8 @@ Serializer fields for review input run the shared validators (reviews.validators
 again, so the API, the forms and the importer accept and reject the same values with the same messages.
 """
 
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -352,10 +354,19 @@ class ReviewSerializer(serializers.ModelSerializer):
         return ReviewVote.objects.filter(review=review, user=user).exists()
 
 
+class CourseSlugField(serializers.SlugRelatedField):
+    """A course by slug; a NUL character (which PostgreSQL refuses in a query) is a field error."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError(_("The course contains a NUL character (\\x00)."))
+        return super().to_internal_value(data)
+
+
 class ReviewCreateSerializer(serializers.Serializer):
     """What a learner may send. status, author, helpful_count, source… are not fields, so they are ignored."""
 
-    course = serializers.SlugRelatedField(slug_field="slug", queryset=Course.objects.all())
+    course = CourseSlugField(slug_field="slug", queryset=Course.objects.all())
     rating = RatingField()
     text = ReviewTextField()
     dimensions = DimensionsField(required=False)
@@ -401,14 +412,39 @@ REVIEW_ORDERING = {
 }
 
 
+class WholeNumberFilter(filters.NumberFilter):
+    """A number filter that refuses fractions (400) instead of matching nothing: ratings are whole stars."""
+
+    field_class = forms.IntegerField
+
+
+class _TrueOrFalseField(forms.NullBooleanField):
+    def to_python(self, value):
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text in ("true", "1", "false", "0"):
+            return text in ("true", "1")
+        raise DjangoValidationError(_("Use true or false."), code="invalid")
+
+
+class TrueOrFalseFilter(filters.BooleanFilter):
+    """A yes/no filter that refuses anything but true/false (400) instead of ignoring it."""
+
+    field_class = _TrueOrFalseField
+
+    def __init__(self, *args, **kwargs) -> None:
+        # The default widget reads anything but true/false as "not given"; the field judges the raw text.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class ReviewFilter(filters.FilterSet):
     course = filters.CharFilter(field_name="course__slug", label="Course slug.")
     instructor = filters.CharFilter(field_name="course__instructors__slug", label="Instructor slug.")
-    rating = filters.NumberFilter(field_name="rating", label="Only reviews with this overall rating.")
+    rating = WholeNumberFilter(field_name="rating", label="Only reviews with this overall rating.")
     search = filters.CharFilter(field_name="text", lookup_expr="icontains", label="Words in the review text.")
-    mine = filters.BooleanFilter(
-        method="filter_mine", label="Only your own reviews (true) or others' (false)."
-    )
+    mine = TrueOrFalseFilter(method="filter_mine", label="Only your own reviews (true) or others' (false).")
     ordering = _ordering_filter(
         REVIEW_ORDERING, "Sort: newest (default), oldest, helpful, rating_high, rating_low."
     )

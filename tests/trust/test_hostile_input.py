@@ -58,7 +58,7 @@ def test_it_refuses_a_nul_in_a_json_body_with_400():
         "/api/reviews/", {"course": course.slug + "\x00", "rating": 3, "text": "好"}, format="json"
     )
     assert response.status_code == 400
-    assert "NUL" in response.json()["detail"]
+    assert "NUL" in response.json()["course"][0]
 
 
 def test_it_refuses_json_nested_thousands_deep_with_a_json_400():
@@ -189,3 +189,24 @@ def test_the_signup_page_says_everything_about_a_short_password_in_chinese(brows
     text = page.content.decode()
     assert "密码太短，至少需要 8 个字符。" in text
     assert "too short" not in text
+
+
+@pytest.mark.parametrize("query", ["rating=0.5", "rating=abc", "mine=-58800", "mine=maybe"])
+def test_the_review_list_refuses_filter_values_it_cannot_read(query):
+    response = _api().get(f"/api/reviews/?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+
+
+def test_an_api_address_no_route_matches_gets_a_json_404():
+    response = _api().get("/api/reviews/0.5/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def test_the_schema_documents_unicode_slugs_and_the_errors_every_operation_can_give(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    assert r"^[-\w]+$" not in json.dumps(schema)
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            assert {"400", "403", "404", "429"} <= set(operation["responses"]), (method, path)

@@ -162,9 +162,11 @@ def test_it_searches_courses_by_instructor_name_and_keeps_filters_across_pages(c
 
 
 def test_it_never_fails_on_strange_filter_values(client, course):
-    for params in [{"q": "a\x00b"}, {"level": "expert"}, {"sort": "price"}, {"page": "999"}, {"tag": "nope"}]:
+    for params in [{"level": "expert"}, {"sort": "price"}, {"page": "999"}, {"tag": "nope"}]:
         assert client.get(reverse("course-list"), params).status_code == 200, params
-    assert client.get(reverse("instructor-list"), {"q": "\x00"}).status_code == 200
+    # No form can send a NUL: every page answers such an address with the site's 400 page.
+    assert client.get(reverse("course-list"), {"q": "a\x00b"}).status_code == 400
+    assert client.get(reverse("instructor-list"), {"q": "\x00"}).status_code == 400
 
 
 def test_it_shows_an_instructors_github_courses_and_recent_reviews(client, course):

@@ -23,9 +23,11 @@ def test_it_rejects_ratings_that_are_not_one_to_five_whole_stars(value):
 
 
 def test_it_explains_what_a_valid_rating_is():
-    with translation.override("en"), pytest.raises(ValidationError) as caught:
-        validate_rating(6)
-    assert "1 to 5" in caught.value.messages[0]
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as caught:
+            validate_rating(6)
+        # The message is lazy: read it while English is active.
+        assert "1 to 5" in caught.value.messages[0]
 
 
 def test_it_strips_the_text_and_normalises_windows_line_breaks():

@@ -81,8 +81,9 @@ def _rating_buckets_by_course(*, now: datetime) -> tuple[dict[int, list[RatingBu
     everything: list[RatingBucket] = []
     for row in rows:
         bucket = RatingBucket(
-            # A review counts as written in the middle of its month.
-            age_days=(now - row["month"]).total_seconds() / 86400 - 15,
+            # A review counts as written in the middle of its month; an undated one (an import whose export
+            # had no dates) gets no recency discount, as its age is unknown.
+            age_days=(now - row["month"]).total_seconds() / 86400 - 15 if row["month"] is not None else 0.0,
             count=row["n"],
             rating_sum=float(row["rating_sum"]),
             dim_sums={key: float(row[f"{key}_sum"] or 0) for key in DIMENSION_KEYS},

@@ -272,7 +272,9 @@ def main() -> int:
         LOG_LEVEL="WARNING",
         # Every simulated learner shares 127.0.0.1: per-address limits would measure the throttle, not the
         # site. Per-account limits stay as in production.
-        THROTTLE_RATES="review_submit.ip=100000/hour,review_vote.ip=100000/hour,login.ip=100000/hour",
+        THROTTLE_RATES=(
+            "review_submit.ip=100000/hour,review_vote.ip=100000/hour,login.ip=100000/hour,read.ip=100000000/5min"
+        ),
     )
     ensure_database(args.database_url)
     print("preparing the database…", flush=True)

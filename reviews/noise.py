@@ -55,7 +55,9 @@ _CHINESE_DIGITS = str.maketrans(
 _NUMERALS = frozenset("零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖")
 # What a contact, link or mash needs at least: a digit, a Latin letter, "@", or five numerals in a row
 # (separators allowed between them, as in the digit runs).
-_WORTH_CHECKING = re.compile(r"[0-9a-z@]|(?:[零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖][\s\-_.,，。、·*~/|]{0,2}){5}")
+_WORTH_CHECKING = re.compile(
+    r"[0-9a-z@]|(?:[零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖][\s\-_.,，。、·*~/|]{0,2}){5}"
+)
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 # Digits (after numerals became digits) separated only by spaces or light punctuation form one number.
 _DIGIT_RUN = re.compile(r"\d(?:[\s\-_.,，。、·*~/|]{0,2}\d)+")

@@ -30,8 +30,19 @@ CONTRAST_WORDS = frozenset(
 _BOUNDARY_CHARS = frozenset(",.;:!?()[]{}\"'`~|<>/\\，。；：！？、…—“”‘’《》【】（）「」『』·\n")
 
 
-def _is_boundary(word: str) -> bool:
-    return all(char in _BOUNDARY_CHARS or char.isspace() for char in word)
+class _Cuts(dict[str, int]):
+    """word → 0 (a word), 1 (a boundary: punctuation), 2 (a contrast word); a corpus repeats few words."""
+
+    def __missing__(self, word: str) -> int:
+        if word in CONTRAST_WORDS:
+            kind = 2
+        else:
+            kind = int(all(char in _BOUNDARY_CHARS or char.isspace() for char in word))
+        self[word] = kind
+        return kind
+
+
+_CUTS = _Cuts()
 
 
 class Clause(NamedTuple):
@@ -46,11 +57,13 @@ def split(words: Sequence[str], keep: Callable[[str], bool] | None = None) -> li
     clauses: list[Clause] = []
     current: list[str] = []
     contrast = False
+    cuts = _CUTS
     for word in words:
-        if _is_boundary(word) or word in CONTRAST_WORDS:
+        kind = cuts[word]
+        if kind:
             if current:
                 clauses.append(Clause(tuple(current), contrast))
-            current, contrast = [], word in CONTRAST_WORDS
+            current, contrast = [], kind == 2
         elif keep is None or keep(word):
             current.append(word)
     if current:

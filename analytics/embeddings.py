@@ -28,6 +28,7 @@ WINDOW = 4
 MIN_COUNT = 5
 DIMENSIONS = 100
 MIN_DIMENSIONS = 8
+COMMON_SAMPLE = 5000
 SIF_A = 1e-3
 # Context distribution smoothing (Levy, Goldberg & Dagan 2015): rare contexts get less inflated PMI.
 CONTEXT_POWER = 0.75
@@ -92,7 +93,9 @@ class WordVectors:
                 frequency[column] += 1
         frequency /= max(len(clauses), 1)
         weight = (smoothing / (smoothing + frequency)).astype(np.float32)
-        embedded, known = self.embed(clauses, weight=weight, common=np.zeros(0, dtype=np.float32))
+        # The common direction from an even sample: a full SVD of 100k clause vectors costs seconds.
+        step = max(1, len(clauses) // COMMON_SAMPLE)
+        embedded, known = self.embed(clauses[::step], weight=weight, common=np.zeros(0, dtype=np.float32))
         common = np.zeros(0, dtype=np.float32)
         if known.sum() > 2:
             _, _, components = np.linalg.svd(embedded[known], full_matrices=False)
@@ -197,7 +200,9 @@ def train(
     )
     # The common direction of the corpus's documents (a seeded sample of them).
     rng = np.random.default_rng(seed)
-    sample = [docs[i] for i in sorted(rng.choice(len(docs), min(len(docs), 20_000), replace=False).tolist())]
+    sample = [
+        docs[i] for i in sorted(rng.choice(len(docs), min(len(docs), COMMON_SAMPLE), replace=False).tolist())
+    ]
     embedded, known = vectors.embed(sample)
     if known.sum() > 2:
         _, _, components = np.linalg.svd(embedded[known], full_matrices=False)

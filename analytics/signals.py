@@ -36,7 +36,7 @@ from typing import TypedDict
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.preprocessing import normalize
 
 from analytics import clauses as clause_format
@@ -46,6 +46,7 @@ ProgressCallback = Callable[[int, str], None]
 
 # Word weights at or above this (words rare among the complaints) are 1 for the incremental assigner.
 FOCUS_KEPT_BELOW = 0.98
+KMEANS_SEEDING_SAMPLE = 3000
 
 # Tokens that are punctuation: never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
@@ -84,7 +85,7 @@ class Parameters:
     # least `merge_similarity` alike merge; the largest `max_clusters` cores then take every clause at least
     # `join_similarity` to them. Word weights come from the complaints themselves (`focus_smoothing`).
     discovery_clusters: int = 48
-    discovery_sample: int = 20000
+    discovery_sample: int = 10000
     focus_smoothing: float = 0.01
     member_similarity: float = 0.4
     min_coherence: float = 0.5
@@ -592,7 +593,10 @@ def _discover(
             np.random.default_rng(params.seed).choice(len(points), params.discovery_sample, replace=False)
         )
         fit_on = points[chosen]
-    kmeans = KMeans(n_clusters=k, n_init=2, random_state=params.seed).fit(fit_on)
+    # k-means++ seeding is quadratic-ish in the points it reads: seed from a small sample, then fit.
+    seeding = fit_on[:: max(1, len(fit_on) // KMEANS_SEEDING_SAMPLE)]
+    centres_init, _indices = kmeans_plusplus(seeding, n_clusters=k, random_state=params.seed)
+    kmeans = KMeans(n_clusters=k, init=centres_init, n_init=1, random_state=params.seed).fit(fit_on)
     label = kmeans.predict(points)
     centres = normalize(kmeans.cluster_centers_)
     similarity = np.einsum("ij,ij->i", points, centres[label])
@@ -702,40 +706,55 @@ def _describe(
     clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
     for g, group in enumerate(groups):
         clause_group[[int(review_clause[r]) for r in group.members]] = g
-    terms: dict[str, int] = {}
-    counts: Counter[tuple[int, int]] = Counter()
-    clauses_with: Counter[tuple[int, str]] = Counter()
+    names: list[str] = []
+    ids: dict[str, int] = {}
+    word_term: dict[str, int] = {}
+    pair_term: dict[tuple[str, str], int] = {}
+
+    def term_id(term: str) -> int:
+        if not _displayable(term, stopwords):
+            return -1
+        if term not in ids:
+            ids[term] = len(names)
+            names.append(term)
+        return ids[term]
+
+    owners: list[int] = []
+    columns: list[int] = []
+    unassigned = len(groups)
     for c, tokens in enumerate(found.tokens):
         g = int(clause_group[c])
-        if found.whole[c] and g == len(groups):
+        if found.whole[c] and g == unassigned:
             continue  # a review's clauses together: counted clause by clause already
-        seen: set[str] = set()
+        seen: set[int] = set()
         for word in tokens:
-            if _displayable(word, stopwords):
-                seen.add(word)
-        for a, b in zip(tokens, tokens[1:], strict=False):
-            # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
-            if len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords:
-                joined = _phrase(a, b)
-                if _displayable(joined, stopwords):
-                    seen.add(joined)
-        for term in seen:
-            column = terms.setdefault(term, len(terms))
-            counts[(g, column)] += 1
-            clauses_with[(g, term)] += 1
-    if not terms:
+            column = word_term.get(word)
+            if column is None:
+                column = word_term[word] = term_id(word)
+            if column >= 0:
+                seen.add(column)
+        for pair in zip(tokens, tokens[1:], strict=False):
+            column = pair_term.get(pair)
+            if column is None:
+                a, b = pair
+                # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
+                real = len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords
+                column = pair_term[pair] = term_id(_phrase(a, b)) if real else -1
+            if column >= 0:
+                seen.add(column)
+        owners.extend([g] * len(seen))
+        columns.extend(seen)
+    if not names:
         return
-    table = np.zeros((len(groups) + 1, len(terms)))
-    for (g, column), value in counts.items():
-        table[g, column] = value
+    # clauses of each group (and of the unassigned complaints) holding each term
+    table = np.zeros((len(groups) + 1, len(names)))
+    np.add.at(table, (np.asarray(owners, dtype=np.int64), np.asarray(columns, dtype=np.int64)), 1)
     weights = _ctfidf(table)
-    names = sorted(terms, key=terms.__getitem__)
     for g, group in enumerate(groups):
         # A keyword must recur: a word from one review (a username, a typo) says nothing about a theme.
         need = 1 if len(group.members) < 4 else min(3, max(2, len(group.members) // 20))
-        recurring = np.asarray([clauses_with[(g, name)] >= need for name in names])
-        row = weights[g] * recurring
-        order = [i for i in np.argsort(-row, kind="stable") if row[i] > 0]
+        row = weights[g] * (table[g] >= need)
+        order = [int(i) for i in np.argsort(-row, kind="stable")[: params.keyword_count * 5] if row[i] > 0]
         chosen: list[int] = []
         for i in order:
             # A word already inside a chosen phrase (or the other way round) adds nothing.

@@ -53,6 +53,11 @@ _CHINESE_DIGITS = str.maketrans(
     }
 )
 _NUMERALS = frozenset("零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖")
+# What a contact, link or mash needs at least: a digit, a Latin letter, "@", or five numerals in a row
+# (separators allowed between them, as in the digit runs).
+_WORTH_CHECKING = re.compile(
+    r"[0-9a-z@]|(?:[零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖][\s\-_.,，。、·*~/|]{0,2}){5}"
+)
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 # Digits (after numerals became digits) separated only by spaces or light punctuation form one number.
 _DIGIT_RUN = re.compile(r"\d(?:[\s\-_.,，。、·*~/|]{0,2}\d)+")
@@ -160,6 +165,9 @@ def _empty(folded: str) -> bool:
 def screen(text: str) -> NoiseVerdict | None:
     """Why `text` is noise, or None for text that can be a review."""
     folded = fold(text)
+    if not _WORTH_CHECKING.search(folded):
+        # Most reviews: Chinese without digits, Latin letters or runs of numerals; only emptiness to check.
+        return NoiseVerdict(EMPTY, folded.strip()[:40]) if _empty(folded) else None
     contact = _contact(folded)
     if contact is not None:
         return NoiseVerdict(CONTACT, contact)

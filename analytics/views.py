@@ -268,7 +268,16 @@ def _with_durations(runs):
     return runs
 
 
-STAT_CARD_COUNTS = ("reviews", "complaints", "assigned", "unassigned", "discovered")
+STAT_CARD_COUNTS = (
+    "reviews",
+    "complaints",
+    "assigned",
+    "unassigned",
+    "discovered",
+    "noise",
+    "rating_mismatch",
+    "undated",
+)
 
 
 def _run_counts(run: SignalRun | None) -> dict:

@@ -61,6 +61,9 @@ COUNT_LABELS = {
     "assigned": _("complaints assigned"),
     "unassigned": _("unassigned complaints"),
     "discovered": _("new candidates"),
+    "noise": _("kept out as spam or noise"),
+    "rating_mismatch": _("low ratings whose text praises"),
+    "undated": _("reviews without a date"),
 }
 
 

@@ -4,7 +4,8 @@ A repository becomes a `RepoTree`: every path name, and the text of the files th
 go.mod). Archives are never unpacked to disk: members are read into memory after checks that refuse the whole
 archive for path traversal, absolute paths, links pointing out of the tree, device files and FIFOs, and
 archive bombs (member count, declared total size and per-file size, all checked from the headers before
-any member's data is read). Links inside the tree are recorded by name and never followed; binary files are skipped.
+any member's data is read). Links inside the tree are recorded by name and never followed; binary files
+are skipped.
 """
 
 from __future__ import annotations

@@ -432,6 +432,11 @@ GOLANG_PARTICIPATION_QUERIES = {
 MAINTAINED_RULE = {"push_months": 12, "release_months": 24}
 
 
+def search_url(query: str) -> str:
+    """The github.com page listing what an issue search finds (for people, not the API)."""
+    return f"https://github.com/search?{urlencode({'q': query, 'type': 'issues'})}"
+
+
 def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict:
     found = client.search_issues(query).data
     return {
@@ -439,7 +444,7 @@ def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict
         "counted": min(found["total"], cap),
         "cap": cap,
         "query": query,
-        "search_url": f"https://github.com/search?{urlencode({'q': query, 'type': 'issues'})}",
+        "search_url": search_url(query),
         "items": found["items"],
     }
 

@@ -12,9 +12,9 @@ from celery.signals import worker_init, worker_ready
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from analytics import jobs, outbox, text
+from analytics import jobs, outbox, services_repo_audit, text
 from analytics.services import evidence, scores, signal_runs, training
-from reviews.models import Instructor
+from reviews.models import Course, Instructor
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,23 @@ def recompute_scores() -> int:
     # Cleared first: a change arriving while this runs schedules one more recompute rather than being lost.
     cache.delete(scores.SCORES_PENDING_KEY)
     return len(scores.scores_recompute())
+
+
+@shared_task(soft_time_limit=240, time_limit=300, ignore_result=True)
+def refresh_repo_audit(course_id: int) -> str:
+    """Check one course's companion repository (idempotent: an unchanged head commit downloads nothing)."""
+    try:
+        return services_repo_audit.repo_audit_refresh(course_id=course_id).status
+    except (Course.DoesNotExist, ValidationError):
+        return "skipped"  # deleted or unlinked since the task was queued
+
+
+@shared_task(soft_time_limit=120, time_limit=180, ignore_result=True)
+def refresh_all_repo_audits() -> int:
+    """Nightly: enqueue a repository check for every course with a companion repository."""
+    return services_repo_audit.repo_audit_request(
+        course_ids=list(Course.objects.values_list("pk", flat=True))
+    )
 
 
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)

@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import ranking_cache, reports
+from analytics import ranking_cache, reports, services_repo_audit
 from analytics.forms import (
     SignalMergeForm,
     SignalRenameForm,
@@ -37,6 +38,8 @@ from analytics.services import signal_runs, taxonomy
 from analytics.templatetags.rankings import radar_payload
 from courselens.auth import staff_required
 from reviews.models import Course, Instructor, Tag
+
+logger = logging.getLogger(__name__)
 
 # --- Signals dashboard (staff) ---------------------------------------------------------------------
 
@@ -521,6 +524,25 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
 
 
 @require_GET
+@require_POST
+@staff_required
+def repo_audit_rerun(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff: queue the repository check of one course; the card shows the result once the worker is done."""
+    course = get_object_or_404(Course, slug=slug)
+    target = reverse("course-detail", args=[course.slug]) + "#repo-audit"
+    if not course.repo_url:
+        messages.error(request, _("This course has no companion repository to check."))
+        return redirect(target)
+    try:
+        services_repo_audit.repo_audit_request(course_ids=[course.pk])
+    except Exception:  # noqa: BLE001 - broker down: say so instead of a 500; nothing was half-done
+        logger.exception("could not queue the repository check of %s", course.slug)
+        messages.error(request, _("Could not queue the repository check; try again shortly."))
+        return redirect(target)
+    messages.success(request, _("Repository check queued; reload the page in a minute to see it."))
+    return redirect(target)
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and the ranking benchmark's baseline: no database, no templates."""
     return HttpResponse("ok", content_type="text/plain")

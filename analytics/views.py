@@ -410,9 +410,22 @@ def how_we_rank(request: HttpRequest) -> HttpResponse:
             ],
             "recency_weight": round(100 * RECENCY_WEIGHT),
             "recency_horizon": RECENCY_HORIZON_MONTHS,
+            "course_weights": _percentages(
+                {
+                    **{key: weights.get(key, 0.0) for key in ("learner", "signal_burden")},
+                    "repository": settings.SCORE_REPOSITORY_WEIGHT,
+                }
+            ),
+            "participation_cap": settings.GITHUB_PARTICIPATION_CAP,
+            "maintained_min_stars": settings.GITHUB_MAINTAINED_MIN_STARS,
             "nav_section": "rankings",
         },
     )
+
+
+def _percentages(weights: dict[str, float]) -> dict[str, int]:
+    total = sum(weights.values()) or 1.0
+    return {key: round(100 * value / total) for key, value in weights.items()}
 
 
 def _compare_slugs(request: HttpRequest) -> list[str]:

@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -83,12 +84,24 @@ def _safe_member_path(name: str) -> str:
     return "/".join(part for part in parts if part not in ("", "."))
 
 
-def _link_stays_inside(member_path: str, target: str, *, hard: bool) -> bool:
+def _link_stays_inside(member_path: str, target: str, *, hard: bool, root: str) -> bool:
+    """Whether a link resolves inside the tree (`root`: the archive's top directory, or "" for none)."""
     if target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", target):
         return False
-    base = "" if hard else posixpath.dirname(member_path)
+    base = "" if hard else posixpath.dirname(member_path)  # hard links name a path from the archive root
     resolved = posixpath.normpath(posixpath.join(base, target.replace("\\", "/")))
-    return resolved != ".." and not resolved.startswith("../")
+    if resolved == ".." or resolved.startswith("../"):
+        return False
+    return not root or resolved.startswith(root) or resolved == root.rstrip("/")
+
+
+@dataclass
+class _Entry:
+    path: str
+    kind: str  # "dir", "file" or "link"
+    data: bytes | None = None  # text of a file the audit reads
+    link_target: str = ""
+    hard_link: bool = False
 
 
 def read_tarball(source: str | os.PathLike | IO[bytes], *, limits: Limits = Limits()) -> RepoTree:
@@ -102,41 +115,58 @@ def read_tarball(source: str | os.PathLike | IO[bytes], *, limits: Limits = Limi
             archive = tarfile.open(source, mode="r:*")
         else:
             archive = tarfile.open(fileobj=source, mode="r:*")
-    except (OSError, tarfile.TarError, EOFError) as exc:
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArchiveRefused(f"not a readable .tar.gz archive: {exc}") from exc
-    entries: list[tuple[str, str, bytes | None]] = []  # (path, "dir" | "file" | "link", text bytes or None)
-    newest = 0
-    total = 0
-    with archive:
-        count = 0
-        while True:
-            try:
-                member = archive.next()
-            except (tarfile.TarError, EOFError, OSError) as exc:
-                raise ArchiveRefused(f"archive refused: corrupt archive ({exc})") from exc
-            if member is None:
-                break
-            count += 1
-            if count > limits.max_files:
-                raise ArchiveRefused(f"archive refused: more than {limits.max_files} entries")
-            path = _safe_member_path(member.name)
-            if member.isdev() or member.isfifo():
-                raise ArchiveRefused(f"archive refused: device or FIFO entry {member.name!r}")
-            if member.issym() or member.islnk():
-                if not _link_stays_inside(path, member.linkname, hard=member.islnk()):
-                    kind = "hard link" if member.islnk() else "symlink"
-                    raise ArchiveRefused(
-                        f"archive refused: {kind} {member.name!r} points out of the tree "
-                        f"({member.linkname!r})"
-                    )
-                entries.append((path, "link", None))
-                continue
-            if member.isdir():
-                if path:
-                    entries.append((path, "dir", None))
-                continue
-            if not member.isfile():
-                continue
+    try:
+        with archive:
+            entries, newest = _read_members(archive, limits)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise ArchiveRefused(f"archive refused: corrupt archive ({exc})") from exc
+    root = _common_root([entry.path for entry in entries])
+    for entry in entries:
+        if entry.kind == "link" and not _link_stays_inside(
+            entry.path, entry.link_target, hard=entry.hard_link, root=root
+        ):
+            kind = "hard link" if entry.hard_link else "symlink"
+            raise ArchiveRefused(
+                f"archive refused: {kind} {entry.path!r} points out of the tree ({entry.link_target!r})"
+            )
+    tree = RepoTree()
+    for entry in entries:
+        relative = entry.path[len(root) :] if root else entry.path
+        if not relative:
+            continue
+        _add_parents(tree, relative)
+        if entry.kind == "dir":
+            tree.paths.add(relative + "/")
+            continue
+        tree.paths.add(relative)
+        if entry.kind == "link":
+            tree.skipped_links += 1
+        elif entry.data is not None and _is_binary(entry.data):
+            tree.skipped_binary += 1
+        elif entry.data is not None:
+            tree.texts[relative] = _decode(entry.data)
+    if newest:
+        tree.last_commit_at = datetime.fromtimestamp(newest, tz=UTC)
+    return tree
+
+
+def _read_members(archive: tarfile.TarFile, limits: Limits) -> tuple[list[_Entry], int]:
+    """Every member checked from its header before its data is read; the text of the files the audit reads."""
+    entries: list[_Entry] = []
+    newest = total = 0
+    while (member := archive.next()) is not None:
+        if len(entries) >= limits.max_files:
+            raise ArchiveRefused(f"archive refused: more than {limits.max_files} entries")
+        path = _safe_member_path(member.name)
+        if member.isdev() or member.isfifo():
+            raise ArchiveRefused(f"archive refused: device or FIFO entry {member.name!r}")
+        if member.issym() or member.islnk():
+            entries.append(_Entry(path, "link", link_target=member.linkname, hard_link=member.islnk()))
+        elif member.isdir():
+            entries.append(_Entry(path, "dir"))
+        elif member.isfile():
             if member.size > limits.max_file_bytes:
                 raise ArchiveRefused(
                     f"archive refused: {member.name!r} is {member.size} bytes "
@@ -151,28 +181,11 @@ def read_tarball(source: str | os.PathLike | IO[bytes], *, limits: Limits = Limi
             data = None
             if _wanted(path):
                 handle = archive.extractfile(member)
-                data = handle.read(limits.max_file_bytes + 1) if handle else b""
-            entries.append((path, "file", data))
-    root = _common_root([path for path, _kind, _data in entries])
-    tree = RepoTree()
-    for path, kind, data in entries:
-        relative = path[len(root) :] if root else path
-        if not relative:
-            continue
-        _add_parents(tree, relative)
-        if kind == "dir":
-            tree.paths.add(relative + "/")
-            continue
-        tree.paths.add(relative)
-        if kind == "link":
-            tree.skipped_links += 1
-        elif data is not None and _is_binary(data):
-            tree.skipped_binary += 1
-        elif data is not None:
-            tree.texts[relative] = _decode(data)
-    if newest:
-        tree.last_commit_at = datetime.fromtimestamp(newest, tz=UTC)
-    return tree
+                data = handle.read(member.size) if handle else b""
+                if len(data) != member.size:
+                    raise ArchiveRefused(f"archive refused: {member.name!r} is truncated")
+            entries.append(_Entry(path, "file", data))
+    return entries, newest
 
 
 def _common_root(paths: list[str]) -> str:

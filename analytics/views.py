@@ -536,7 +536,6 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
     return rows
 
 
-@require_GET
 @require_POST
 @staff_required
 def repo_audit_rerun(request: HttpRequest, slug: str) -> HttpResponse:
@@ -556,6 +555,7 @@ def repo_audit_rerun(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(target)
 
 
+@require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers and the ranking benchmark's baseline: no database, no templates."""
     return HttpResponse("ok", content_type="text/plain")

@@ -309,6 +309,11 @@ class CourseRepositoryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "repo_url":
+            kwargs["assume_scheme"] = "https"  # a repository URL typed without a scheme is GitHub's https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def _audit(self, obj) -> RepoAudit | None:
         return getattr(obj, "repo_audit", None)
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from analytics.github import GitHubClient, GitHubError, fetch_repository, parse_repo_url
 from analytics.models import RepoAudit
@@ -113,7 +114,7 @@ def repo_audit_refresh(*, course_id: int, source: str | None = None) -> RepoAudi
     course = Course.objects.get(pk=course_id)
     source = (source or course.repo_url or "").strip()
     if not source:
-        raise ValidationError({"repo_url": ["This course has no companion repository to check."]})
+        raise ValidationError({"repo_url": [_("This course has no companion repository to check.")]})
     existing = RepoAudit.objects.filter(course=course).first()
     same_source = existing is not None and existing.source == source and existing.has_result
     now = timezone.now()
@@ -128,10 +129,10 @@ def repo_audit_refresh(*, course_id: int, source: str | None = None) -> RepoAudi
         logger.warning("repository check of %s (%s) failed: %s", course.slug, source, exc)
         failure = {"status": RepoAudit.Status.FAILED, "error": str(exc), "checked_at": now}
         # The row keeps naming the source its last good report came from.
-        audit_row, _created = RepoAudit.objects.get_or_create(
+        audit_row, created = RepoAudit.objects.get_or_create(
             course=course, defaults={"source": source, **failure}
         )
-        if not _created:
+        if not created:
             RepoAudit.objects.filter(pk=audit_row.pk).update(**failure)
             audit_row.refresh_from_db()
         return audit_row

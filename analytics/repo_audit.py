@@ -11,6 +11,7 @@ kept aside so `fmt.Errorf` format strings can still be read), so code in comment
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -45,10 +46,14 @@ NETWORK_PACKAGES = frozenset({"net/http", "net", "database/sql", "google.golang.
 
 # --- Go source, lexically ---
 
+# An unterminated block comment or raw string runs to the end of the file (as the Go compiler reads it), so a
+# hostile file full of "/*" cannot make the scan quadratic.
 _LEXEME = re.compile(
-    r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|`[^`]*`|'(?:\\.|[^'\\\n])*'",
+    r"//[^\n]*|/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|`[^`]*(?:`|\Z)|'(?:\\.|[^'\\\n])*'",
     re.DOTALL,
 )
+# fmt.Errorf arguments are read this far at most: far beyond any real call, and bounded however they nest.
+_ARGS_LIMIT = 2_000
 
 
 @dataclass(frozen=True)
@@ -78,34 +83,36 @@ def strip_go(source: str) -> GoSource:
     return GoSource(code=code, strings=strings, package=package.group(1) if package else "")
 
 
-def _block_after(code: str, start: int) -> str:
-    """The text from the first '{' at or after `start` to its matching '}' (braces in strings are gone)."""
-    opening = code.find("{", start)
-    if opening < 0:
-        return ""
-    depth = 0
-    for position in range(opening, len(code)):
-        char = code[position]
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return code[opening : position + 1]
-    return code[opening:]
+class _Blocks:
+    """Where each '{' and '(' closes, and whether a pattern occurs inside, for one stripped file.
 
+    Matching brackets in one pass and looking occurrences up by position keeps the work linear in the file's
+    size however many (or however deeply nested) the blocks are: a hostile file cannot make it quadratic.
+    """
 
-def _call_args(code: str, open_paren: int) -> str:
-    depth = 0
-    for position in range(open_paren, len(code)):
-        char = code[position]
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return code[open_paren + 1 : position]
-    return code[open_paren + 1 :]
+    def __init__(self, code: str):
+        self.code = code
+        self.closing: dict[int, int] = {}
+        stacks: dict[str, list[int]] = {"{": [], "(": []}
+        for match in re.finditer(r"[{}()]", code):
+            char = match.group()
+            if char in stacks:
+                stacks[char].append(match.start())
+            elif stack := stacks["{" if char == "}" else "("]:
+                self.closing[stack.pop()] = match.start()
+        self._occurrences: dict[str, list[int]] = {}
+
+    def span(self, opening: int, *, limit: int | None = None) -> tuple[int, int]:
+        """(start, end) of the bracket opened at `opening`; unclosed, to the end of the file (or `limit`)."""
+        end = self.closing.get(opening, len(self.code))
+        return opening, end if limit is None else min(end, opening + limit)
+
+    def contains(self, pattern: str, span: tuple[int, int]) -> bool:
+        if pattern not in self._occurrences:
+            self._occurrences[pattern] = [match.start() for match in re.finditer(pattern, self.code)]
+        positions = self._occurrences[pattern]
+        index = bisect_right(positions, span[0])
+        return index < len(positions) and positions[index] < span[1]
 
 
 _TEST_FUNC = re.compile(r"^func\s+(Test|Benchmark|Fuzz|Example)(?:[A-Z_0-9]\w*)?\s*\(", re.MULTILINE)
@@ -113,9 +120,11 @@ _CTX_PARAM = re.compile(r"\b\w+\s+context\.Context\b")
 _HTTP_CLIENT_LITERAL = re.compile(r"\bhttp\.Client\s*\{")
 _HTTP_DEFAULT = re.compile(r"\bhttp\.(?:Get|Post|Head|PostForm)\s*\(|\bhttp\.DefaultClient\b")
 _SELECT = re.compile(r"\bselect\s*\{")
-_GO_STMT = re.compile(r"(?<![\w.])go\s+(?:func\b|[\w.]+\s*\()")
+_GO_STMT = re.compile(r"(?<![\w.])go\s+(?:(?P<literal>func)\b|[\w.]+\s*\()")
 _SYNC_NEARBY = re.compile(r"\bWaitGroup\b|\berrgroup\b|\bwg\.(?:Add|Wait|Done)\b")
 _ERRORF = re.compile(r"\bfmt\.Errorf\s*\(")
+_FIRST_LITERAL = re.compile(r'\s*"S(\d+)"')
+_ERR_NAME = r"\berr\b|\b[a-z]\w*Err\b|\berr[A-Z]\w*"
 _ERRORS_IS_AS = re.compile(r"\berrors\.(?:Is|As)\s*\(")
 _PANIC = re.compile(r"(?<![\w.])panic\s*\(")
 _FUNC_START = re.compile(r"^func\b", re.MULTILINE)
@@ -145,11 +154,10 @@ class GoCounts:
     network_code: bool = False
 
 
-def _enclosing_function(code: str, position: int) -> str:
-    starts = [match.start() for match in _FUNC_START.finditer(code)]
-    begin = max((start for start in starts if start <= position), default=0)
-    end = min((start for start in starts if start > position), default=len(code))
-    return code[begin:end]
+def _enclosing_function(code: str, starts: list[int], position: int) -> tuple[int, int]:
+    """(begin, end) of the top-level declaration around `position`; `starts`: where lines start with func."""
+    index = bisect_right(starts, position)
+    return (starts[index - 1] if index else 0), (starts[index] if index < len(starts) else len(code))
 
 
 def count_go(files: Iterable[tuple[str, str]]) -> GoCounts:
@@ -183,30 +191,36 @@ def count_go(files: Iterable[tuple[str, str]]) -> GoCounts:
         if imports & NETWORK_PACKAGES:
             counts.network_code = True
         counts.context_params += len(_CTX_PARAM.findall(code))
+        blocks = _Blocks(code)
         for match in _HTTP_CLIENT_LITERAL.finditer(code):
-            if re.search(r"\bTimeout\s*:", _block_after(code, match.start())):
+            if blocks.contains(r"\bTimeout\s*:", blocks.span(match.end() - 1)):
                 counts.http_clients_with_timeout += 1
             else:
                 counts.http_clients_without_timeout += 1
         counts.http_clients_without_timeout += len(_HTTP_DEFAULT.findall(code))
         for match in _SELECT.finditer(code):
             counts.selects += 1
-            if re.search(r"\btime\.After\s*\(|\.Done\(\)", _block_after(code, match.start())):
+            if blocks.contains(r"\btime\.After\s*\(|\.Done\(\)", blocks.span(match.end() - 1)):
                 counts.selects_with_timeout_or_cancel += 1
+        function_starts = [match.start() for match in _FUNC_START.finditer(code)]
+        synced: dict[int, bool] = {}
         for match in _GO_STMT.finditer(code):
             counts.goroutines += 1
-            if _SYNC_NEARBY.search(_enclosing_function(code, match.start())):
+            begin, end = _enclosing_function(code, function_starts, match.start())
+            if begin not in synced:  # each function is searched once, however many goroutines it starts
+                synced[begin] = bool(_SYNC_NEARBY.search(code, begin, end))
+            if synced[begin]:
                 continue
             # A producer that closes its output channel is awaited by whoever ranges over that channel.
-            if match.group(0).rstrip().endswith("func") and "close(" in _block_after(code, match.start()):
+            body = code.find("{", match.end(), match.end() + _ARGS_LIMIT)
+            if match.group("literal") and body >= 0 and blocks.contains(r"\bclose\(", blocks.span(body)):
                 continue
             counts.goroutines_unsynced += 1
         for match in _ERRORF.finditer(code):
-            args = _call_args(code, match.end() - 1)
-            literal = re.match(r'\s*"S(\d+)"', args)
+            literal = _FIRST_LITERAL.match(code, match.end())
             if literal and "%w" in source.strings[int(literal.group(1))]:
                 counts.errorf_wrapped += 1
-            elif re.search(r"\berr\b|\w+Err\b|\berr[A-Z]\w*", args):
+            elif blocks.contains(_ERR_NAME, blocks.span(match.end() - 1, limit=_ARGS_LIMIT)):
                 counts.errorf_unwrapped += 1
         counts.errors_is_as += len(_ERRORS_IS_AS.findall(code))
         if not is_test and source.package != "main":

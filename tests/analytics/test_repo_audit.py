@@ -243,3 +243,16 @@ def test_the_demo_repositories_differ_as_advertised():
     assert findings(gopath)["go_module"] == (False, "bad")
     assert findings(untested)["test_files"] == (0, "bad")
     assert good.score > untested.score and good.score > gopath.score
+
+
+def test_unterminated_comments_and_raw_strings_run_to_the_end_of_the_file():
+    assert "go func" not in strip_go("package p\n/* never closed\ngo func() {}()\n").code
+    assert "panic" not in strip_go("package p\nvar s = `never closed\npanic(1)\n").code
+
+
+def test_unclosed_blocks_and_calls_are_still_counted():
+    source = "package p\n\nfunc f(err error) {\n\tselect {\n\tcase <-time.After(1):\n"
+    source += '\t_ = fmt.Errorf("x %v", err\n'
+    report = audit(tree({"p.go": source}), now=NOW)
+    assert report.figures["selects_with_timeout_or_cancel"] == 1
+    assert report.figures["errorf_unwrapped"] == 1

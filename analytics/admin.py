@@ -2,6 +2,7 @@ import logging
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -310,7 +311,7 @@ class CourseRepositoryAdmin(admin.ModelAdmin):
         return False
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "repo_url":
+        if isinstance(db_field, models.URLField):
             kwargs["assume_scheme"] = "https"  # a repository URL typed without a scheme is GitHub's https
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 

@@ -7,7 +7,6 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from analytics import services_repo_audit
 from analytics.models import (
     CourseRepository,
     CourseScore,
@@ -22,7 +21,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.services import evidence, taxonomy
+from analytics.services import evidence, repo_audit, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +253,7 @@ def run_repo_audit(modeladmin, request, queryset):
     """Queues one repository check per selected course that has a companion repository."""
     course_ids = list(queryset.values_list("course_id" if queryset.model is RepoAudit else "pk", flat=True))
     try:
-        queued = services_repo_audit.repo_audit_request(course_ids=course_ids)
+        queued = repo_audit.repo_audit_request(course_ids=course_ids)
     except Exception:  # broker down: say so instead of a 500; nothing was half-done
         logger.exception("could not queue repository checks")
         modeladmin.message_user(request, _("Could not queue the check; try again shortly."), messages.ERROR)

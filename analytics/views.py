@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import ranking_cache, reports, services_repo_audit
+from analytics import ranking_cache, reports
 from analytics.forms import (
     SignalMergeForm,
     SignalRenameForm,
@@ -34,7 +34,7 @@ from analytics.models import (
     SignalRun,
 )
 from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
-from analytics.services import signal_runs, taxonomy
+from analytics.services import repo_audit, signal_runs, taxonomy
 from analytics.templatetags.rankings import radar_payload
 from courselens.auth import staff_required
 from reviews.models import Course, Instructor, Tag
@@ -546,7 +546,7 @@ def repo_audit_rerun(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _("This course has no companion repository to check."))
         return redirect(target)
     try:
-        services_repo_audit.repo_audit_request(course_ids=[course.pk])
+        repo_audit.repo_audit_request(course_ids=[course.pk])
     except Exception:  # noqa: BLE001 - broker down: say so instead of a 500; nothing was half-done
         logger.exception("could not queue the repository check of %s", course.slug)
         messages.error(request, _("Could not queue the repository check; try again shortly."))

@@ -220,7 +220,7 @@ def _demo_evidence_links(login: str, row: dict) -> dict:
                 "query": query,
                 "search_url": search_url(query),
                 "items": [
-                    {"title": str(item["title"]), "number": int(item["number"]), "html_url": str(item["html_url"])}
+                    {key: str(item[key]) for key in ("title", "html_url")} | {"number": int(item["number"])}
                     for item in found.get("items", [])
                 ],
             }

@@ -6,9 +6,9 @@ import json
 import pytest
 from django.urls import reverse
 
-from analytics import services
 from analytics.models import EvidenceSnapshot
 from analytics.scoring import evidence_strength
+from analytics.services import evidence
 from tests.analytics.github_fake import ALLOWLIST, fake_github, repo, serve_account
 from tests.factories import InstructorFactory
 
@@ -45,7 +45,7 @@ def test_the_evidence_card_links_golang_go_participation_and_maintained_projects
         releases={"gocache": "2026-10-01T00:00:00Z"},
     )
 
-    snapshot = services.evidence_refresh(instructor_id=ada.pk)
+    snapshot = evidence.evidence_refresh(instructor_id=ada.pk)
 
     assert snapshot.status == EvidenceSnapshot.Status.OK
     assert snapshot.figures["golang_go_issues"] == 50  # 75 found, capped by GITHUB_PARTICIPATION_CAP
@@ -76,7 +76,7 @@ def test_demo_evidence_carries_participation_and_maintenance_with_links(tmp_path
         "slug": "chen-mo",
         "github_login": "chenmo-go",
         "fetched_at": "2026-11-01T10:00:00+00:00",
-        "figures": dict.fromkeys(services.DEMO_FIGURE_KEYS, 1) | {"golang_go_issues": 12},
+        "figures": dict.fromkeys(evidence.DEMO_FIGURE_KEYS, 1) | {"golang_go_issues": 12},
         "golang_go_participation": {
             "issues": {
                 "total": 12,
@@ -90,7 +90,7 @@ def test_demo_evidence_carries_participation_and_maintenance_with_links(tmp_path
     path = tmp_path / "evidence.json"
     path.write_text(json.dumps([row]), encoding="utf-8")
 
-    services.evidence_load_demo(path=path)
+    evidence.evidence_load_demo(path=path)
 
     snapshot = EvidenceSnapshot.objects.get()
     assert snapshot.figures["golang_go_issues"] == 12 and snapshot.figures["maintained_go_projects"] == 0

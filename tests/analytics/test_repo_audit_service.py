@@ -10,9 +10,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
-from analytics import services, services_repo_audit
 from analytics.models import CourseScore, RepoAudit
+from analytics.services import repo_audit as services_repo_audit
+from analytics.services.scores import scores_recompute
 from analytics.tasks import refresh_all_repo_audits, refresh_repo_audit
 from tests.analytics.github_fake import fake_github, make_tarball, serve_repository
 from tests.factories import CourseFactory, ReviewFactory, StaffUserFactory, UserFactory
@@ -249,13 +251,13 @@ def test_the_repository_check_moves_the_course_score(settings):
         RepoAudit.objects.create(
             course=course,
             source=path,
-            checked_at=outcome.report and services.timezone.now(),
-            audited_at=services.timezone.now(),
+            checked_at=timezone.now(),
+            audited_at=timezone.now(),
             score=outcome.report.score,
             report=outcome.report.as_dict(),
         )
 
-    services.scores_recompute()
+    scores_recompute()
     scores = {score.course_id: score for score in CourseScore.objects.all()}
 
     assert scores[good.pk].total > scores[unchecked.pk].total > scores[bad.pk].total

@@ -16,7 +16,7 @@ from django.utils import translation
 from analytics.github import GitHubError
 from analytics.models import RepoAudit
 from analytics.repo_archive import RepoAuditError
-from analytics.services_repo_audit import repo_audit_refresh, repo_audit_source
+from analytics.services.repo_audit import repo_audit_refresh, repo_audit_source
 from reviews.models import Course
 
 MARKS = {"good": "✓", "concern": "!", "bad": "✗", "info": "·"}

@@ -16,9 +16,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from analytics.models import SignalRun
-from analytics.services import evidence, taxonomy
+from analytics.services import evidence, repo_audit, taxonomy
 from analytics.services.scores import scores_recompute
-from analytics.services_repo_audit import repo_audit_load_demo
 from reviews.models import Course, Instructor, Tag
 from reviews.services import feedback_import
 
@@ -115,7 +114,7 @@ class Command(BaseCommand):
         evidence.evidence_load_demo(path=DEMO_DIR / "evidence.json")
         self.stdout.write("evidence: demo snapshots loaded")
         try:
-            audited = repo_audit_load_demo(path=DEMO_DIR / "repos" / "repos.json")
+            audited = repo_audit.repo_audit_load_demo(path=DEMO_DIR / "repos" / "repos.json")
         except ValidationError as error:
             raise CommandError("demo/repos/repos.json: " + "; ".join(error.messages)) from None
         self.stdout.write(f"repository checks: {audited} demo repositories audited")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from analytics import jobs
 from analytics.github import GitHubClient, GitHubError, fetch_repository, parse_repo_url
 from analytics.models import RepoAudit
 from analytics.repo_archive import Limits, RepoAuditError, RepoTree, read_directory, read_tarball
@@ -160,8 +161,6 @@ def _store(course: Course, outcome: AuditOutcome, *, now: datetime, previous: Re
 def repo_audit_request(*, course_ids: list[int], spacing_seconds: int = 5) -> int:
     """Enqueue `refresh_repo_audit` (after commit) for the courses among `course_ids` that have a companion
     repository, spaced out for GitHub's rate limit. Returns how many were enqueued."""
-    from analytics.tasks import refresh_repo_audit
-
     linked = list(
         Course.objects.filter(pk__in=course_ids)
         .exclude(repo_url="")
@@ -171,7 +170,7 @@ def repo_audit_request(*, course_ids: list[int], spacing_seconds: int = 5) -> in
 
     def enqueue() -> None:
         for position, course_id in enumerate(linked):
-            refresh_repo_audit.apply_async(args=[course_id], countdown=position * spacing_seconds)
+            jobs.enqueue(jobs.REFRESH_REPO_AUDIT, course_id=course_id, countdown=position * spacing_seconds)
 
     transaction.on_commit(enqueue)
     return len(linked)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0002_token_cache_keeps_complaints'),
+        ('analytics', '0003_real_signals'),
         ('reviews', '0001_initial'),
     ]
 

@@ -2,15 +2,18 @@ import logging
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from analytics.models import (
+    CourseRepository,
     CourseScore,
     EvidenceSnapshot,
     InstructorEvidence,
     InstructorScore,
+    RepoAudit,
     ReviewSignal,
     ReviewTokens,
     SignalAssigner,
@@ -18,7 +21,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.services import evidence, taxonomy
+from analytics.services import evidence, repo_audit, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +246,96 @@ class InstructorEvidenceAdmin(admin.ModelAdmin):
     @admin.display(description=_("error"))
     def last_error(self, obj) -> str:
         return obj.evidence_error or ""
+
+
+@admin.action(description=_("Run the repository check"))
+def run_repo_audit(modeladmin, request, queryset):
+    """Queues one repository check per selected course that has a companion repository."""
+    course_ids = list(queryset.values_list("course_id" if queryset.model is RepoAudit else "pk", flat=True))
+    try:
+        queued = repo_audit.repo_audit_request(course_ids=course_ids)
+    except Exception:  # broker down: say so instead of a 500; nothing was half-done
+        logger.exception("could not queue repository checks")
+        modeladmin.message_user(request, _("Could not queue the check; try again shortly."), messages.ERROR)
+        return
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "Queued a repository check for %(count)d course.",
+            "Queued a repository check for %(count)d courses.",
+            queued,
+        )
+        % {"count": queued},
+        messages.SUCCESS,
+    )
+    if skipped := len(course_ids) - queued:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected course has no companion repository and was skipped.",
+                "%(count)d selected courses have no companion repository and were skipped.",
+                skipped,
+            )
+            % {"count": skipped},
+            messages.WARNING,
+        )
+
+
+@admin.register(RepoAudit)
+class RepoAuditAdmin(ReadOnlyAdmin):
+    list_display = ["course", "source", "status", "score", "audited_at", "checked_at", "error"]
+    list_filter = ["status"]
+    list_select_related = ["course"]
+    search_fields = ["course__title", "course__slug", "source"]
+    actions = [run_repo_audit]
+
+
+@admin.register(CourseRepository)
+class CourseRepositoryAdmin(admin.ModelAdmin):
+    """Set courses' companion repositories and (re)run their checks; shows the last check and its error."""
+
+    list_display = ["title", "repo_url", "audit_status", "audit_score", "audit_checked_at", "audit_error"]
+    list_editable = ["repo_url"]
+    list_display_links = ["title"]
+    list_select_related = ["repo_audit"]
+    search_fields = ["title", "slug", "repo_url"]
+    fields = ["title", "repo_url"]
+    readonly_fields = ["title"]
+    actions = [run_repo_audit]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # a repository URL typed without a scheme is GitHub's https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def _audit(self, obj) -> RepoAudit | None:
+        return getattr(obj, "repo_audit", None)
+
+    @admin.display(description=_("last check"))
+    def audit_status(self, obj) -> str:
+        audit = self._audit(obj)
+        return audit.status if audit else "—"
+
+    @admin.display(description=_("score"))
+    def audit_score(self, obj) -> str:
+        audit = self._audit(obj)
+        return f"{round(100 * audit.score)}" if audit and audit.score is not None else "—"
+
+    @admin.display(description=_("checked at"))
+    def audit_checked_at(self, obj):
+        audit = self._audit(obj)
+        return audit.checked_at if audit else None
+
+    @admin.display(description=_("error"))
+    def audit_error(self, obj) -> str:
+        audit = self._audit(obj)
+        return audit.error if audit else ""
 
 
 @admin.register(InstructorScore)

@@ -162,14 +162,46 @@ class GitHubClient:
         last = page.links.get("last")
         return (page_number(last) or page.data) if last else page.data
 
-    def _send(self, url: str, *, etag: str | None) -> httpx.Response:
+    def search_issues(self, query: str, *, sample: int = 5) -> Page:
+        """One search/issues request → {"total": n, "items": [the first `sample` hits]}."""
+        return self.get(self.url("/search/issues", {"q": query, "per_page": sample}), compact=_compact_found)
+
+    def download(self, url: str, *, max_bytes: int) -> bytes:
+        """Stream a binary body (a tarball, after GitHub's redirect to codeload), refusing more than
+        `max_bytes` before holding them. Same retries and rate-limit handling as `get`."""
+        response = self._send(url, etag=None, stream=True)
+        try:
+            if response.status_code == 404:
+                raise GitHubNotFound(f"GitHub has no {self._describe(url)} (404)")
+            if response.status_code != 200:
+                raise GitHubError(f"GitHub answered {response.status_code} for {self._describe(url)}")
+            chunks: list[bytes] = []
+            received = 0
+            for chunk in response.iter_bytes():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise GitHubError(
+                        f"{self._describe(url)} is larger than {max_bytes} bytes: refused before unpacking"
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except httpx.TransportError as exc:
+            raise GitHubUnavailable(f"Could not download {self._describe(url)}: {exc}") from exc
+        finally:
+            response.close()
+
+    def _send(self, url: str, *, etag: str | None, stream: bool = False) -> httpx.Response:
         headers = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
             attempt += 1
             self.requests_made += 1
             try:
-                response = self._http.get(url, headers=headers)
+                response = self._http.send(
+                    self._http.build_request("GET", url, headers=headers), stream=stream
+                )
+                if stream and response.status_code != 200:
+                    response.read()  # small error bodies: read them so status handling can use them
             except httpx.TimeoutException as exc:
                 if attempt > self.max_retries:
                     raise GitHubUnavailable(
@@ -281,6 +313,20 @@ def _compact_search(result: dict) -> dict:
     }
 
 
+def _compact_found(result: dict) -> dict:
+    return {
+        "total": int(result["total_count"]),
+        "items": [
+            {
+                "title": str(item.get("title", ""))[:200],
+                "html_url": item["html_url"],
+                "number": item.get("number"),
+            }
+            for item in result.get("items", [])
+        ],
+    }
+
+
 def _compact_events(events: list[dict]) -> list[str]:
     return [event["created_at"] for event in events if event.get("created_at")]
 
@@ -299,6 +345,9 @@ def fetch_evidence(
     star_cap: int,
     now: datetime,
     top_repo_count: int = 5,
+    participation_cap: int = 200,
+    maintained_min_stars: int = 100,
+    maintained_check_limit: int = 3,
 ) -> Evidence:
     """All figures for one login. Raises GitHubError (or a subclass); never returns half the figures."""
     user = client.get(client.url(f"/users/{login}"), compact=_compact_user).data
@@ -334,6 +383,14 @@ def fetch_evidence(
         round(max(0.0, (now - last_activity) / timedelta(days=DAYS_PER_MONTH)), 1) if last_activity else None
     )
 
+    participation = {
+        kind: _golang_participation(client, query.format(login=login), cap=participation_cap)
+        for kind, query in GOLANG_PARTICIPATION_QUERIES.items()
+    }
+    maintained = [
+        _maintenance(client, repo, now=now) for repo in go_repos if repo["stars"] >= maintained_min_stars
+    ][:maintained_check_limit]
+
     figures = {
         "go_repos": len(go_repos),
         "go_stars": sum(min(repo["stars"], star_cap) for repo in go_repos),
@@ -341,6 +398,9 @@ def fetch_evidence(
         "golang_go_commits": golang_commits,
         "allowlist_merged_prs": merged_prs,
         "months_since_activity": months_since_activity,
+        "golang_go_issues": participation["issues"]["counted"],
+        "golang_go_reviews": participation["reviews"]["counted"],
+        "maintained_go_projects": sum(1 for entry in maintained if entry["maintained"]),
     }
     summary = {
         "login": user["login"],
@@ -355,5 +415,139 @@ def fetch_evidence(
             {key: repo[key] for key in ("name", "stars", "description", "html_url")}
             for repo in go_repos[:top_repo_count]
         ],
+        "golang_go_participation": participation,
+        "maintained_repos": maintained,
+        "maintained_rule": {"min_stars": maintained_min_stars, **MAINTAINED_RULE},
     }
     return Evidence(figures=figures, summary=summary)
+
+
+# golang/go takes changes through Gerrit, so GitHub shows its real problem solving in issues; PR reviews
+# there are rare but count when present.
+GOLANG_PARTICIPATION_QUERIES = {
+    "issues": "repo:golang/go is:issue commenter:{login}",
+    "reviews": "repo:golang/go is:pr reviewed-by:{login}",
+}
+# A high-star project counts as maintained when pushed to recently and released recently.
+MAINTAINED_RULE = {"push_months": 12, "release_months": 24}
+
+
+def search_url(query: str) -> str:
+    """The github.com page listing what an issue search finds (for people, not the API)."""
+    return f"https://github.com/search?{urlencode({'q': query, 'type': 'issues'})}"
+
+
+def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict:
+    found = client.search_issues(query).data
+    return {
+        "total": found["total"],
+        "counted": min(found["total"], cap),
+        "cap": cap,
+        "query": query,
+        "search_url": search_url(query),
+        "items": found["items"],
+    }
+
+
+def _compact_release(releases: list[dict]) -> dict | None:
+    if not releases:
+        return None
+    release = releases[0]
+    return {
+        "tag": str(release.get("tag_name", ""))[:100],
+        "published_at": release.get("published_at"),
+        "html_url": release.get("html_url", ""),
+    }
+
+
+def _months_since(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else max(0.0, (now - moment) / timedelta(days=DAYS_PER_MONTH))
+
+
+def _maintenance(client: GitHubClient, repo: dict, *, now: datetime) -> dict:
+    release = client.get(
+        client.url(f"/repos/{repo['full_name']}/releases", {"per_page": 1}), compact=_compact_release
+    ).data
+    pushed = _months_since(_parse_time(repo["pushed_at"]), now)
+    released = _months_since(_parse_time(release["published_at"]) if release else None, now)
+    return {
+        "name": repo["name"],
+        "full_name": repo["full_name"],
+        "html_url": repo["html_url"],
+        "stars": repo["stars"],
+        "pushed_at": repo["pushed_at"],
+        "last_release": release,
+        "maintained": pushed is not None
+        and pushed <= MAINTAINED_RULE["push_months"]
+        and released is not None
+        and released <= MAINTAINED_RULE["release_months"],
+    }
+
+
+# --- Course repositories (代码仓库体检) ---
+
+REPO_URL = re.compile(
+    r"^https?://(?:www\.)?github\.com/([A-Za-z0-9-]{1,39})/([A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$"
+)
+
+
+def parse_repo_url(url: str) -> tuple[str, str] | None:
+    """("owner", "repo") for https://github.com/owner/repo[.git][/], else None."""
+    match = REPO_URL.match(url.strip())
+    if not match or match.group(2) in (".", ".."):
+        return None
+    return match.group(1), match.group(2)
+
+
+@dataclass(frozen=True)
+class RepoDownload:
+    full_name: str
+    html_url: str
+    sha: str
+    committed_at: datetime | None
+    pushed_at: datetime | None
+    stars: int
+    archived: bool
+    tarball: bytes | None  # None: the commit is the one already audited (`known_sha`), nothing downloaded
+
+
+def _compact_repo_meta(repo: dict) -> dict:
+    return {
+        "full_name": repo["full_name"],
+        "html_url": repo.get("html_url") or "",
+        "default_branch": repo["default_branch"],
+        "pushed_at": repo.get("pushed_at"),
+        "stars": int(repo.get("stargazers_count") or 0),
+        "archived": bool(repo.get("archived")),
+    }
+
+
+def _compact_commit(commit: dict) -> dict:
+    return {"sha": commit["sha"], "date": commit["commit"]["committer"]["date"]}
+
+
+def fetch_repository(
+    client: GitHubClient, owner: str, name: str, *, max_bytes: int, known_sha: str = ""
+) -> RepoDownload:
+    """Metadata, head commit and (unless the head is `known_sha`) the tarball of that exact commit.
+    Metadata and commit requests are conditional (ETag); the tarball is streamed with a size cap."""
+    meta = client.get(client.url(f"/repos/{owner}/{name}"), compact=_compact_repo_meta).data
+    full_name = meta["full_name"]
+    head = client.get(
+        client.url(f"/repos/{full_name}/commits/{meta['default_branch']}"), compact=_compact_commit
+    ).data
+    tarball = None
+    if head["sha"] != known_sha:
+        tarball = client.download(
+            client.url(f"/repos/{full_name}/tarball/{head['sha']}"), max_bytes=max_bytes
+        )
+    return RepoDownload(
+        full_name=full_name,
+        html_url=meta["html_url"],
+        sha=head["sha"],
+        committed_at=_parse_time(head["date"]),
+        pushed_at=_parse_time(meta["pushed_at"]),
+        stars=meta["stars"],
+        archived=meta["archived"],
+        tarball=tarball,
+    )

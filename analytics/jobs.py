@@ -12,6 +12,7 @@ from collections.abc import Callable
 EXTRACT_SIGNALS = "extract_signals"
 REFRESH_EVIDENCE = "refresh_evidence"
 RECOMPUTE_SCORES = "recompute_scores"
+REFRESH_REPO_AUDIT = "refresh_repo_audit"
 DELIVER_OUTBOX_MESSAGE = "deliver_outbox_message"
 
 _enqueuers: dict[str, Callable[..., None]] = {}

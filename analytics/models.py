@@ -355,6 +355,52 @@ class InstructorEvidence(Instructor):
         verbose_name_plural = _("instructor GitHub evidence")
 
 
+# --- Course repository check (代码仓库体检) ---
+
+
+class RepoAudit(models.Model):
+    """The static check of one course's companion repository (analytics/repo_audit.py).
+
+    One row per course. `report`, `score`, `commit_sha` and `audited_at` are the last good result and are kept
+    when a later attempt fails; `status`, `error` and `checked_at` describe the last attempt.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", _("OK")
+        FAILED = "failed", _("Failed")
+
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="repo_audit")
+    source = models.CharField(_("source"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OK)
+    error = models.TextField(_("error"), blank=True)
+    checked_at = models.DateTimeField(_("last attempt"))
+    audited_at = models.DateTimeField(_("audited at"), null=True, blank=True)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    etags = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("repository check")
+        verbose_name_plural = _("repository checks")
+
+    def __str__(self) -> str:
+        return f"{self.course} · {self.status}"
+
+    @property
+    def has_result(self) -> bool:
+        return bool(self.report)
+
+
+class CourseRepository(Course):
+    """Courses as the repository-check admin sees them: companion repository, last check, "run the check"."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("course repository")
+        verbose_name_plural = _("course repositories")
+
+
 # --- Outbox (trust) --------------------------------------------------------------------------------------
 
 

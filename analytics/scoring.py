@@ -11,6 +11,8 @@ Components, each 0–1, higher is better:
                  falls in a confirmed (or seeded) failure signal:
                  (flagged + m_b·platform_share) / (reviews + m_b).
                  No signal run yet → neutral (0.5 for everybody, so it changes no order).
+  repository     courses only: the companion-repository check's score (analytics/repo_audit.py: good 1,
+                 concern ½, bad 0, averaged over the figures that apply); never checked → neutral 0.5.
 Total = Σ weight·component / Σ weight. Too few reviews and no GitHub evidence → "not enough data", not ranked.
 """
 
@@ -22,14 +24,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 NEUTRAL_SIGNAL_COMPONENT = 0.5
+# Courses only: a course whose companion repository was never checked sits in the middle.
+NEUTRAL_REPOSITORY_COMPONENT = 0.5
 
 # figure → (cap, weight). Caps apply before the log, so anything beyond them earns nothing more.
+# Issues commented on in golang/go show real problem solving; a maintained project (recent push and release)
+# says more than its star count alone.
 EVIDENCE_FIGURES: dict[str, tuple[float, float]] = {
-    "go_stars": (20_000, 0.30),
-    "golang_go_commits": (200, 0.20),
-    "allowlist_merged_prs": (200, 0.20),
-    "go_repos": (30, 0.10),
-    "followers": (5_000, 0.10),
+    "go_stars": (20_000, 0.25),
+    "golang_go_commits": (200, 0.15),
+    "allowlist_merged_prs": (200, 0.15),
+    "golang_go_issues": (200, 0.10),
+    "golang_go_reviews": (100, 0.05),
+    "maintained_go_projects": (5, 0.10),
+    "go_repos": (30, 0.05),
+    "followers": (5_000, 0.05),
 }
 RECENCY_WEIGHT = 0.10
 RECENCY_HORIZON_MONTHS = 24.0  # active this month → 1, silent for two years or more → 0

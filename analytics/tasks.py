@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from analytics import jobs, outbox, text
-from analytics.services import evidence, scores, signal_runs, training
-from reviews.models import Instructor
+from analytics.services import evidence, repo_audit, scores, signal_runs, training
+from reviews.models import Course, Instructor
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,21 @@ def recompute_scores() -> int:
     return len(scores.scores_recompute())
 
 
+@shared_task(soft_time_limit=240, time_limit=300, ignore_result=True)
+def refresh_repo_audit(course_id: int) -> str:
+    """Check one course's companion repository (idempotent: an unchanged head commit downloads nothing)."""
+    try:
+        return repo_audit.repo_audit_refresh(course_id=course_id).status
+    except (Course.DoesNotExist, ValidationError):
+        return "skipped"  # deleted or unlinked since the task was queued
+
+
+@shared_task(soft_time_limit=120, time_limit=180, ignore_result=True)
+def refresh_all_repo_audits() -> int:
+    """Nightly: enqueue a repository check for every course with a companion repository."""
+    return repo_audit.repo_audit_request(course_ids=list(Course.objects.values_list("pk", flat=True)))
+
+
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
 def deliver_outbox_message(message_id: int) -> bool:
     """Apply one outbox message (exactly once in effect: a repeated delivery finds it processed)."""
@@ -101,6 +116,9 @@ ENQUEUERS: dict[str, Callable[..., None]] = {
         args=[instructor_id], countdown=countdown
     ),
     jobs.RECOMPUTE_SCORES: lambda *, countdown: recompute_scores.apply_async(countdown=countdown),
+    jobs.REFRESH_REPO_AUDIT: lambda *, course_id, countdown: refresh_repo_audit.apply_async(
+        args=[course_id], countdown=countdown
+    ),
     jobs.DELIVER_OUTBOX_MESSAGE: lambda *, message_id: deliver_outbox_message.apply_async(
         args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY
     ),

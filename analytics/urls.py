@@ -22,5 +22,6 @@ urlpatterns = [
     path("rankings/courses/", views.rankings_courses, name="rankings-courses"),
     path("rankings/how/", views.how_we_rank, name="how-we-rank"),
     path("compare/", views.compare, name="compare"),
+    path("courses/<str:slug>/repo-audit/", views.repo_audit_rerun, name="repo-audit-rerun"),
     path("healthz/", views.healthz, name="healthz"),
 ]

@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -33,10 +34,12 @@ from analytics.models import (
     SignalRun,
 )
 from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
-from analytics.services import signal_runs, taxonomy
+from analytics.services import repo_audit, signal_runs, taxonomy
 from analytics.templatetags.rankings import radar_payload
 from courselens.auth import staff_required
 from reviews.models import Course, Instructor, Tag
+
+logger = logging.getLogger(__name__)
 
 # --- Signals dashboard (staff) ---------------------------------------------------------------------
 
@@ -416,9 +419,22 @@ def how_we_rank(request: HttpRequest) -> HttpResponse:
             ],
             "recency_weight": round(100 * RECENCY_WEIGHT),
             "recency_horizon": RECENCY_HORIZON_MONTHS,
+            "course_weights": _percentages(
+                {
+                    **{key: weights.get(key, 0.0) for key in ("learner", "signal_burden")},
+                    "repository": settings.SCORE_REPOSITORY_WEIGHT,
+                }
+            ),
+            "participation_cap": settings.GITHUB_PARTICIPATION_CAP,
+            "maintained_min_stars": settings.GITHUB_MAINTAINED_MIN_STARS,
             "nav_section": "rankings",
         },
     )
+
+
+def _percentages(weights: dict[str, float]) -> dict[str, int]:
+    total = sum(weights.values()) or 1.0
+    return {key: round(100 * value / total) for key, value in weights.items()}
 
 
 def _compare_slugs(request: HttpRequest) -> list[str]:
@@ -527,6 +543,25 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+@require_POST
+@staff_required
+def repo_audit_rerun(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff: queue the repository check of one course; the card shows the result once the worker is done."""
+    course = get_object_or_404(Course, slug=slug)
+    target = reverse("course-detail", args=[course.slug]) + "#repo-audit"
+    if not course.repo_url:
+        messages.error(request, _("This course has no companion repository to check."))
+        return redirect(target)
+    try:
+        repo_audit.repo_audit_request(course_ids=[course.pk])
+    except Exception:  # noqa: BLE001 - broker down: say so instead of a 500; nothing was half-done
+        logger.exception("could not queue the repository check of %s", course.slug)
+        messages.error(request, _("Could not queue the repository check; try again shortly."))
+        return redirect(target)
+    messages.success(request, _("Repository check queued; reload the page in a minute to see it."))
+    return redirect(target)
 
 
 @require_GET

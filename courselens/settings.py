@@ -290,6 +290,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.refresh_all_evidence",
         "schedule": crontab(hour=3, minute=10),
     },
+    # Companion repositories (代码仓库体检) after evidence, before the scores that count them.
+    "repo-audit-nightly": {
+        "task": "analytics.tasks.refresh_all_repo_audits",
+        "schedule": crontab(hour=3, minute=50),
+    },
     "scores-recompute-nightly": {
         "task": "analytics.tasks.recompute_scores",
         "schedule": crontab(hour=4, minute=40),
@@ -340,6 +345,18 @@ SCORE_BURDEN_PRIOR_WEIGHT = env_float("SCORE_BURDEN_PRIOR_WEIGHT", 10.0)
 SCORE_MIN_REVIEWS = int(os.environ.get("SCORE_MIN_REVIEWS", "5"))
 # A review this many days old counts half as much as a new one; 0 turns recency weighting off.
 SCORE_RECENCY_HALF_LIFE_DAYS = env_float("SCORE_RECENCY_HALF_LIFE_DAYS", 730.0)
+# golang/go issues commented on and PRs reviewed count up to this many each (search API totals).
+GITHUB_PARTICIPATION_CAP = int(os.environ.get("GITHUB_PARTICIPATION_CAP", "200"))
+# Own Go projects with at least this many stars are checked for recent pushes and releases ("maintained").
+GITHUB_MAINTAINED_MIN_STARS = int(os.environ.get("GITHUB_MAINTAINED_MIN_STARS", "100"))
+# A course's companion-repository check (代码仓库体检) enters its score with this weight, beside the learner
+# and signal-burden weights of SCORE_WEIGHTS; a course whose repository was never checked gets a neutral 0.5.
+SCORE_REPOSITORY_WEIGHT = env_float("SCORE_REPOSITORY_WEIGHT", 0.2)
+# Archive limits for the repository check: a tarball over any of them is refused before it is unpacked.
+REPO_AUDIT_MAX_DOWNLOAD_MB = int(os.environ.get("REPO_AUDIT_MAX_DOWNLOAD_MB", "50"))
+REPO_AUDIT_MAX_UNPACKED_MB = int(os.environ.get("REPO_AUDIT_MAX_UNPACKED_MB", "200"))
+REPO_AUDIT_MAX_FILE_MB = int(os.environ.get("REPO_AUDIT_MAX_FILE_MB", "10"))
+REPO_AUDIT_MAX_FILES = int(os.environ.get("REPO_AUDIT_MAX_FILES", "20000"))
 
 # --- Trust: throttling, log-in lock-out, resilience to Redis/PostgreSQL faults, outbox
 # (courselens/throttling.py, courselens/resilience.py, analytics/outbox.py) ---

@@ -15,7 +15,15 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from analytics import jobs
-from analytics.github import GitHubClient, GitHubError, GitHubRateLimited, fetch_evidence
+from analytics.github import (
+    GOLANG_PARTICIPATION_QUERIES,
+    MAINTAINED_RULE,
+    GitHubClient,
+    GitHubError,
+    GitHubRateLimited,
+    fetch_evidence,
+    search_url,
+)
 from analytics.models import (
     EvidenceSnapshot,
 )
@@ -33,6 +41,8 @@ DEMO_FIGURE_KEYS = (
     "allowlist_merged_prs",
     "months_since_activity",
 )
+# Figures added after the first demo file; a row without them counts them as 0.
+DEMO_OPTIONAL_FIGURE_KEYS = ("golang_go_issues", "golang_go_reviews", "maintained_go_projects")
 
 
 def _github_client(*, etag_cache: dict) -> GitHubClient:
@@ -69,6 +79,8 @@ def evidence_refresh(*, instructor_id: int) -> EvidenceSnapshot:
                 allowlist=settings.GITHUB_ALLOWLIST,
                 star_cap=settings.GITHUB_STAR_CAP_PER_REPO,
                 now=now,
+                participation_cap=settings.GITHUB_PARTICIPATION_CAP,
+                maintained_min_stars=settings.GITHUB_MAINTAINED_MIN_STARS,
             )
     except GitHubError as exc:
         logger.warning("evidence refresh for %s (%s) failed: %s", instructor.slug, login, exc)
@@ -130,7 +142,7 @@ def evidence_load_demo(*, path: str | Path) -> int:
     if not isinstance(rows, list):
         raise ValidationError({"path": [f"{path}: expected a JSON list"]})
     problems: list[str] = []
-    parsed: list[tuple[str, str, datetime, dict, list]] = []
+    parsed: list[tuple[str, str, datetime, dict, list, dict]] = []
     for number, row in enumerate(rows, start=1):
         try:
             slug, login = str(row["slug"]), str(row["github_login"])
@@ -140,6 +152,8 @@ def evidence_load_demo(*, path: str | Path) -> int:
             if timezone.is_naive(fetched_at):
                 fetched_at = timezone.make_aware(fetched_at)
             figures = {key: row["figures"][key] for key in DEMO_FIGURE_KEYS}
+            figures |= {key: int(row["figures"].get(key, 0)) for key in DEMO_OPTIONAL_FIGURE_KEYS}
+            extra = _demo_evidence_links(login, row)
             top_repos = [
                 {
                     "name": str(repo["name"]),
@@ -151,7 +165,7 @@ def evidence_load_demo(*, path: str | Path) -> int:
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"row {number}: {exc!r}")
             continue
-        parsed.append((slug, login, fetched_at, figures, top_repos))
+        parsed.append((slug, login, fetched_at, figures, top_repos, extra))
     instructors = {i.slug: i for i in Instructor.objects.filter(slug__in=[row[0] for row in parsed])}
     problems += [f"unknown instructor slug {row[0]!r}" for row in parsed if row[0] not in instructors]
     taken = dict(
@@ -163,7 +177,7 @@ def evidence_load_demo(*, path: str | Path) -> int:
     if problems:
         raise ValidationError({"path": problems})
     with transaction.atomic():
-        for slug, login, fetched_at, figures, top_repos in parsed:
+        for slug, login, fetched_at, figures, top_repos, extra in parsed:
             instructor = instructors[slug]
             if instructor.github_login != login:
                 instructor.github_login = login
@@ -180,8 +194,48 @@ def evidence_load_demo(*, path: str | Path) -> int:
                         "html_url": f"https://github.com/{login}",
                         "top_repos": top_repos,
                         "demo": True,
+                        **extra,
                     },
                     "error": "",
                 },
             )
     return len(parsed)
+
+
+def _demo_evidence_links(login: str, row: dict) -> dict:
+    """The golang/go participation and maintained-project details of a demo row, with the links the evidence
+    card shows (built the way `fetch_evidence` builds them)."""
+    extra: dict = {}
+    participation = row.get("golang_go_participation")
+    if participation:
+        extra["golang_go_participation"] = {}
+        for kind, template in GOLANG_PARTICIPATION_QUERIES.items():
+            found = participation.get(kind, {})
+            query = template.format(login=login)
+            total = int(found.get("total", 0))
+            extra["golang_go_participation"][kind] = {
+                "total": total,
+                "counted": min(total, settings.GITHUB_PARTICIPATION_CAP),
+                "cap": settings.GITHUB_PARTICIPATION_CAP,
+                "query": query,
+                "search_url": search_url(query),
+                "items": [
+                    {key: str(item[key]) for key in ("title", "html_url")} | {"number": int(item["number"])}
+                    for item in found.get("items", [])
+                ],
+            }
+    if "maintained_repos" in row:
+        extra["maintained_repos"] = [
+            {
+                "name": str(repo["name"]),
+                "full_name": f"{login}/{repo['name']}",
+                "html_url": f"https://github.com/{login}/{repo['name']}",
+                "stars": int(repo["stars"]),
+                "pushed_at": repo.get("pushed_at"),
+                "last_release": repo.get("last_release"),
+                "maintained": bool(repo["maintained"]),
+            }
+            for repo in row["maintained_repos"]
+        ]
+        extra["maintained_rule"] = {"min_stars": settings.GITHUB_MAINTAINED_MIN_STARS, **MAINTAINED_RULE}
+    return extra

@@ -18,6 +18,7 @@ from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
     InstructorScore,
+    RepoAudit,
     ReviewSignal,
     SignalDefinition,
     SignalRun,
@@ -26,6 +27,7 @@ from analytics.ranking_cache import publish_scores_version
 from analytics.reports import PUBLIC_STATUSES, effective_definition
 from analytics.scoring import (
     EVIDENCE_FIGURES,
+    NEUTRAL_REPOSITORY_COMPONENT,
     Rankable,
     RatingBucket,
     RatingSummary,
@@ -296,6 +298,13 @@ def scores_recompute() -> list[InstructorScore]:
     for score in instructor_scores:
         score.rank = ranks[score.instructor_id]
 
+    # A course's companion-repository check joins its learner and signal components; never checked → neutral.
+    course_weights = {key: weights[key] for key in ("learner", "signal_burden") if key in weights}
+    course_weights["repository"] = settings.SCORE_REPOSITORY_WEIGHT
+    repo_audits = {
+        row["course_id"]: row
+        for row in RepoAudit.objects.exclude(score=None).values("course_id", "score", "audited_at", "report")
+    }
     course_scores: list[CourseScore] = []
     course_rankables: list[Rankable] = []
     for course_id in course_ids:
@@ -307,8 +316,13 @@ def scores_recompute() -> list[InstructorScore]:
         burden, burden_info = _burden_breakdown(
             sum(counts.values()), review_count=summary.count, run_id=run_id, prior_share=prior_share
         )
-        components = {"learner": learner, "signal_burden": signal_component(burden)}
-        total = total_score(components, weights)
+        repo_audit = repo_audits.get(course_id)
+        components = {
+            "learner": learner,
+            "signal_burden": signal_component(burden),
+            "repository": repo_audit["score"] if repo_audit else NEUTRAL_REPOSITORY_COMPONENT,
+        }
+        total = total_score(components, course_weights)
         enough = summary.count >= min_reviews
         course_scores.append(
             CourseScore(
@@ -320,11 +334,17 @@ def scores_recompute() -> list[InstructorScore]:
                 enough_data=enough,
                 review_count=summary.count,
                 breakdown={
-                    "weights": {key: weights[key] for key in components if key in weights},
+                    "weights": course_weights,
                     "min_reviews": min_reviews,
                     "components": {key: round(value, 4) for key, value in components.items()},
                     "learner": learner_info,
                     "signal_burden": burden_info,
+                    "repository": {
+                        "checked": repo_audit is not None,
+                        "score": repo_audit["score"] if repo_audit else None,
+                        "audited_at": repo_audit["audited_at"].isoformat() if repo_audit else None,
+                        "verdicts": repo_audit["report"].get("verdicts", {}) if repo_audit else {},
+                    },
                     "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),
                     "platform": platform_info,
                 },

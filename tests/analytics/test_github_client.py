@@ -59,6 +59,9 @@ def test_it_computes_every_figure_from_a_200_account(server):
         golang_commits_last_page=7,
         merged_pr_repos=["etcd-io/etcd", "etcd-io/etcd", "prometheus/prometheus"],
         events=["2026-01-16T00:00:00Z"],
+        golang_issues=3,
+        golang_reviews=1,
+        releases={"viral": "2025-12-01T00:00:00Z"},
     )
     with make_client(server) as client:
         evidence = fetch(client)
@@ -70,6 +73,9 @@ def test_it_computes_every_figure_from_a_200_account(server):
         "golang_go_commits": 7,  # read from the rel="last" page number with per_page=1
         "allowlist_merged_prs": 3,
         "months_since_activity": 1.0,
+        "golang_go_issues": 3,
+        "golang_go_reviews": 1,
+        "maintained_go_projects": 1,  # "viral" pushed and released lately; "tool" has never released
     }
     assert evidence.summary["merged_prs_by_repo"] == {"etcd-io/etcd": 2, "prometheus/prometheus": 1}
     assert [r["name"] for r in evidence.summary["top_repos"]] == ["viral", "tool"]
@@ -241,3 +247,60 @@ def test_it_parses_link_headers():
     header = '<https://x/a?page=2>; rel="next", <https://x/a?page=9>; rel="last"'
     assert parse_link_header(header) == {"next": "https://x/a?page=2", "last": "https://x/a?page=9"}
     assert parse_link_header("") == {}
+
+
+def test_it_counts_golang_go_participation_through_search_capped_and_linked(server):
+    serve_account(server, golang_issues=1234, golang_reviews=2)
+    with make_client(server) as client:
+        evidence = fetch_evidence(
+            client, "ada", allowlist=ALLOWLIST, star_cap=1000, now=NOW, participation_cap=200
+        )
+
+    assert evidence.figures["golang_go_issues"] == 200  # 1,234 found, counted up to the cap
+    assert evidence.figures["golang_go_reviews"] == 2
+    issues = evidence.summary["golang_go_participation"]["issues"]
+    assert issues["total"] == 1234
+    assert issues["query"] == "repo:golang/go is:issue commenter:ada"
+    assert issues["search_url"].startswith(
+        "https://github.com/search?q=repo%3Agolang%2Fgo+is%3Aissue+commenter%3Aada"
+    )
+    assert [item["html_url"] for item in issues["items"]][:1] == ["https://github.com/golang/go/issues/50000"]
+    assert len(issues["items"]) == 5  # a sample to link, not the whole result
+    searches = [request.args["q"] for request, _response in server.log if request.path == "/search/issues"]
+    assert searches[1:] == ["repo:golang/go is:issue commenter:ada", "repo:golang/go is:pr reviewed-by:ada"]
+
+
+def test_it_calls_a_high_star_project_maintained_only_with_a_recent_push_and_release(server):
+    serve_account(
+        server,
+        repos=[
+            repo("active", stars=900, pushed_at="2026-01-20T00:00:00Z"),
+            repo("no-release", stars=800, pushed_at="2026-01-20T00:00:00Z"),
+            repo("stale-release", stars=700, pushed_at="2026-01-20T00:00:00Z"),
+            repo("abandoned", stars=600, pushed_at="2022-01-01T00:00:00Z"),
+            repo("small", stars=20, pushed_at="2026-01-20T00:00:00Z"),
+        ],
+        releases={
+            "active": "2025-11-01T00:00:00Z",
+            "stale-release": "2022-06-01T00:00:00Z",
+            "abandoned": "2025-12-01T00:00:00Z",
+        },
+    )
+    with make_client(server) as client:
+        evidence = fetch_evidence(
+            client, "ada", allowlist=ALLOWLIST, star_cap=1000, now=NOW, maintained_check_limit=4
+        )
+
+    checked = {entry["name"]: entry for entry in evidence.summary["maintained_repos"]}
+    assert set(checked) == {
+        "active",
+        "no-release",
+        "stale-release",
+        "abandoned",
+    }  # "small" is below 100 stars
+    assert {name for name, entry in checked.items() if entry["maintained"]} == {"active"}
+    assert evidence.figures["maintained_go_projects"] == 1
+    assert (
+        checked["active"]["last_release"]["html_url"] == "https://github.com/ada/active/releases/tag/v1.0.0"
+    )
+    assert checked["no-release"]["last_release"] is None

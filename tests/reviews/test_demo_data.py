@@ -112,6 +112,9 @@ def test_it_ships_evidence_only_for_catalog_instructors_with_a_github_login(cata
         "golang_go_commits",
         "allowlist_merged_prs",
         "months_since_activity",
+        "golang_go_issues",
+        "golang_go_reviews",
+        "maintained_go_projects",
     }
     for snapshot in evidence:
         assert logins[snapshot["slug"]] == snapshot["github_login"]
@@ -120,3 +123,12 @@ def test_it_ships_evidence_only_for_catalog_instructors_with_a_github_login(cata
         assert all(type(v) is int and v >= 0 for v in snapshot["figures"].values())
         assert len(snapshot["top_repos"]) <= 3
     assert {s["slug"] for s in evidence} == {slug for slug, login in logins.items() if login}
+
+
+def test_it_ships_a_demo_repository_for_catalog_courses_with_a_repository(catalog):
+    manifest = json.loads((DEMO_DIR / "repos" / "repos.json").read_text(encoding="utf-8"))
+    with_repo = {course["slug"] for course in catalog["courses"] if course.get("repo_url")}
+    assert {row["course"] for row in manifest} <= with_repo
+    for row in manifest:
+        assert any((DEMO_DIR / "repos" / row["path"]).rglob("*.go"))
+        assert dt.datetime.fromisoformat(row["last_commit_at"]).tzinfo is not None

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from analytics.models import SignalRun
-from analytics.services import evidence, taxonomy
+from analytics.services import evidence, repo_audit, taxonomy
 from analytics.services.scores import scores_recompute
 from reviews.models import Course, Instructor, Tag
 from reviews.services import feedback_import
@@ -81,9 +81,9 @@ def ensure_account(username: str, password: str, *, staff: bool):
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data (demo/catalog.json, demo/reviews.jsonl, demo/evidence.json), seed the signal "
-        "definitions, run one signal extraction if none is current and recompute the instructor ranking. "
-        "Creates the demo accounts when DEBUG is on or with --with-accounts. Safe to run again."
+        "Load the demo data (demo/catalog.json, demo/reviews.jsonl, demo/evidence.json, demo/repos/), seed "
+        "the signal definitions, run one signal extraction if none is current and recompute the instructor "
+        "ranking. Creates the demo accounts when DEBUG is on or with --with-accounts. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -113,6 +113,11 @@ class Command(BaseCommand):
         self.stdout.write(f"signal definitions: {seeded} seeded")
         evidence.evidence_load_demo(path=DEMO_DIR / "evidence.json")
         self.stdout.write("evidence: demo snapshots loaded")
+        try:
+            audited = repo_audit.repo_audit_load_demo(path=DEMO_DIR / "repos" / "repos.json")
+        except ValidationError as error:
+            raise CommandError("demo/repos/repos.json: " + "; ".join(error.messages)) from None
+        self.stdout.write(f"repository checks: {audited} demo repositories audited")
 
         if not SignalRun.objects.current().exists():
             # The same synchronous code path as the Celery task; prints one line per signal.

@@ -1,0 +1,5 @@
+module github.com/chenmo-go/concurrency-in-practice
+
+go 1.22
+
+require golang.org/x/sync v0.7.0

@@ -420,14 +420,15 @@ def _compare_slugs(request: HttpRequest) -> list[str]:
 
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
-    """Two to four instructors side by side; a clear 400 for one, more than four or unknown slugs."""
+    """Two to four instructors side by side; a clear 400 for more than four or unknown slugs.
+
+    One instructor (the "compare with…" link on their page) opens the picker with them already ticked.
+    """
     slugs = _compare_slugs(request)
     if len(request.GET.getlist("instructors")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
         return redirect(f"{reverse('compare')}?{urlencode({'instructors': ','.join(slugs)})}")
     errors: list[str] = []
-    if len(slugs) == 1:
-        errors.append(_("Pick at least two instructors to compare."))
-    elif len(slugs) > COMPARE_MAX:
+    if len(slugs) > COMPARE_MAX:
         errors.append(
             _("You can compare at most four instructors at once (you picked %(count)d).")
             % {"count": len(slugs)}
@@ -439,8 +440,17 @@ def compare(request: HttpRequest) -> HttpResponse:
         if unknown:
             errors.append(_("No instructor with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
     context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
-    if errors or not slugs:
-        context["suggestions"] = list(InstructorScore.objects.ranking().filter(rank__isnull=False)[:12])
+    if errors or len(slugs) < COMPARE_MIN:
+        ranked = InstructorScore.objects.ranking()
+        suggestions = list(ranked.filter(rank__isnull=False)[:12])
+        if len(slugs) == 1 and not errors:
+            context["picked"] = instructors[slugs[0]]
+            context["picked_unscored"] = all(score.instructor.slug != slugs[0] for score in suggestions)
+            if context["picked_unscored"]:
+                scored = list(ranked.filter(instructor__slug=slugs[0]))
+                context["picked_unscored"] = not scored
+                suggestions = [*scored, *suggestions]
+        context["suggestions"] = suggestions
         return render(request, "analytics/compare.html", context, status=400 if errors else 200)
 
     scores = {

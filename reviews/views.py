@@ -169,7 +169,8 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
     sort = request.GET.get("sort") if request.GET.get("sort") in REVIEW_SORTS else "newest"
     listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
-    page = Paginator(listed, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page") or _page_holding(listed, request.GET.get("review"))
+    page = Paginator(listed, REVIEWS_PER_PAGE).get_page(page_number)
     return render(
         request,
         "reviews/course_detail.html",
@@ -183,6 +184,17 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "nav_section": "courses",
         },
     )
+
+
+def _page_holding(listed, review_pk: str | None) -> int | None:
+    """The page of `listed` showing the review a link points at (`?review=<pk>`); None if it is not listed."""
+    if not review_pk or not review_pk.isdigit():
+        return None
+    try:
+        position = list(listed.values_list("pk", flat=True)).index(int(review_pk))
+    except ValueError:
+        return None
+    return position // REVIEWS_PER_PAGE + 1
 
 
 def instructor_list(request: HttpRequest) -> HttpResponse:

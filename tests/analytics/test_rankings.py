@@ -485,7 +485,7 @@ def test_compare_redirects_ticked_checkboxes_to_the_short_address(client):
 @pytest.mark.parametrize(
     ("slugs", "message"),
     [
-        ("ada", "Pick at least two instructors"),
+        ("nobody", "No instructor with the slug: nobody"),
         ("ada,bob,c,d,e", "at most four instructors"),
         ("ada,nobody", "No instructor with the slug: nobody"),
     ],
@@ -495,6 +495,15 @@ def test_compare_explains_what_is_wrong(client, slugs, message):
     response = client.get(reverse("compare"), {"instructors": slugs}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+def test_compare_with_one_instructor_offers_the_picker_with_them_ticked(client):
+    two_scored()
+    response = client.get(reverse("compare"), {"instructors": "ada"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="ada" checked' in html
+    assert "more instructors to compare with" in html
 
 
 def test_compare_without_a_selection_offers_a_picker(client):

@@ -1,0 +1,145 @@
+"""What students, learners and staff notice on the pages, in a real browser at desk and phone width."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from analytics.models import InstructorScore
+from reviews.models import Review
+from tests.analytics import signal_data
+from tests.e2e.conftest import BrowserPage
+from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+STAR_COLOUR = "rgb(232, 160, 19)"
+
+
+@pytest.fixture(params=list(WIDTHS))
+def screen(request, chromium_browser) -> Iterator[tuple[str, BrowserPage]]:
+    width = WIDTHS[request.param]
+    context = chromium_browser.new_context(
+        locale="zh-CN", viewport={"width": width, "height": 860}, is_mobile=width < 600, has_touch=width < 600
+    )
+    context.set_default_timeout(15_000)
+    page = BrowserPage(context.new_page())
+    yield request.param, page
+    context.close()
+
+
+def log_in(page, live_server, user) -> None:
+    """Give the browser the session of a user logged in through Django's test client."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def lit_stars(page, field: str) -> int:
+    """How many star labels of a rating field are drawn in the star colour (pointer moved away first)."""
+    page.mouse.move(1, 1)
+    fieldset = page.locator("fieldset", has=page.locator(f'input[name="{field}"]'))
+    colours = fieldset.locator("label.star").evaluate_all("els => els.map(e => getComputedStyle(e).color)")
+    return sum(colour == STAR_COLOUR for colour in colours)
+
+
+def test_it_lights_as_many_stars_as_the_rating_picked_and_saved(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-stars")
+    learner = UserFactory()
+    log_in(page, live_server, learner)
+
+    page.goto(live_server.url + reverse("review-create", args=[course.slug]))
+    assert lit_stars(page, "rating") == 0
+    for value in (5, 1, 3):
+        radio = page.locator(f'input[name="rating"][value="{value}"]')
+        page.locator(f'label[for="{radio.get_attribute("id")}"]').click()
+        assert radio.is_checked()
+        assert lit_stars(page, "rating") == value, f"picked {value}★"
+    browser_page.screenshot(f"review-form-stars-{name}")
+
+    page.locator('textarea[name="text"]').fill("星级测试：三星，例子偏少但讲解清楚。")
+    page.locator("form", has=page.locator('[name="text"]')).locator('[type="submit"]').click()
+    page.wait_for_url(f"**{course.get_absolute_url()}*")
+    review = Review.objects.get(author=learner)
+    assert review.rating == 3
+
+    page.goto(live_server.url + reverse("review-edit", args=[review.pk]))
+    assert lit_stars(page, "rating") == 3
+    assert browser_page.problems == []
+
+
+def test_it_opens_a_quoted_review_on_the_page_that_holds_it_below_the_top_bar(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-quoted")
+    long_ago = timezone.now() - timedelta(days=400)
+    quoted = signal_data.reviews(1, course=course, created_at=long_ago)[0]
+    for days in range(25):  # newer reviews push the quoted one to the third page of the list
+        ReviewFactory(course=course, rating=5, created_at=timezone.now() - timedelta(days=days))
+    signal_data.cluster(
+        signal_data.run(),
+        signal_data.definition("toy", name_zh="玩具示例"),
+        reviews=[quoted],
+        quotes=[quoted],
+    )
+
+    page.goto(live_server.url + course.get_absolute_url())
+    page.locator("#signals").get_by_role("link", name="查看").first.click()
+    target = page.locator(f"#review-{quoted.pk}")
+    target.wait_for()
+    page.wait_for_function(
+        "id => { const r = document.getElementById(id).getBoundingClientRect();"
+        " const bar = document.querySelector('.topbar').getBoundingClientRect();"
+        " return r.top >= bar.bottom && r.top < window.innerHeight; }",
+        arg=f"review-{quoted.pk}",
+    )
+    assert "page=" in page.url or "review=" in page.url
+    browser_page.screenshot(f"course-quoted-review-{name}")
+    assert browser_page.problems == []
+
+
+def test_it_opens_the_compare_picker_from_an_instructor_page(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    ada, bob = InstructorFactory(name="Ada", slug="ada"), InstructorFactory(name="Bob", slug="bob")
+    for rank, instructor in enumerate((ada, bob), start=1):
+        InstructorScore.objects.create(
+            instructor=instructor, computed_at=timezone.now(), total=0.8 - rank / 10, rank=rank, learner=0.7
+        )
+
+    page.goto(live_server.url + ada.get_absolute_url())
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="与其他讲师对比…").click()
+    assert navigation.value.status == 200
+    assert page.locator('input[name="instructors"][value="ada"]').is_checked()
+    browser_page.screenshot(f"compare-picker-{name}")
+    page.locator('input[name="instructors"][value="bob"]').check()
+    page.get_by_role("button", name="对比所选讲师").click()
+    page.locator(".compare-table").wait_for()
+    assert page.locator(".compare-table thead").inner_text().count("Ada") == 1
+    assert "Bob" in page.locator(".compare-table thead").inner_text()
+    assert browser_page.problems == []
+
+
+def test_it_draws_the_star_distribution_bars_across_the_rating_card(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-bars")
+    for rating in (5, 5, 4, 3, 1):
+        ReviewFactory(course=course, rating=rating)
+
+    page.goto(live_server.url + course.get_absolute_url())
+    card = page.locator("section", has=page.locator("#rating-summary-title"))
+    card_width = card.bounding_box()["width"]
+    bar_widths = [bar.bounding_box()["width"] for bar in card.locator("progress.bar").all()]
+    assert len(bar_widths) == 5
+    assert min(bar_widths) >= card_width * 0.4, f"bars {bar_widths} in a {card_width}px card"
+    browser_page.screenshot(f"course-rating-card-{name}")
+    assert browser_page.problems == []

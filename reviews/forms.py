@@ -131,7 +131,7 @@ class SignupForm(UserCreationForm):
 
 
 SORT_CHOICES = [
-    ("rating", _("Highest rated")),
+    ("rating", _("Highest rated (few reviews count less)")),
     ("reviews", _("Most reviewed")),
     ("newest", _("Newest")),
 ]
@@ -168,7 +168,11 @@ class InstructorFilterForm(QueryFilterForm):
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
-        choices=[("rating", _("Highest rated")), ("reviews", _("Most reviewed")), ("name", _("Name"))],
+        choices=[
+            ("rating", _("Highest rated (few reviews count less)")),
+            ("reviews", _("Most reviewed")),
+            ("name", _("Name")),
+        ],
     )
 
 

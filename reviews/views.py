@@ -11,7 +11,21 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -58,6 +72,26 @@ REVIEW_SORTS = {
 # --- Query helpers -----------------------------------------------------------------------------------------
 
 
+def with_adjusted_rating(rows: QuerySet) -> QuerySet:
+    """`adjusted_rating`: the plain average with SCORE_PRIOR_WEIGHT reviews at the platform average added
+    (rows annotated by `with_review_stats`).
+
+    "Highest rated" sorts by it, so three five-star reviews cannot put a course above one rated 4.3 by forty
+    learners; the rankings smooth the same way (and also weigh recent reviews more). None without reviews.
+    """
+    platform_mean = Review.objects.published().values("status").annotate(mean=Avg("rating")).values("mean")
+    platform = Coalesce(Subquery(platform_mean), Value(3.0), output_field=FloatField())
+    weight = Value(float(settings.SCORE_PRIOR_WEIGHT))
+    count = Cast("review_count", FloatField())
+    adjusted = (Cast("avg_rating", FloatField()) * count + weight * platform) / (count + weight)
+    return rows.annotate(
+        adjusted_rating=Case(When(review_count=0, then=None), default=adjusted, output_field=FloatField())
+    )
+
+
+BY_ADJUSTED_RATING = (F("adjusted_rating").desc(nulls_last=True), "-review_count")
+
+
 def reviews_for_display(reviews: QuerySet[Review], user) -> QuerySet[Review]:
     """Reviews with their author and course loaded and, for a logged-in user, whether they voted (`voted`)."""
     reviews = reviews.select_related("author", "course")
@@ -89,9 +123,7 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    ranked = Course.objects.with_review_stats().order_by(
-        F("avg_rating").desc(nulls_last=True), "-review_count", "title"
-    )
+    ranked = with_adjusted_rating(Course.objects.with_review_stats()).order_by(*BY_ADJUSTED_RATING, "title")
     top_courses = list(ranked.filter(review_count__gte=HOME_TOP_RATED_MIN_REVIEWS)[:HOME_HIGHLIGHTS])
     if not top_courses:
         top_courses = list(ranked.filter(review_count__gt=0)[:HOME_HIGHLIGHTS])
@@ -141,7 +173,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
     elif sort == "newest":
         courses = courses.order_by("-created_at", "-pk")
     else:
-        courses = courses.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "title")
+        courses = with_adjusted_rating(courses).order_by(*BY_ADJUSTED_RATING, "title")
     page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
     filtered = any(form.value(name) for name in ("q", "provider", "level", "tag"))
     return render(
@@ -208,7 +240,7 @@ def instructor_list(request: HttpRequest) -> HttpResponse:
     elif sort == "name":
         instructors = instructors.order_by("name")
     else:
-        instructors = instructors.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "name")
+        instructors = with_adjusted_rating(instructors).order_by(*BY_ADJUSTED_RATING, "name")
     page = Paginator(instructors, INSTRUCTORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore
 from analytics.ranking_cache import scores_version
+from analytics.scoring import NOTABLE_PRIOR_SHARE
 from reviews.models import DIMENSIONS
 
 register = template.Library()
@@ -109,6 +110,7 @@ def instructor_evidence(instructor, user=None) -> dict:
         "ranked_count": total_ranked,
         "radar_id": f"instructor-radar-{instructor.pk}",
         "star_cap": settings.GITHUB_STAR_CAP_PER_REPO,
+        "notable_prior_share": NOTABLE_PRIOR_SHARE,
     }
 
 

@@ -588,3 +588,44 @@ def test_healthz_answers_without_touching_the_database(client, django_assert_num
         response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+# --- Unknown is not zero; figures say when they lean on the platform average -------------------------------
+
+
+def test_it_does_not_rank_three_lucky_reviews_with_github_above_fifty_without(client):
+    lucky = InstructorFactory(slug="lucky", name="Lucky", github_login="lucky")
+    teach(lucky, [5, 5, 5])
+    evidence(lucky, {"go_repos": 1, "go_stars": 3, "followers": 2, "months_since_activity": 20})
+    steady = InstructorFactory(slug="steady", name="Steady")
+    teach(steady, [5] * 30 + [4] * 18)
+    known = InstructorFactory(slug="known", name="Known", github_login="known")
+    teach(known, [2] * 20)
+    evidence(known)
+    services.scores_recompute()
+
+    scores = scores_by_slug()
+    assert scores["steady"].evidence == 0.5  # no linked account: the stated prior, not 0
+    assert scores["steady"].rank < scores["lucky"].rank
+
+    html = client.get(
+        reverse("instructor-detail", args=["steady"]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "No GitHub account linked yet: unknown, not zero" in html
+    assert "counts as 50" in html
+
+
+def test_it_says_when_few_reviews_pull_a_figure_towards_the_platform_average(client):
+    teach(InstructorFactory(slug="few", name="Few"), [5, 5, 4])
+    teach(InstructorFactory(slug="many", name="Many"), [5, 4, 3] * 16)
+    services.scores_recompute()
+
+    def page(slug):
+        return client.get(
+            reverse("instructor-detail", args=[slug]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+
+    assert "Pulled towards the platform average" in page("few")
+    many = page("many")
+    assert "48 reviews average 4.00★" in many
+    assert "Pulled towards the platform average" not in many

@@ -8,7 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.models import InstructorScore
+from analytics import services
+from analytics.models import EvidenceSnapshot, InstructorScore
 from reviews.models import Review
 from tests.analytics import signal_data
 from tests.e2e.conftest import BrowserPage
@@ -142,4 +143,39 @@ def test_it_draws_the_star_distribution_bars_across_the_rating_card(live_server,
     assert len(bar_widths) == 5
     assert min(bar_widths) >= card_width * 0.4, f"bars {bar_widths} in a {card_width}px card"
     browser_page.screenshot(f"course-rating-card-{name}")
+    assert browser_page.problems == []
+
+
+def test_it_labels_each_star_figure_and_explains_unknown_evidence(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    known = InstructorFactory(name="Known", slug="known", github_login="known")
+    unlinked = InstructorFactory(name="Unlinked", slug="unlinked")
+    for instructor, ratings in ((known, [5, 5, 5]), (unlinked, [5, 4, 3] * 4)):
+        course = CourseFactory(instructors=[instructor])
+        for rating in ratings:
+            ReviewFactory(course=course, rating=rating)
+    EvidenceSnapshot.objects.create(
+        instructor=known,
+        fetched_at=timezone.now(),
+        figures={"go_repos": 2, "go_stars": 10},
+        payload_summary={},
+    )
+    services.scores_recompute()
+
+    page.goto(live_server.url + reverse("course-list") + "?sort=rating")
+    assert page.locator(".course-card .rating-kind").first.inner_text() == "均分"
+    browser_page.screenshot(f"course-list-labelled-{name}")
+
+    page.goto(live_server.url + reverse("rankings-instructors"))
+    assert page.get_by_role("columnheader", name="学员评分（调整后）").count() == 1 or name == "phone"
+    assert page.get_by_text("未关联 · 按 50 计").first.is_visible()
+    browser_page.screenshot(f"rankings-instructors-{name}")
+
+    page.goto(live_server.url + unlinked.get_absolute_url())
+    assert page.get_by_text("尚未关联 GitHub 账号：这是“未知”，不是“零”").is_visible()
+    assert page.get_by_text(
+        "已向全站平均"
+    ).first.is_visible()  # twelve reviews: the prior still carries a share
+    browser_page.screenshot(f"instructor-unknown-evidence-{name}")
     assert browser_page.problems == []

@@ -186,3 +186,18 @@ def test_it_signs_up_logs_in_and_shows_the_new_review_on_the_course_page(client,
     _post_review(client, catalog["course"], text="跟着写了一个限流器并压测，收获很大")
     page = client.get(catalog["course"].get_absolute_url()).content.decode()
     assert "跟着写了一个限流器并压测，收获很大" in page
+
+
+def test_it_ranks_highest_rated_by_an_average_that_few_reviews_cannot_win(client):
+    lucky = CourseFactory(title="三条五星")
+    ReviewFactory.create_batch(3, course=lucky, rating=5)
+    proven = CourseFactory(title="四十条好评")
+    ReviewFactory.create_batch(28, course=proven, rating=5)
+    ReviewFactory.create_batch(12, course=proven, rating=3)
+    weak = CourseFactory(title="差评")
+    ReviewFactory.create_batch(20, course=weak, rating=2)
+
+    html = client.get(reverse("course-list"), {"sort": "rating"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert html.index("四十条好评") < html.index("三条五星") < html.index("差评")
+    assert "avg</span> 4.4" in html  # the card says which figure it shows
+    assert "few reviews count less" in html

@@ -29,7 +29,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -287,11 +287,11 @@ def review_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
-            services.review_submit(author=request.user, course=course, **form.review_data())
+            review = services.review_submit(author=request.user, course=course, **form.review_data())
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, _("Thank you! Your review has been saved."))
+            _say_where_the_review_stands(request, review, saved=_("Thank you! Your review is published."))
             return redirect(f"{course.get_absolute_url()}#my-review")
     existing = None
     if form.is_bound and form.non_field_errors():
@@ -307,6 +307,20 @@ def review_create(request: HttpRequest, slug: str) -> HttpResponse:
             "nav_section": "courses",
         },
     )
+
+
+def _say_where_the_review_stands(request: HttpRequest, review: Review, *, saved: str) -> None:
+    """A review held for moderation is saved but not public: the learner must not think others can read it."""
+    if review.status == Review.Status.PENDING:
+        messages.warning(
+            request,
+            _(
+                "Your review is saved and waits for a moderator before it is public; "
+                "you can still edit it meanwhile."
+            ),
+        )
+    else:
+        messages.success(request, saved)
 
 
 def _own_review(request: HttpRequest, pk: int) -> Review:
@@ -325,11 +339,11 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = ReviewForm(request.POST)
         if form.is_valid():
             try:
-                services.review_edit(review=review, editor=request.user, **form.review_data())
+                review = services.review_edit(review=review, editor=request.user, **form.review_data())
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
-                messages.success(request, _("Your review has been updated."))
+                _say_where_the_review_stands(request, review, saved=_("Your review has been updated."))
                 return redirect(f"{review.course.get_absolute_url()}#my-review")
     else:
         form = ReviewForm(initial=ReviewForm.initial_for(review))
@@ -359,23 +373,63 @@ def review_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reviews/review_confirm_delete.html", {"review": review, "nav_section": "courses"})
 
 
-@login_required
+PENDING_VOTE_SESSION_KEY = "pending_helpful_vote"
+
+
 @require_http_methods(["GET", "POST"])
 @throttle("review_vote")
 def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent."""
+    """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent.
+
+    An htmx request gets the review's action row back, so the page neither reloads nor scrolls. A visitor who
+    is not logged in is sent to log in, and the vote is kept in the session and cast once they are.
+    """
     review = get_object_or_404(Review.objects.select_related("course"), pk=pk, status=PUBLISHED)
     back = safe_next(request, f"{review.course.get_absolute_url()}#review-{review.pk}")
     if request.method == "GET":  # e.g. coming back from the log-in page
         return redirect(back)
+    if not request.user.is_authenticated:
+        request.session[PENDING_VOTE_SESSION_KEY] = review.pk
+        return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+    status = ""
     try:
         if request.POST.get("action") == "unvote":
             services.review_unvote_helpful(review=review, user=request.user)
+            status = _("Your vote was taken back.")
         else:
             services.review_vote_helpful(review=review, user=request.user)
+            status = _("Marked as helpful. Thank you!")
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect(back)
+        status = " ".join(error.messages)
+        if not request.headers.get("HX-Request"):
+            messages.error(request, status)
+    if not request.headers.get("HX-Request"):
+        return redirect(back)
+    fresh = reviews_for_display(Review.objects.filter(pk=review.pk), request.user).get()
+    return render(
+        request,
+        "reviews/partials/review_actions.html",
+        {
+            "review": fresh,
+            "reported_ids": reported_ids(request.user, [fresh]),
+            "vote_status": status,
+            "vote_next": back,
+        },
+    )
+
+
+def cast_pending_vote(request: HttpRequest) -> None:
+    """Cast the helpful vote a visitor clicked before logging in or signing up (kept in their session)."""
+    pk = request.session.pop(PENDING_VOTE_SESSION_KEY, None)
+    review = Review.objects.filter(pk=pk, status=PUBLISHED).first() if pk else None
+    if review is None:
+        return
+    try:
+        services.review_vote_helpful(review=review, user=request.user)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Your “helpful” vote has been counted."))
 
 
 @login_required
@@ -434,6 +488,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        cast_pending_vote(request)
         messages.success(request, _("Welcome to CourseLens, %(name)s!") % {"name": user.get_username()})
         return redirect(next_url)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
@@ -454,6 +509,11 @@ class LoginView(auth_views.LoginView):
         if wait:
             return throttling.too_many_requests(request, wait)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        cast_pending_vote(self.request)
+        return response
 
 
 MODERATION_PER_PAGE = 20

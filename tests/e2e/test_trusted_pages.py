@@ -179,3 +179,67 @@ def test_it_labels_each_star_figure_and_explains_unknown_evidence(live_server, s
     ).first.is_visible()  # twelve reviews: the prior still carries a share
     browser_page.screenshot(f"instructor-unknown-evidence-{name}")
     assert browser_page.problems == []
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate(
+        "s => { const el = document.querySelector(s), r = el.getBoundingClientRect();"
+        " return r.bottom > 0 && r.top < window.innerHeight && getComputedStyle(el).opacity > 0; }",
+        selector,
+    )
+
+
+def test_it_votes_without_a_reload_and_shows_confirmations_where_the_learner_is(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-votes")
+    reviews = [
+        ReviewFactory(course=course, created_at=timezone.now() - timedelta(days=day)) for day in range(8)
+    ]
+    voted, reported = reviews[6], reviews[7]
+    log_in(page, live_server, UserFactory())
+
+    page.goto(live_server.url + course.get_absolute_url())
+    page.evaluate("window.stillTheSamePage = true")
+    actions = page.locator(f"#review-actions-{voted.pk}")
+    actions.scroll_into_view_if_needed()
+    actions.get_by_role("button", name="有用").click()
+    page.locator(f"#review-actions-{voted.pk} .vote-status").wait_for()
+    assert page.evaluate("window.stillTheSamePage") is True  # no reload, no jump to the top
+    assert page.locator(f"#review-actions-{voted.pk} [aria-pressed=true]").inner_text().endswith("1")
+    assert in_view(page, f"#review-actions-{voted.pk} .vote-status")
+    voted.refresh_from_db()
+    assert voted.helpful_count == 1
+    browser_page.screenshot(f"course-vote-inline-{name}")
+
+    page.locator(f"#review-actions-{reported.pk}").get_by_role("link", name="举报").click()
+    page.locator('input[name="reason"]').first.check()
+    page.locator("form", has=page.locator('[name="reason"]')).locator('[type="submit"]').click()
+    page.wait_for_url(f"**#review-{reported.pk}")
+    assert in_view(page, ".messages")  # the thank-you is on screen although the page jumped to the review
+    assert "审核" in page.locator(".messages").inner_text()
+    browser_page.screenshot(f"course-report-confirmed-{name}")
+    assert browser_page.problems == []
+
+
+def test_it_keeps_a_visitors_vote_through_logging_in(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-late-vote")
+    review = ReviewFactory(course=course)
+    voter = UserFactory(username=f"late-{name}")
+    voter.set_password("a-long-pass-phrase-2026")
+    voter.save()
+
+    page.goto(live_server.url + course.get_absolute_url())
+    page.locator(f"#review-actions-{review.pk}").get_by_role("button", name="有用").click()
+    page.wait_for_url("**/login/**")
+    page.locator('input[name="username"]').fill(voter.username)
+    page.locator('input[name="password"]').fill("a-long-pass-phrase-2026")
+    page.locator("form", has=page.locator('[name="password"]')).locator('[type="submit"]').click()
+    page.wait_for_url(f"**{course.get_absolute_url()}*")
+    review.refresh_from_db()
+    assert review.helpful_count == 1
+    assert page.locator(f"#review-actions-{review.pk} [aria-pressed=true]").count() == 1
+    assert in_view(page, ".messages")
+    assert browser_page.problems == []

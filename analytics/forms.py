@@ -14,6 +14,13 @@ class SignalRenameForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    description_en = forms.CharField(
+        label=_("English description"),
+        required=False,
+        strip=True,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 def _lines(value: str) -> list[str]:

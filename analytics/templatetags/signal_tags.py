@@ -54,13 +54,29 @@ def lift_class(value) -> str:
     return "lift-down" if float(value) > 0 else "lift-up" if float(value) < 0 else ""
 
 
-# Labels of the run counts shown as stat cards on the dashboard (analytics.views.STAT_CARD_COUNTS).
+# Labels of a run's counts (dashboard stat cards and the run history) and of its timed steps.
 COUNT_LABELS = {
     "reviews": _("reviews analysed"),
     "complaints": _("complaints"),
     "assigned": _("complaints assigned"),
     "unassigned": _("unassigned complaints"),
     "discovered": _("new candidates"),
+    "signals": _("signals found by the run"),
+    "segmented": _("reviews segmented"),
+    "classifier": _("complaint classifier"),
+}
+TIMING_LABELS = {
+    "load": _("loading reviews"),
+    "segment": _("word segmentation"),
+    "extract": _("finding signals"),
+    "cluster": _("clustering"),
+    "report": _("writing the report"),
+    "save": _("saving"),
+    "total": _("total"),
+}
+COUNT_VALUES = {
+    "trained": _("trained on the labelled reviews"),
+    "rating-rule": _("rating rule (too few labels)"),
 }
 
 
@@ -90,3 +106,14 @@ def quote_with_clause(review, cluster, length: int = 110) -> str:
         text[end:after_end],
         "…" if after_end < len(text) else "",
     )
+
+
+@register.filter
+def timing_label(key: str) -> str:
+    return str(TIMING_LABELS.get(key, key.replace("_", " ")))
+
+
+@register.filter
+def count_value(value):
+    """Counts are numbers, except a few words the pipeline records (the classifier used)."""
+    return COUNT_VALUES.get(value, value) if isinstance(value, str) else value

@@ -602,7 +602,7 @@ def test_it_does_not_rank_three_lucky_reviews_with_github_above_fifty_without(cl
     known = InstructorFactory(slug="known", name="Known", github_login="known")
     teach(known, [2] * 20)
     evidence(known)
-    services.scores_recompute()
+    scores_recompute()
 
     scores = scores_by_slug()
     assert scores["steady"].evidence == 0.5  # no linked account: the stated prior, not 0
@@ -618,7 +618,7 @@ def test_it_does_not_rank_three_lucky_reviews_with_github_above_fifty_without(cl
 def test_it_says_when_few_reviews_pull_a_figure_towards_the_platform_average(client):
     teach(InstructorFactory(slug="few", name="Few"), [5, 5, 4])
     teach(InstructorFactory(slug="many", name="Many"), [5, 4, 3] * 16)
-    services.scores_recompute()
+    scores_recompute()
 
     def page(slug):
         return client.get(

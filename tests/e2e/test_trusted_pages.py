@@ -13,7 +13,7 @@ from analytics.models import EvidenceSnapshot, InstructorScore
 from reviews.models import Review
 from tests.analytics import signal_data
 from tests.e2e.conftest import BrowserPage
-from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, UserFactory
+from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, StaffUserFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -242,4 +242,30 @@ def test_it_keeps_a_visitors_vote_through_logging_in(live_server, screen):
     assert review.helpful_count == 1
     assert page.locator(f"#review-actions-{review.pk} [aria-pressed=true]").count() == 1
     assert in_view(page, ".messages")
+    assert browser_page.problems == []
+
+
+def test_it_lists_every_trend_signal_by_its_full_name(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    run = signal_data.run()
+    for index in range(10):
+        definition = signal_data.definition(
+            f"sig-{index}", name_zh=f"很长的信号名称第{index}号：讲师只会念 PPT"
+        )
+        signal_data.cluster(run, definition, reviews=signal_data.reviews(10 - index), share=0.5 - index / 100)
+    log_in(page, live_server, StaffUserFactory())
+
+    page.goto(live_server.url + reverse("signals-dashboard"))
+    page.wait_for_load_state("networkidle")
+    legend = page.locator(".trend-legend li")
+    assert legend.count() == 10
+    for index in range(10):
+        item = legend.nth(index)
+        assert item.inner_text() == f"很长的信号名称第{index}号：讲师只会念 PPT"
+        assert item.evaluate(
+            "el => el.scrollWidth <= el.clientWidth + 1 && el.getBoundingClientRect().right <= innerWidth"
+        )
+    assert page.locator(".sig-chart canvas").count() >= 1
+    browser_page.screenshot(f"signals-dashboard-legend-{name}")
     assert browser_page.problems == []

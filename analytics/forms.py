@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import SignalDefinition
@@ -113,3 +114,19 @@ def live_definitions():
 
 def merge_targets(definition: SignalDefinition):
     return live_definitions().exclude(pk=definition.pk)
+
+
+class GitHubLinkForm(forms.Form):
+    """Staff link an instructor to a GitHub account from the instructor page."""
+
+    github_login = forms.CharField(
+        label=_("GitHub login"),
+        max_length=39,
+        strip=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$",
+                _("A GitHub login has letters, digits and single hyphens, like “rsc” or “dave-cheney”."),
+            )
+        ],
+    )

@@ -22,5 +22,13 @@ urlpatterns = [
     path("rankings/courses/", views.rankings_courses, name="rankings-courses"),
     path("rankings/how/", views.how_we_rank, name="how-we-rank"),
     path("compare/", views.compare, name="compare"),
+    path(
+        "staff/instructors/<slug:slug>/github/", views.instructor_github_link, name="instructor-github-link"
+    ),
+    path(
+        "staff/instructors/<slug:slug>/github/status/",
+        views.instructor_github_status,
+        name="instructor-github-status",
+    ),
     path("healthz/", views.healthz, name="healthz"),
 ]

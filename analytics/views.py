@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics import ranking_cache, reports
 from analytics.forms import (
+    GitHubLinkForm,
     SignalMergeForm,
     SignalRenameForm,
     SignalRunStartForm,
@@ -34,9 +37,12 @@ from analytics.models import (
 )
 from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
 from analytics.services import signal_runs, taxonomy
-from analytics.templatetags.rankings import radar_payload
+from analytics.services.evidence import evidence_refresh_request
+from analytics.templatetags.rankings import EVIDENCE_REQUESTS_SESSION_KEY, github_refresh_state, radar_payload
 from courselens.auth import staff_required
 from reviews.models import Course, Instructor, Tag
+
+logger = logging.getLogger(__name__)
 
 # --- Signals dashboard (staff) ---------------------------------------------------------------------
 
@@ -416,6 +422,52 @@ def _compare_slugs(request: HttpRequest) -> list[str]:
     """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the ranking page's checkboxes)."""
     slugs = [slug.strip() for value in request.GET.getlist("instructors") for slug in value.split(",")]
     return list(dict.fromkeys(slug for slug in slugs if slug))
+
+
+# --- GitHub evidence from the instructor page (staff) -------------------------------------------------------
+
+
+@require_POST
+@staff_required
+def instructor_github_link(request: HttpRequest, slug: str) -> HttpResponse:
+    """Link (or re-link) an instructor to a GitHub login and queue an evidence refresh straight away."""
+    instructor = get_object_or_404(Instructor, slug=slug)
+    back = f"{instructor.get_absolute_url()}#github-title"
+    form = GitHubLinkForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return redirect(back)
+    login = form.cleaned_data["github_login"]
+    Instructor.objects.filter(pk=instructor.pk).update(github_login=login)
+    try:
+        evidence_refresh_request(instructor_ids=[instructor.pk], spacing_seconds=0)
+    except Exception:  # broker down: the link stays, the staff member is told to start the refresh again
+        logger.exception("could not queue the evidence refresh of %s", instructor.slug)
+        messages.error(
+            request,
+            _("Linked to %(login)s, but the refresh could not be started; try again shortly.")
+            % {"login": login},
+        )
+        return redirect(back)
+    requested = request.session.get(EVIDENCE_REQUESTS_SESSION_KEY, {})
+    requested[str(instructor.pk)] = timezone.now().isoformat()
+    request.session[EVIDENCE_REQUESTS_SESSION_KEY] = requested
+    messages.success(
+        request, _("Linked to GitHub account %(login)s; fetching its evidence now.") % {"login": login}
+    )
+    return redirect(back)
+
+
+@require_GET
+@staff_required
+def instructor_github_status(request: HttpRequest, slug: str) -> HttpResponse:
+    """The refresh status panel alone: the instructor page polls it (htmx) until the refresh has finished."""
+    instructor = get_object_or_404(Instructor, slug=slug)
+    return render(
+        request,
+        "analytics/partials/_github_refresh_status.html",
+        {"instructor": instructor, "refresh": github_refresh_state(instructor, request)},
+    )
 
 
 @require_GET

@@ -269,3 +269,39 @@ def test_it_lists_every_trend_signal_by_its_full_name(live_server, screen):
     assert page.locator(".sig-chart canvas").count() >= 1
     browser_page.screenshot(f"signals-dashboard-legend-{name}")
     assert browser_page.problems == []
+
+
+def test_it_links_github_from_the_instructor_page_and_shows_the_outcome_without_a_reload(
+    live_server, screen, monkeypatch
+):
+    from analytics.tasks import refresh_evidence
+
+    name, browser_page = screen
+    page = browser_page.page
+    mo = InstructorFactory(name="陈墨", slug=f"chen-mo-{name}", github_login="")
+    queued: list[int] = []
+    monkeypatch.setattr(refresh_evidence, "apply_async", lambda args, countdown=0: queued.append(args[0]))
+    log_in(page, live_server, StaffUserFactory())
+
+    page.goto(live_server.url + mo.get_absolute_url())
+    page.locator('input[name="github_login"]').fill("chenmo-go")
+    page.get_by_role("button", name="关联并获取").click()
+    page.locator("#github-refresh").wait_for()
+    assert queued == [mo.pk]
+    assert "正在获取" in page.locator("#github-refresh").inner_text()
+    page.evaluate("window.stillTheSamePage = true")
+
+    EvidenceSnapshot.objects.create(  # what the worker records when GitHub cannot be reached
+        instructor=mo,
+        fetched_at=timezone.now(),
+        status=EvidenceSnapshot.Status.FAILED,
+        payload_summary={"login": "chenmo-go", "error_kind": "GitHubUnavailable"},
+        error="[Errno -2] Name or service not known",
+    )
+    page.locator("#github-refresh.github-refresh-failed").wait_for(timeout=10_000)
+    assert page.evaluate("window.stillTheSamePage") is True
+    note = page.locator("#github-refresh")
+    assert "无法连接 GitHub" in note.inner_text()
+    assert not page.get_by_text("Name or service not known").is_visible()  # only under "technical detail"
+    browser_page.screenshot(f"instructor-github-link-{name}")
+    assert browser_page.problems == []

@@ -554,7 +554,7 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
     specs = [
         (_("Rank"), ranked, "rank", False),
         (_("Score"), score_value("total"), "score", True),
-        (_("Learner rating (smoothed)"), breakdown_value("learner", "smoothed_rating"), "stars", True),
+        (_("Learner rating (adjusted)"), breakdown_value("learner", "smoothed_rating"), "stars", True),
         (_("Reviews"), score_value("review_count"), "int", True),
         (_("Engineering evidence (percentile)"), score_value("evidence"), "percent", True),
         (_("Failure-signal burden"), score_value("signal_burden"), "percent_sign", False),

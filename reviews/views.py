@@ -4,6 +4,7 @@ Views stay thin: forms validate with the shared validators and every write goes 
 Public pages count and list published reviews only; a learner also sees their own review whatever its status.
 """
 
+import zhconv
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -25,6 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -149,24 +151,93 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def query_variants(query: str) -> list[str]:
+    """The query as typed and in simplified script, so 並發 finds 并发 (the original is searched too, because
+    converting already-simplified text can change it)."""
+    return list(dict.fromkeys([query, zhconv.convert(query, "zh-hans")]))
+
+
+def course_search(query: str) -> Q:
+    """Title, provider, description, instructor name or GitHub login, and the text of published reviews."""
+    found = Q()
+    for variant in query_variants(query):
+        by_instructor = Course.instructors.through.objects.filter(
+            Q(instructor__name__icontains=variant) | Q(instructor__github_login__icontains=variant)
+        )
+        by_review = Review.objects.filter(status=PUBLISHED, text__icontains=variant)
+        found |= (
+            Q(title__icontains=variant)
+            | Q(provider__icontains=variant)
+            | Q(description__icontains=variant)
+            | Q(pk__in=by_instructor.values("course_id"))
+            | Q(pk__in=by_review.values("course_id"))
+        )
+    return found
+
+
+def tag_filter(selected: str) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """Topic choices worth offering and, for each, the tag slugs it matches.
+
+    A tag every course carries ("Go") narrows nothing and is left out; a tag whose name contains a shorter
+    offered one (高并发 in 并发) is folded into it, so the list has no near-duplicates. A tag reached by a
+    link (a course page's tag chips) still filters, and is then shown selected.
+    """
+    every_course = RawSQL(f"SELECT COUNT(*) FROM {Course._meta.db_table}", [])  # a constant, no user input
+    tags = sorted(
+        Tag.objects.annotate(n=Count("courses"), total=every_course),
+        key=lambda tag: (len(tag.name), tag.name),
+    )
+    parents: list[Tag] = []
+    members: dict[str, list[Tag]] = {}
+    for tag in tags:
+        if not 0 < tag.n < tag.total:
+            continue
+        parent = next((p for p in parents if _folds_into(tag.name, p.name)), None)
+        if parent is None:
+            parents.append(tag)
+            members[tag.slug] = [tag]
+        else:
+            members[parent.slug].append(tag)
+    choices = [
+        (
+            parent.slug,
+            parent.name
+            if len(members[parent.slug]) == 1
+            else _("%(name)s (with %(others)s)")
+            % {"name": parent.name, "others": "、".join(tag.name for tag in members[parent.slug][1:])},
+        )
+        for parent in sorted(parents, key=lambda tag: tag.name.lower())
+    ]
+    groups = {slug: [tag.slug for tag in group] for slug, group in members.items()}
+    if selected and selected not in groups:
+        tag = next((tag for tag in tags if tag.slug == selected), None)
+        if tag is not None:
+            choices.append((tag.slug, tag.name))
+            groups[tag.slug] = [tag.slug]
+    return choices, groups
+
+
+def _folds_into(name: str, shorter: str) -> bool:
+    # Short Latin names ("Go", "IO") are parts of too many unrelated words to fold anything into them.
+    if shorter.isascii() and len(shorter) < 4:
+        return False
+    return shorter.lower() in name.lower()
+
+
 def course_list(request: HttpRequest) -> HttpResponse:
     providers = Course.objects.providers()
-    tags = list(Tag.objects.values_list("slug", "name"))
+    tags, tag_groups = tag_filter(request.GET.get("tag", ""))
     form = CourseFilterForm(request.GET, providers=providers, tags=tags)
     courses = Course.objects.with_review_stats()
     if query := form.value("q"):
-        by_instructor = Course.instructors.through.objects.filter(instructor__name__icontains=query)
-        courses = courses.filter(
-            Q(title__icontains=query)
-            | Q(provider__icontains=query)
-            | Q(pk__in=by_instructor.values("course_id"))
-        )
+        courses = courses.filter(course_search(query))
     if provider := form.value("provider"):
         courses = courses.filter(provider=provider)
     if level := form.value("level"):
         courses = courses.filter(level=level)
     if tag := form.value("tag"):
-        courses = courses.filter(pk__in=Course.tags.through.objects.filter(tag__slug=tag).values("course_id"))
+        in_topic = Course.tags.through.objects.filter(tag__slug__in=tag_groups[tag])
+        courses = courses.filter(pk__in=in_topic.values("course_id"))
     sort = form.value("sort") or "rating"
     if sort == "reviews":
         courses = courses.order_by("-review_count", F("avg_rating").desc(nulls_last=True), "title")
@@ -233,7 +304,12 @@ def instructor_list(request: HttpRequest) -> HttpResponse:
     form = InstructorFilterForm(request.GET)
     instructors = Instructor.objects.with_review_stats()
     if query := form.value("q"):
-        instructors = instructors.filter(Q(name__icontains=query) | Q(github_login__icontains=query))
+        found = Q()
+        for variant in query_variants(query):
+            found |= (
+                Q(name__icontains=variant) | Q(github_login__icontains=variant) | Q(bio__icontains=variant)
+            )
+        instructors = instructors.filter(found)
     sort = form.value("sort") or "rating"
     if sort == "reviews":
         instructors = instructors.order_by("-review_count", "name")

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django import template
@@ -152,6 +153,8 @@ def evidence_error(snapshot: EvidenceSnapshot) -> str:
         }
     if kind == "GitHubRateLimited" or (not kind and "rate limit" in raw):
         until = summary.get("rate_limited_until", "")[:16].replace("T", " ")
+        if not until and (found := re.search(r"until (\d{4}-\d\d-\d\d \d\d:\d\d)", raw)):
+            until = found.group(1)
         return _("GitHub's rate limit was reached; refresh again after %(until)s UTC.") % {"until": until}
     return _(
         "GitHub could not be reached (no network, or GitHub is down). The last good evidence stays; "

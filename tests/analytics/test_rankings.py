@@ -549,8 +549,10 @@ def test_instructor_partial_shows_the_last_failed_refresh_to_staff_only():
         status=EvidenceSnapshot.Status.FAILED,
         error="GitHub rate limit reached: rate limited until 2030-03-17 17:46:40 UTC",
     )
-    assert "rate limited until" in render_evidence(ada, StaffUserFactory())
-    assert "rate limited until" not in render_evidence(ada)
+    assert "rate limit was reached; refresh again after 2030-03-17 17:46 UTC" in render_evidence(
+        ada, StaffUserFactory()
+    )
+    assert "rate limit" not in render_evidence(ada)
     assert "gocache" in render_evidence(ada)  # the last good evidence is still shown
 
 

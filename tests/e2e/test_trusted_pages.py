@@ -305,3 +305,30 @@ def test_it_links_github_from_the_instructor_page_and_shows_the_outcome_without_
     assert not page.get_by_text("Name or service not known").is_visible()  # only under "technical detail"
     browser_page.screenshot(f"instructor-github-link-{name}")
     assert browser_page.problems == []
+
+
+def test_it_says_the_compare_table_scrolls_when_it_is_wider_than_the_phone(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    slugs = []
+    for rank, who in enumerate(("Ada", "Bob", "Cyd"), start=1):
+        instructor = InstructorFactory(name=who, slug=who.lower())
+        InstructorScore.objects.create(
+            instructor=instructor, computed_at=timezone.now(), total=0.9 - rank / 10, rank=rank, learner=0.7
+        )
+        slugs.append(instructor.slug)
+
+    page.goto(f"{live_server.url}{reverse('compare')}?instructors={','.join(slugs)}")
+    hint = page.locator("#compare-scroll-hint")
+    scroller = page.locator(".table-scroll")
+    overflows = scroller.evaluate("el => el.scrollWidth > el.clientWidth + 1")
+    if name == "phone":
+        assert overflows and hint.is_visible()
+        assert "3" in hint.inner_text()
+        scroller.focus()  # a keyboard user can scroll it too
+        page.keyboard.press("End")
+        page.keyboard.press("ArrowRight")
+    else:
+        assert not overflows and not hint.is_visible()
+    browser_page.screenshot(f"compare-three-{name}")
+    assert browser_page.problems == []

@@ -332,3 +332,16 @@ def test_it_says_the_compare_table_scrolls_when_it_is_wider_than_the_phone(live_
         assert not overflows and not hint.is_visible()
     browser_page.screenshot(f"compare-three-{name}")
     assert browser_page.problems == []
+
+
+def test_it_shows_the_browsable_api_under_the_content_security_policy(live_server, screen, settings):
+    name, browser_page = screen
+    settings.DEBUG = False
+    CourseFactory(title="Go 并发实战")
+    page = browser_page.page
+    response = page.goto(live_server.url + "/api/courses/")
+    page.wait_for_load_state("networkidle")
+    assert response.status == 200 and "Go 并发实战" in page.content()
+    assert page.locator(".highlight, pre").first.is_visible()
+    browser_page.screenshot(f"api-courses-{name}")
+    assert browser_page.problems == []

@@ -94,6 +94,13 @@ def with_adjusted_rating(rows: QuerySet) -> QuerySet:
 BY_ADJUSTED_RATING = (F("adjusted_rating").desc(nulls_last=True), "-review_count")
 
 
+def with_positive_share(summary: dict) -> dict:
+    """Add `positive_percent`, the share of 4- and 5-star reviews ("what learners say" on the course page)."""
+    positive = sum(row["count"] for row in summary["distribution"] if row["stars"] >= 4)
+    summary["positive_percent"] = round(100 * positive / summary["count"]) if summary["count"] else 0
+    return summary
+
+
 def reviews_for_display(reviews: QuerySet[Review], user) -> QuerySet[Review]:
     """Reviews with their author and course loaded and, for a logged-in user, whether they voted (`voted`)."""
     reviews = reviews.select_related("author", "course")
@@ -257,7 +264,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course.objects.prefetch_related("instructors", "tags"), slug=slug)
     published = course.reviews.filter(status=PUBLISHED)
-    summary = published.rating_summary()
+    summary = with_positive_share(published.rating_summary())
 
     my_review = None
     listed = published

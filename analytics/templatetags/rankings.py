@@ -193,3 +193,24 @@ def github_refresh(context, instructor) -> dict | None:
 @register.filter
 def friendly_evidence_error(snapshot) -> str:
     return evidence_error(snapshot) if snapshot else ""
+
+
+@register.simple_tag
+def attach_course_scores(courses) -> str:
+    """Give each course of a list its CourseScore as `course.score` (None when unscored), in one query, so
+    course cards can show the score and what learners warn about without a query per card."""
+    courses = list(courses)
+    scores = {score.course_id: score for score in CourseScore.objects.filter(course__in=courses)}
+    for course in courses:
+        course.score = scores.get(course.pk)
+    return ""
+
+
+@register.simple_tag
+def course_score(course) -> CourseScore | None:
+    return CourseScore.objects.filter(course=course).first()
+
+
+@register.simple_tag
+def ranked_course_count() -> int:
+    return CourseScore.objects.filter(rank__isnull=False).count()

@@ -345,3 +345,29 @@ def test_it_shows_the_browsable_api_under_the_content_security_policy(live_serve
     assert page.locator(".highlight, pre").first.is_visible()
     browser_page.screenshot(f"api-courses-{name}")
     assert browser_page.problems == []
+
+
+def test_it_shows_what_to_avoid_where_a_student_starts(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(title="Go 玩具课", slug="go-toys")
+    flagged = signal_data.reviews(3, course=course, rating=2)
+    ReviewFactory.create_batch(7, course=course, rating=5)
+    signal_data.cluster(
+        signal_data.run(), signal_data.definition("toy", name_zh="例子太玩具"), reviews=flagged
+    )
+    services.scores_recompute()
+
+    for path in (reverse("home"), reverse("course-list")):
+        page.goto(live_server.url + path)
+        chip = page.locator(".course-card .avoid-chip").first
+        assert chip.is_visible() and "例子太玩具" in chip.inner_text() and "30%" in chip.inner_text()
+    browser_page.screenshot(f"course-list-warnings-{name}")
+
+    page.locator(".course-card .avoid-chip").first.click()
+    page.wait_for_url(f"**{course.get_absolute_url()}#signals")
+    header = page.locator(".course-head")
+    assert "学员怎么说：70% 给了 4–5 星" in header.inner_text()
+    assert header.locator(".avoid-chip").first.is_visible()
+    browser_page.screenshot(f"course-header-warnings-{name}")
+    assert browser_page.problems == []

@@ -243,3 +243,25 @@ def test_it_offers_topics_that_narrow_the_list_without_near_duplicates(client):
 def test_it_says_what_the_instructor_search_looks_in(client):
     html = client.get(reverse("instructor-list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'placeholder="Name, GitHub login or background"' in html
+
+
+def test_it_shows_what_learners_warn_about_on_cards_and_the_course_header(client):
+    from analytics import services as analytics_services
+    from tests.analytics import signal_data
+
+    course = CourseFactory(title="Go 玩具课")
+    flagged = signal_data.reviews(3, course=course, rating=2)
+    ReviewFactory.create_batch(7, course=course, rating=5)
+    signal_data.cluster(
+        signal_data.run(), signal_data.definition("toy", name_zh="例子太玩具"), reviews=flagged
+    )
+    analytics_services.scores_recompute()
+
+    listing = client.get(reverse("course-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    card = listing[listing.index("Go 玩具课") :]
+    assert "例子太玩具 <strong>30%</strong>" in card[: card.index("</article>")]
+    header = client.get(course.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    header = header[: header.index("</header>", header.index("course-head"))]
+    assert "例子太玩具 <strong>30%</strong>" in header
+    assert "70% 给了 4–5 星" in header and "“例子太玩具”（30%）" in header
+    assert "综合" in header or "数据不足" in header

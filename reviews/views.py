@@ -68,6 +68,8 @@ HOME_TOP_RATED_MIN_REVIEWS = 3
 REVIEW_SORTS = {
     "newest": ("-created_at", "-pk"),
     "helpful": ("-helpful_count", "-created_at", "-pk"),
+    "highest": ("-rating", "-created_at", "-pk"),
+    "lowest": ("rating", "-created_at", "-pk"),
 }
 
 
@@ -430,7 +432,8 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(f"{review.course.get_absolute_url()}#my-review")
     else:
         form = ReviewForm(initial=ReviewForm.initial_for(review))
-    previous_versions = max(review.revisions.count() - 1, 0)
+    # The newest revision is the review as it stands; the ones before it are what the author wrote earlier.
+    earlier_versions = list(review.revisions.all()[1:])
     return render(
         request,
         "reviews/review_form.html",
@@ -438,7 +441,8 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "course": review.course,
             "review": review,
-            "previous_versions": previous_versions,
+            "previous_versions": len(earlier_versions),
+            "earlier_versions": earlier_versions,
             "nav_section": "courses",
         },
     )

@@ -371,3 +371,33 @@ def test_it_shows_what_to_avoid_where_a_student_starts(live_server, screen):
     assert header.locator(".avoid-chip").first.is_visible()
     browser_page.screenshot(f"course-header-warnings-{name}")
     assert browser_page.problems == []
+
+
+def test_it_sorts_reviews_by_rating_and_shows_a_learner_their_earlier_versions(live_server, screen):
+    from reviews.services import review_edit, review_submit
+
+    name, browser_page = screen
+    page = browser_page.page
+    course = CourseFactory(slug="go-versions")
+    for rating in (3, 5, 1):
+        ReviewFactory(course=course, rating=rating)
+    author = UserFactory()
+    review = review_submit(author=author, course=course, rating=2, text="第一版：例子太少，节奏太快。")
+    review_edit(review=review, editor=author, rating=4, text="第二版：后面几章补上了例子。")
+    log_in(page, live_server, author)
+
+    page.goto(live_server.url + course.get_absolute_url())
+    page.get_by_role("link", name="评分最低").click()
+    page.wait_for_url("**sort=lowest*")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    ratings = page.locator(".review-list .review .stars").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-label') || e.title || e.textContent)"
+    )
+    assert len(ratings) == 3
+
+    page.goto(live_server.url + reverse("review-edit", args=[review.pk]))
+    page.locator(".earlier-versions summary").click()
+    assert page.get_by_text("第一版：例子太少，节奏太快。").is_visible()
+    assert lit_stars(page, "rating") == 4
+    browser_page.screenshot(f"review-edit-earlier-versions-{name}")
+    assert browser_page.problems == []

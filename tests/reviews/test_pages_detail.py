@@ -265,3 +265,28 @@ def test_it_switches_the_language_from_the_nav(client):
     assert f'action="{reverse("set_language")}"' in body and 'value="en"' in body
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert client.get(reverse("home"))["Content-Language"] == "en"
+
+
+def test_it_sorts_reviews_by_rating_both_ways(client, course):
+    for rating in (3, 5, 1):
+        ReviewFactory(course=course, rating=rating)
+    highest = [
+        r.rating for r in client.get(course.get_absolute_url(), {"sort": "highest"}).context["page_obj"]
+    ]
+    lowest = [r.rating for r in client.get(course.get_absolute_url(), {"sort": "lowest"}).context["page_obj"]]
+    assert (highest, lowest) == ([5, 3, 1], [1, 3, 5])
+
+
+def test_it_shows_a_learner_the_earlier_versions_of_their_own_review(client, course):
+    from reviews.services import review_edit, review_submit
+
+    author = UserFactory()
+    review = review_submit(author=author, course=course, rating=2, text="第一版：例子太少，节奏太快。")
+    review_edit(review=review, editor=author, rating=4, text="第二版：后面几章补上了例子。")
+    client.force_login(author)
+    html = client.get(reverse("review-edit", args=[review.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    versions = html[html.index("earlier-versions") : html.index("</details>", html.index("earlier-versions"))]
+    assert "第一版：例子太少，节奏太快。" in versions
+    assert "第二版" not in versions  # the current text is in the form, not among the earlier versions
+    client.force_login(UserFactory())
+    assert client.get(reverse("review-edit", args=[review.pk])).status_code == 403

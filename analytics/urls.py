@@ -22,6 +22,7 @@ urlpatterns = [
     path("rankings/courses/", views.rankings_courses, name="rankings-courses"),
     path("rankings/how/", views.how_we_rank, name="how-we-rank"),
     path("compare/", views.compare, name="compare"),
+    path("compare/courses/", views.compare_courses, name="compare-courses"),
     path(
         "staff/instructors/<slug:slug>/github/", views.instructor_github_link, name="instructor-github-link"
     ),

@@ -40,7 +40,7 @@ from analytics.services import signal_runs, taxonomy
 from analytics.services.evidence import evidence_refresh_request
 from analytics.templatetags.rankings import EVIDENCE_REQUESTS_SESSION_KEY, github_refresh_state, radar_payload
 from courselens.auth import staff_required
-from reviews.models import Course, Instructor, Tag
+from reviews.models import DIMENSIONS, Course, Instructor, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -418,9 +418,9 @@ def how_we_rank(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _compare_slugs(request: HttpRequest) -> list[str]:
-    """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the ranking page's checkboxes)."""
-    slugs = [slug.strip() for value in request.GET.getlist("instructors") for slug in value.split(",")]
+def _compare_slugs(request: HttpRequest, parameter: str = "instructors") -> list[str]:
+    """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the picker's checkboxes)."""
+    slugs = [slug.strip() for value in request.GET.getlist(parameter) for slug in value.split(",")]
     return list(dict.fromkeys(slug for slug in slugs if slug))
 
 
@@ -565,6 +565,76 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
         (_("Followers"), figure("followers"), "int", True),
         (_("Months since last public activity"), figure("months_since_activity"), "months", False),
     ]
+    return _best_marked(columns, specs)
+
+
+@require_GET
+def compare_courses(request: HttpRequest) -> HttpResponse:
+    """Two to four courses side by side: score parts, teaching dimensions and failure signals."""
+    slugs = _compare_slugs(request, "courses")
+    if len(request.GET.getlist("courses")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
+        return redirect(f"{reverse('compare-courses')}?{urlencode({'courses': ','.join(slugs)})}")
+    errors: list[str] = []
+    if len(slugs) > COMPARE_MAX:
+        errors.append(
+            _("You can compare at most four courses at once (you picked %(count)d).") % {"count": len(slugs)}
+        )
+    courses: dict[str, Course] = {}
+    if slugs and not errors:
+        courses = {course.slug: course for course in Course.objects.filter(slug__in=slugs)}
+        if unknown := [slug for slug in slugs if slug not in courses]:
+            errors.append(_("No course with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
+    context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
+    if errors or len(slugs) < COMPARE_MIN:
+        ranked = CourseScore.objects.ranking()
+        suggestions = list(ranked.filter(rank__isnull=False)[:12])
+        if len(slugs) == 1 and not errors:
+            context["picked"] = courses[slugs[0]]
+            if all(score.course.slug != slugs[0] for score in suggestions):
+                picked = list(ranked.filter(course__slug=slugs[0]))
+                context["picked_unscored"] = not picked
+                suggestions = [*picked, *suggestions]
+        context["suggestions"] = suggestions
+        return render(request, "analytics/compare_courses.html", context, status=400 if errors else 200)
+
+    scores = {score.course_id: score for score in CourseScore.objects.filter(course__in=courses.values())}
+    columns = [{"course": courses[slug], "score": scores.get(courses[slug].pk)} for slug in slugs]
+    scored = [column for column in columns if column["score"]]
+    context["columns"] = columns
+    context["rows"] = _course_compare_rows(columns)
+    context["radar"] = radar_payload(
+        [column["score"] for column in scored], names=[column["course"].title for column in scored]
+    )
+    return render(request, "analytics/compare_courses.html", context)
+
+
+def _course_compare_rows(columns: list[dict]) -> list[dict]:
+    """The course figures worth comparing; the best value of each row is marked, as for instructors."""
+
+    def score_value(field: str):
+        return lambda column: getattr(column["score"], field) if column["score"] else None
+
+    def learner(*path: str):
+        def read(column):
+            value = column["score"].breakdown.get("learner") if column["score"] else None
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            return value
+
+        return read
+
+    specs = [
+        (_("Rank"), score_value("rank"), "rank", False),
+        (_("Score"), score_value("total"), "score", True),
+        (_("Learner rating (adjusted)"), learner("smoothed_rating"), "stars", True),
+        (_("Reviews"), score_value("review_count"), "int", True),
+        (_("Failure-signal burden"), score_value("signal_burden"), "percent_sign", False),
+        *((label, learner("dimensions", key), "stars", True) for key, label in DIMENSIONS),
+    ]
+    return _best_marked(columns, specs)
+
+
+def _best_marked(columns: list[dict], specs) -> list[dict]:
     rows = []
     for label, read, kind, higher_is_better in specs:
         values = [read(column) for column in columns]

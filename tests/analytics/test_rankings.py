@@ -631,3 +631,46 @@ def test_it_says_when_few_reviews_pull_a_figure_towards_the_platform_average(cli
     many = page("many")
     assert "48 reviews average 4.00★" in many
     assert "Pulled towards the platform average" not in many
+
+
+# --- Course comparison ------------------------------------------------------------------------------------
+
+
+def two_courses():
+    ada = InstructorFactory(slug="ada", name="Ada")
+    good = teach(ada, [5] * 8, practice=5, testing=4)
+    weak = teach(ada, [2] * 8, practice=2, testing=1)
+    good.slug, weak.slug = "good", "weak"
+    good.title, weak.title = "好课", "弱课"
+    good.save()
+    weak.save()
+    services.scores_recompute()
+    return good, weak
+
+
+def test_compare_puts_two_to_four_courses_side_by_side(client):
+    good, weak = two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": "good,weak"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "好课" in html and "弱课" in html and "compare-radar" in html
+    rows = {row["label"]: row for row in response.context["rows"]}
+    assert rows["Practice depth"]["cells"][0]["best"] is True  # the better course's dimension is marked
+    assert rows["Failure-signal burden"]["kind"] == "percent_sign"
+
+
+@pytest.mark.parametrize(
+    ("courses", "message"),
+    [("good,weak,a,b,c", "at most four courses"), ("good,nope", "No course with the slug: nope")],
+)
+def test_compare_courses_explains_what_is_wrong(client, courses, message):
+    two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": courses}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_compare_courses_from_one_course_offers_the_picker_with_it_ticked(client):
+    two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": "good"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert 'name="courses" value="good" checked' in response.content.decode()

@@ -401,3 +401,31 @@ def test_it_sorts_reviews_by_rating_and_shows_a_learner_their_earlier_versions(l
     assert lit_stars(page, "rating") == 4
     browser_page.screenshot(f"review-edit-earlier-versions-{name}")
     assert browser_page.problems == []
+
+
+def test_it_compares_courses_picked_from_a_course_page(live_server, screen):
+    name, browser_page = screen
+    page = browser_page.page
+    teacher = InstructorFactory(name="陈墨")
+    picked = {}
+    for slug, title, rating in (("go-a", "Go 课程甲", 5), ("go-b", "Go 课程乙", 3), ("go-c", "Go 课程丙", 2)):
+        course = CourseFactory(slug=slug, title=title, instructors=[teacher])
+        ReviewFactory.create_batch(6, course=course, rating=rating, dim_practice=rating)
+        picked[slug] = course
+    services.scores_recompute()
+
+    page.goto(live_server.url + picked["go-a"].get_absolute_url())
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="与其他课程对比…").click()
+    assert navigation.value.status == 200
+    assert page.locator('input[name="courses"][value="go-a"]').is_checked()
+    page.locator('input[name="courses"][value="go-b"]').check()
+    page.locator('input[name="courses"][value="go-c"]').check()
+    page.locator("form[data-compare-form] [type=submit]").click()
+    page.locator(".compare-table").wait_for()
+    head = page.locator(".compare-table thead").inner_text()
+    assert all(title in head for title in ("Go 课程甲", "Go 课程乙", "Go 课程丙"))
+    assert page.locator(".compare-table tbody th", has_text="实战深度").count() == 1
+    page.wait_for_load_state("networkidle")
+    browser_page.screenshot(f"compare-courses-{name}")
+    assert browser_page.problems == []

@@ -644,7 +644,7 @@ def two_courses():
     good.title, weak.title = "好课", "弱课"
     good.save()
     weak.save()
-    services.scores_recompute()
+    scores_recompute()
     return good, weak
 
 

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics import services
 from analytics.models import EvidenceSnapshot, InstructorScore
+from analytics.services.scores import scores_recompute
 from reviews.models import Course, Instructor, Review
 from tests.analytics import signal_data
 from tests.e2e.conftest import BrowserPage
@@ -164,7 +164,7 @@ def test_it_labels_each_star_figure_and_explains_unknown_evidence(live_server, s
         figures={"go_repos": 2, "go_stars": 10},
         payload_summary={},
     )
-    services.scores_recompute()
+    scores_recompute()
 
     page.goto(live_server.url + reverse("course-list") + "?sort=rating")
     assert page.locator(".course-card .rating-kind").first.inner_text() == "均分"
@@ -359,7 +359,7 @@ def test_it_shows_what_to_avoid_where_a_student_starts(live_server, screen):
     signal_data.cluster(
         signal_data.run(), signal_data.definition("toy", name_zh="例子太玩具"), reviews=flagged
     )
-    services.scores_recompute()
+    scores_recompute()
 
     for path in (reverse("home"), reverse("course-list")):
         page.goto(live_server.url + path)
@@ -415,7 +415,7 @@ def test_it_compares_courses_picked_from_a_course_page(live_server, screen):
         course = CourseFactory(slug=slug, title=title, instructors=[teacher])
         ReviewFactory.create_batch(6, course=course, rating=rating, dim_practice=rating)
         picked[slug] = course
-    services.scores_recompute()
+    scores_recompute()
 
     page.goto(live_server.url + picked["go-a"].get_absolute_url())
     with page.expect_navigation() as navigation:

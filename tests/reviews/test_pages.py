@@ -246,7 +246,7 @@ def test_it_says_what_the_instructor_search_looks_in(client):
 
 
 def test_it_shows_what_learners_warn_about_on_cards_and_the_course_header(client):
-    from analytics import services as analytics_services
+    from analytics.services.scores import scores_recompute
     from tests.analytics import signal_data
 
     course = CourseFactory(title="Go 玩具课")
@@ -255,7 +255,7 @@ def test_it_shows_what_learners_warn_about_on_cards_and_the_course_header(client
     signal_data.cluster(
         signal_data.run(), signal_data.definition("toy", name_zh="例子太玩具"), reviews=flagged
     )
-    analytics_services.scores_recompute()
+    scores_recompute()
 
     listing = client.get(reverse("course-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     card = listing[listing.index("Go 玩具课") :]

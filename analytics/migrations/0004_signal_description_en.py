@@ -16,7 +16,7 @@ def backfill_shipped_descriptions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("analytics", "0002_token_cache_keeps_complaints")]
+    dependencies = [("analytics", "0003_real_signals")]
 
     operations = [
         migrations.AddField(

@@ -43,7 +43,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class SignalDefinitionAdmin(admin.ModelAdmin):
     list_display = ["key", "name_zh", "name_en", "status", "merged_into", "updated_at"]
     list_filter = ["status"]
-    search_fields = ["key", "name_zh", "name_en", "description"]
+    search_fields = ["key", "name_zh", "name_en", "description", "description_en"]
     list_select_related = ["merged_into"]
     autocomplete_fields = ["merged_into"]
     readonly_fields = ["created_at", "updated_at"]
@@ -52,6 +52,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         "name_zh",
         "name_en",
         "description",
+        "description_en",
         "seed_terms",
         "status",
         "merged_into",

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import SignalDefinition
@@ -9,6 +10,13 @@ class SignalRenameForm(forms.Form):
     name_en = forms.CharField(label=_("English name"), max_length=120, required=False, strip=True)
     description = forms.CharField(
         label=_("Description"),
+        required=False,
+        strip=True,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    description_en = forms.CharField(
+        label=_("English description"),
         required=False,
         strip=True,
         max_length=2000,
@@ -106,3 +114,19 @@ def live_definitions():
 
 def merge_targets(definition: SignalDefinition):
     return live_definitions().exclude(pk=definition.pk)
+
+
+class GitHubLinkForm(forms.Form):
+    """Staff link an instructor to a GitHub account from the instructor page."""
+
+    github_login = forms.CharField(
+        label=_("GitHub login"),
+        max_length=39,
+        strip=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$",
+                _("A GitHub login has letters, digits and single hyphens, like “rsc” or “dave-cheney”."),
+            )
+        ],
+    )

@@ -15,6 +15,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from analytics.models import ACTIVE_RUN_STATUSES, ReviewSignal, SignalCluster, SignalDefinition, SignalRun
 from analytics.signals import Parameters
@@ -23,6 +24,15 @@ from reviews.models import Course, Instructor, Review
 # Signals the public may see: the shipped taxonomy and the ones staff confirmed. Never a discovered
 # candidate nobody looked at, never a dismissed one.
 PUBLIC_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFIRMED)
+
+
+def definition_description(definition: SignalDefinition | None) -> str:
+    """The description in the page's language; the Chinese one when no English one has been written."""
+    if definition is None:
+        return ""
+    if (get_language() or "").startswith("en") and definition.description_en:
+        return definition.description_en
+    return definition.description or definition.description_en
 
 
 def definition_name(definition: SignalDefinition | None, *, or_key: bool = True) -> str:
@@ -121,6 +131,7 @@ def _attach_fallback_quotes(run: SignalRun, clusters: list[SignalCluster], per_c
 
 def _decorate(cluster: SignalCluster) -> None:
     cluster.name = cluster_name(cluster)
+    cluster.description = definition_description(cluster.definition)
     cluster.chips = keyword_chips(cluster.keywords)
     cluster.quotes = getattr(cluster, "quote_reviews", [])[:5]
     definition = cluster.definition
@@ -139,20 +150,40 @@ def decorate_cluster(cluster: SignalCluster) -> SignalCluster:
     return cluster
 
 
-def monthly_trend(run: SignalRun, clusters: list[SignalCluster], *, limit: int = 8) -> dict:
-    """Reviews per month showing each signal, for the trend chart (the top `limit` signals by share)."""
-    shown = [cluster for cluster in clusters if cluster.status != SignalDefinition.Status.DISMISSED][:limit]
+# Distinct colours shared by the trend chart and its legend (signals.css .swatch-N, signals.js PALETTE).
+TREND_COLOURS = 12
+OTHER_SIGNALS = 0  # the series id of the signals summed together past the chart's limit
+
+
+def trend_colour(cluster: SignalCluster) -> int:
+    """A signal keeps its colour from run to run: it follows the definition, not the signal's rank."""
+    return (cluster.definition_id or cluster.pk) % TREND_COLOURS
+
+
+def monthly_trend(run: SignalRun, clusters: list[SignalCluster], *, limit: int = TREND_COLOURS) -> dict:
+    """Reviews per month showing each signal, for the trend chart: every signal that is not dismissed, the
+    ones past the `limit` biggest summed as "other signals" (so the monthly totals never drop any)."""
+    listed = [cluster for cluster in clusters if cluster.status != SignalDefinition.Status.DISMISSED]
+    shown, rest = listed[:limit], listed[limit:]
     rows = (
-        ReviewSignal.objects.filter(run=run, cluster__in=shown)
+        ReviewSignal.objects.filter(run=run, cluster__in=listed)
         .annotate(month=TruncMonth("review__created_at"))
         .values("cluster_id", "month")
         .annotate(n=Count("pk"))
         .order_by("month")
     )
-    return _trend_series(rows, [(cluster.pk, cluster.name) for cluster in shown])
+    other = {cluster.pk for cluster in rest}
+    rows = [
+        {**row, "cluster_id": OTHER_SIGNALS if row["cluster_id"] in other else row["cluster_id"]}
+        for row in rows
+    ]
+    series = [(cluster.pk, cluster.name, trend_colour(cluster)) for cluster in shown]
+    if rest:
+        series.append((OTHER_SIGNALS, _("Other signals (%(count)d)") % {"count": len(rest)}, None))
+    return _trend_series(rows, series)
 
 
-def _trend_series(rows, series: list[tuple[int, str]]) -> dict:
+def _trend_series(rows, series: list[tuple[int, str, int | None]]) -> dict:
     counts: dict[tuple[int, str], int] = {}
     months: list[str] = []
     for row in rows:
@@ -166,8 +197,13 @@ def _trend_series(rows, series: list[tuple[int, str]]) -> dict:
     return {
         "months": months,
         "series": [
-            {"id": pk, "name": name, "data": [counts.get((pk, month), 0) for month in months]}
-            for pk, name in series
+            {
+                "id": pk,
+                "name": name,
+                "colour": colour,
+                "data": [counts.get((pk, month), 0) for month in months],
+            }
+            for pk, name, colour in series
         ],
     }
 
@@ -195,7 +231,7 @@ def cluster_trend(cluster: SignalCluster) -> dict:
         .annotate(n=Count("pk"))
         .order_by("month")
     )
-    return _trend_series(rows, [(cluster.pk, cluster.name)])
+    return _trend_series(rows, [(cluster.pk, cluster.name, trend_colour(cluster))])
 
 
 def cluster_breakdown(cluster: SignalCluster, *, by: str) -> list[dict]:
@@ -370,7 +406,7 @@ def public_signals(*, course: Course | None = None, instructor: Instructor | Non
         PublicSignal(
             definition=targets[pk],
             name=definition_name(targets[pk]),
-            description=targets[pk].description,
+            description=definition_description(targets[pk]),
             count=count,
             total=total,
             quotes=quotes_by_definition.get(pk, []),

@@ -6,7 +6,8 @@ Components, each 0–1, higher is better:
                  else 1. Few or old reviews are pulled towards the platform mean, so luck cannot win.
   evidence       percentile of the instructor's evidence strength among instructors with GitHub evidence;
                  strength = Σ weight·log(1+min(figure, cap)) / log(1+cap) over the public figures
-                 (diminishing returns; capped so one viral repository cannot dominate). No evidence → 0.
+                 (diminishing returns; capped so one viral repository cannot dominate). A linked account
+                 with no public Go work → 0. No linked account is unknown, not zero: EVIDENCE_PRIOR stands in.
   signal_burden  enters as 1 − burden; burden = smoothed share of the instructor's reviews whose complaint
                  falls in a confirmed (or seeded) failure signal:
                  (flagged + m_b·platform_share) / (reviews + m_b).
@@ -26,6 +27,12 @@ from dataclasses import dataclass, field
 NEUTRAL_SIGNAL_COMPONENT = 0.5
 # Courses only: a course whose companion repository was never checked sits in the middle.
 NEUTRAL_REPOSITORY_COMPONENT = 0.5
+# An instructor nobody has linked to GitHub yet counts as the middle of those with evidence: we do not know
+# their public work, and scoring it 0 would rank three lucky reviews with a GitHub link above fifty reviews
+# without one.
+EVIDENCE_PRIOR = 0.5
+# The prior is said to pull a figure towards the platform average once it carries this share of the figure.
+NOTABLE_PRIOR_SHARE = 0.25
 
 # figure → (cap, weight). Caps apply before the log, so anything beyond them earns nothing more.
 # Issues commented on in golang/go show real problem solving; a maintained project (recent push and release)
@@ -104,6 +111,18 @@ def smoothed_mean(*, total: float, count: float, prior_mean: float, prior_weight
     if count + prior_weight <= 0:
         return prior_mean
     return (prior_weight * prior_mean + total) / (prior_weight + count)
+
+
+def prior_weight_share(*, count: float, prior_weight: float) -> float:
+    """How much of a smoothed figure comes from the prior (0 = all the data's own, 1 = all prior)."""
+    if count + prior_weight <= 0:
+        return 1.0
+    return prior_weight / (prior_weight + max(count, 0.0))
+
+
+def evidence_component(percentile: float | None) -> float:
+    """The evidence part: the percentile when a GitHub account is linked, else the stated prior."""
+    return EVIDENCE_PRIOR if percentile is None else percentile
 
 
 def rating_to_unit(rating: float) -> float:

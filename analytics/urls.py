@@ -23,5 +23,14 @@ urlpatterns = [
     path("rankings/how/", views.how_we_rank, name="how-we-rank"),
     path("compare/", views.compare, name="compare"),
     path("courses/<str:slug>/repo-audit/", views.repo_audit_rerun, name="repo-audit-rerun"),
+    path("compare/courses/", views.compare_courses, name="compare-courses"),
+    path(
+        "staff/instructors/<slug:slug>/github/", views.instructor_github_link, name="instructor-github-link"
+    ),
+    path(
+        "staff/instructors/<slug:slug>/github/status/",
+        views.instructor_github_status,
+        name="instructor-github-status",
+    ),
     path("healthz/", views.healthz, name="healthz"),
 ]

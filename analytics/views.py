@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics import ranking_cache, reports
 from analytics.forms import (
+    GitHubLinkForm,
     SignalMergeForm,
     SignalRenameForm,
     SignalRunStartForm,
@@ -35,9 +37,12 @@ from analytics.models import (
 )
 from analytics.scoring import EVIDENCE_FIGURES, RECENCY_HORIZON_MONTHS, RECENCY_WEIGHT
 from analytics.services import repo_audit, signal_runs, taxonomy
-from analytics.templatetags.rankings import radar_payload
+from analytics.services.evidence import evidence_refresh_request
+from analytics.templatetags.rankings import EVIDENCE_REQUESTS_SESSION_KEY, github_refresh_state, radar_payload
 from courselens.auth import staff_required
-from reviews.models import Course, Instructor, Tag
+from reviews.models import DIMENSIONS, Course, Instructor, Tag
+
+logger = logging.getLogger(__name__)
 
 logger = logging.getLogger(__name__)
 
@@ -437,22 +442,69 @@ def _percentages(weights: dict[str, float]) -> dict[str, int]:
     return {key: round(100 * value / total) for key, value in weights.items()}
 
 
-def _compare_slugs(request: HttpRequest) -> list[str]:
-    """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the ranking page's checkboxes)."""
-    slugs = [slug.strip() for value in request.GET.getlist("instructors") for slug in value.split(",")]
+def _compare_slugs(request: HttpRequest, parameter: str = "instructors") -> list[str]:
+    """`?instructors=a,b` or repeated `?instructors=a&instructors=b` (the picker's checkboxes)."""
+    slugs = [slug.strip() for value in request.GET.getlist(parameter) for slug in value.split(",")]
     return list(dict.fromkeys(slug for slug in slugs if slug))
+
+
+# --- GitHub evidence from the instructor page (staff) -------------------------------------------------------
+
+
+@require_POST
+@staff_required
+def instructor_github_link(request: HttpRequest, slug: str) -> HttpResponse:
+    """Link (or re-link) an instructor to a GitHub login and queue an evidence refresh straight away."""
+    instructor = get_object_or_404(Instructor, slug=slug)
+    back = f"{instructor.get_absolute_url()}#github-title"
+    form = GitHubLinkForm(request.POST)
+    if not form.is_valid():
+        _report_errors(request, form.errors)
+        return redirect(back)
+    login = form.cleaned_data["github_login"]
+    Instructor.objects.filter(pk=instructor.pk).update(github_login=login)
+    try:
+        evidence_refresh_request(instructor_ids=[instructor.pk], spacing_seconds=0)
+    except Exception:  # broker down: the link stays, the staff member is told to start the refresh again
+        logger.exception("could not queue the evidence refresh of %s", instructor.slug)
+        messages.error(
+            request,
+            _("Linked to %(login)s, but the refresh could not be started; try again shortly.")
+            % {"login": login},
+        )
+        return redirect(back)
+    requested = request.session.get(EVIDENCE_REQUESTS_SESSION_KEY, {})
+    requested[str(instructor.pk)] = timezone.now().isoformat()
+    request.session[EVIDENCE_REQUESTS_SESSION_KEY] = requested
+    messages.success(
+        request, _("Linked to GitHub account %(login)s; fetching its evidence now.") % {"login": login}
+    )
+    return redirect(back)
+
+
+@require_GET
+@staff_required
+def instructor_github_status(request: HttpRequest, slug: str) -> HttpResponse:
+    """The refresh status panel alone: the instructor page polls it (htmx) until the refresh has finished."""
+    instructor = get_object_or_404(Instructor, slug=slug)
+    return render(
+        request,
+        "analytics/partials/_github_refresh_status.html",
+        {"instructor": instructor, "refresh": github_refresh_state(instructor, request)},
+    )
 
 
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
-    """Two to four instructors side by side; a clear 400 for one, more than four or unknown slugs."""
+    """Two to four instructors side by side; a clear 400 for more than four or unknown slugs.
+
+    One instructor (the "compare with…" link on their page) opens the picker with them already ticked.
+    """
     slugs = _compare_slugs(request)
     if len(request.GET.getlist("instructors")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
         return redirect(f"{reverse('compare')}?{urlencode({'instructors': ','.join(slugs)})}")
     errors: list[str] = []
-    if len(slugs) == 1:
-        errors.append(_("Pick at least two instructors to compare."))
-    elif len(slugs) > COMPARE_MAX:
+    if len(slugs) > COMPARE_MAX:
         errors.append(
             _("You can compare at most four instructors at once (you picked %(count)d).")
             % {"count": len(slugs)}
@@ -464,8 +516,17 @@ def compare(request: HttpRequest) -> HttpResponse:
         if unknown:
             errors.append(_("No instructor with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
     context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
-    if errors or not slugs:
-        context["suggestions"] = list(InstructorScore.objects.ranking().filter(rank__isnull=False)[:12])
+    if errors or len(slugs) < COMPARE_MIN:
+        ranked = InstructorScore.objects.ranking()
+        suggestions = list(ranked.filter(rank__isnull=False)[:12])
+        if len(slugs) == 1 and not errors:
+            context["picked"] = instructors[slugs[0]]
+            context["picked_unscored"] = all(score.instructor.slug != slugs[0] for score in suggestions)
+            if context["picked_unscored"]:
+                scored = list(ranked.filter(instructor__slug=slugs[0]))
+                context["picked_unscored"] = not scored
+                suggestions = [*scored, *suggestions]
+        context["suggestions"] = suggestions
         return render(request, "analytics/compare.html", context, status=400 if errors else 200)
 
     scores = {
@@ -517,7 +578,7 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
     specs = [
         (_("Rank"), ranked, "rank", False),
         (_("Score"), score_value("total"), "score", True),
-        (_("Learner rating (smoothed)"), breakdown_value("learner", "smoothed_rating"), "stars", True),
+        (_("Learner rating (adjusted)"), breakdown_value("learner", "smoothed_rating"), "stars", True),
         (_("Reviews"), score_value("review_count"), "int", True),
         (_("Engineering evidence (percentile)"), score_value("evidence"), "percent", True),
         (_("Failure-signal burden"), score_value("signal_burden"), "percent_sign", False),
@@ -528,6 +589,76 @@ def _compare_rows(columns: list[dict]) -> list[dict]:
         (_("Followers"), figure("followers"), "int", True),
         (_("Months since last public activity"), figure("months_since_activity"), "months", False),
     ]
+    return _best_marked(columns, specs)
+
+
+@require_GET
+def compare_courses(request: HttpRequest) -> HttpResponse:
+    """Two to four courses side by side: score parts, teaching dimensions and failure signals."""
+    slugs = _compare_slugs(request, "courses")
+    if len(request.GET.getlist("courses")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
+        return redirect(f"{reverse('compare-courses')}?{urlencode({'courses': ','.join(slugs)})}")
+    errors: list[str] = []
+    if len(slugs) > COMPARE_MAX:
+        errors.append(
+            _("You can compare at most four courses at once (you picked %(count)d).") % {"count": len(slugs)}
+        )
+    courses: dict[str, Course] = {}
+    if slugs and not errors:
+        courses = {course.slug: course for course in Course.objects.filter(slug__in=slugs)}
+        if unknown := [slug for slug in slugs if slug not in courses]:
+            errors.append(_("No course with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
+    context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
+    if errors or len(slugs) < COMPARE_MIN:
+        ranked = CourseScore.objects.ranking()
+        suggestions = list(ranked.filter(rank__isnull=False)[:12])
+        if len(slugs) == 1 and not errors:
+            context["picked"] = courses[slugs[0]]
+            if all(score.course.slug != slugs[0] for score in suggestions):
+                picked = list(ranked.filter(course__slug=slugs[0]))
+                context["picked_unscored"] = not picked
+                suggestions = [*picked, *suggestions]
+        context["suggestions"] = suggestions
+        return render(request, "analytics/compare_courses.html", context, status=400 if errors else 200)
+
+    scores = {score.course_id: score for score in CourseScore.objects.filter(course__in=courses.values())}
+    columns = [{"course": courses[slug], "score": scores.get(courses[slug].pk)} for slug in slugs]
+    scored = [column for column in columns if column["score"]]
+    context["columns"] = columns
+    context["rows"] = _course_compare_rows(columns)
+    context["radar"] = radar_payload(
+        [column["score"] for column in scored], names=[column["course"].title for column in scored]
+    )
+    return render(request, "analytics/compare_courses.html", context)
+
+
+def _course_compare_rows(columns: list[dict]) -> list[dict]:
+    """The course figures worth comparing; the best value of each row is marked, as for instructors."""
+
+    def score_value(field: str):
+        return lambda column: getattr(column["score"], field) if column["score"] else None
+
+    def learner(*path: str):
+        def read(column):
+            value = column["score"].breakdown.get("learner") if column["score"] else None
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            return value
+
+        return read
+
+    specs = [
+        (_("Rank"), score_value("rank"), "rank", False),
+        (_("Score"), score_value("total"), "score", True),
+        (_("Learner rating (adjusted)"), learner("smoothed_rating"), "stars", True),
+        (_("Reviews"), score_value("review_count"), "int", True),
+        (_("Failure-signal burden"), score_value("signal_burden"), "percent_sign", False),
+        *((label, learner("dimensions", key), "stars", True) for key, label in DIMENSIONS),
+    ]
+    return _best_marked(columns, specs)
+
+
+def _best_marked(columns: list[dict], specs) -> list[dict]:
     rows = []
     for label, read, kind, higher_is_better in specs:
         values = [read(column) for column in columns]

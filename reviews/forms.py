@@ -162,7 +162,7 @@ class SignupForm(UserCreationForm):
 
 
 SORT_CHOICES = [
-    ("rating", _("Highest rated")),
+    ("rating", _("Highest rated (few reviews count less)")),
     ("reviews", _("Most reviewed")),
     ("newest", _("Newest")),
 ]
@@ -191,15 +191,24 @@ class CourseFilterForm(QueryFilterForm):
         super().__init__(*args, **kwargs)
         self.fields["provider"].choices = [("", _("All providers")), *[(p, p) for p in providers]]
         self.fields["tag"].choices = [("", _("All topics")), *tags]
-        self.fields["q"].widget.attrs["placeholder"] = _("Course title or instructor")
+        self.fields["q"].widget.attrs["placeholder"] = _("Course, instructor, GitHub login or review text")
 
 
 class InstructorFilterForm(QueryFilterForm):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100, widget=forms.SearchInput)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": _("Name, GitHub login or background")}),
+    )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
-        choices=[("rating", _("Highest rated")), ("reviews", _("Most reviewed")), ("name", _("Name"))],
+        choices=[
+            ("rating", _("Highest rated (few reviews count less)")),
+            ("reviews", _("Most reviewed")),
+            ("name", _("Name")),
+        ],
     )
 
 

@@ -4,6 +4,7 @@ Views stay thin: forms validate with the shared validators and every write goes 
 Public pages count and list published reviews only; a learner also sees their own review whatever its status.
 """
 
+import zhconv
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,11 +12,26 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -54,10 +70,39 @@ _NEWEST = F("created_at").desc(nulls_last=True)
 REVIEW_SORTS = {
     "newest": (_NEWEST, "-pk"),
     "helpful": ("-helpful_count", _NEWEST, "-pk"),
+    "highest": ("-rating", _NEWEST, "-pk"),
+    "lowest": ("rating", _NEWEST, "-pk"),
 }
 
 
 # --- Query helpers -----------------------------------------------------------------------------------------
+
+
+def with_adjusted_rating(rows: QuerySet) -> QuerySet:
+    """`adjusted_rating`: the plain average with SCORE_PRIOR_WEIGHT reviews at the platform average added
+    (rows annotated by `with_review_stats`).
+
+    "Highest rated" sorts by it, so three five-star reviews cannot put a course above one rated 4.3 by forty
+    learners; the rankings smooth the same way (and also weigh recent reviews more). None without reviews.
+    """
+    platform_mean = Review.objects.published().values("status").annotate(mean=Avg("rating")).values("mean")
+    platform = Coalesce(Subquery(platform_mean), Value(3.0), output_field=FloatField())
+    weight = Value(float(settings.SCORE_PRIOR_WEIGHT))
+    count = Cast("review_count", FloatField())
+    adjusted = (Cast("avg_rating", FloatField()) * count + weight * platform) / (count + weight)
+    return rows.annotate(
+        adjusted_rating=Case(When(review_count=0, then=None), default=adjusted, output_field=FloatField())
+    )
+
+
+BY_ADJUSTED_RATING = (F("adjusted_rating").desc(nulls_last=True), "-review_count")
+
+
+def with_positive_share(summary: dict) -> dict:
+    """Add `positive_percent`, the share of 4- and 5-star reviews ("what learners say" on the course page)."""
+    positive = sum(row["count"] for row in summary["distribution"] if row["stars"] >= 4)
+    summary["positive_percent"] = round(100 * positive / summary["count"]) if summary["count"] else 0
+    return summary
 
 
 def reviews_for_display(reviews: QuerySet[Review], user) -> QuerySet[Review]:
@@ -91,9 +136,7 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    ranked = Course.objects.with_review_stats().order_by(
-        F("avg_rating").desc(nulls_last=True), "-review_count", "title"
-    )
+    ranked = with_adjusted_rating(Course.objects.with_review_stats()).order_by(*BY_ADJUSTED_RATING, "title")
     top_courses = list(ranked.filter(review_count__gte=HOME_TOP_RATED_MIN_REVIEWS)[:HOME_HIGHLIGHTS])
     if not top_courses:
         top_courses = list(ranked.filter(review_count__gt=0)[:HOME_HIGHLIGHTS])
@@ -119,31 +162,100 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def query_variants(query: str) -> list[str]:
+    """The query as typed and in simplified script, so 並發 finds 并发 (the original is searched too, because
+    converting already-simplified text can change it)."""
+    return list(dict.fromkeys([query, zhconv.convert(query, "zh-hans")]))
+
+
+def course_search(query: str) -> Q:
+    """Title, provider, description, instructor name or GitHub login, and the text of published reviews."""
+    found = Q()
+    for variant in query_variants(query):
+        by_instructor = Course.instructors.through.objects.filter(
+            Q(instructor__name__icontains=variant) | Q(instructor__github_login__icontains=variant)
+        )
+        by_review = Review.objects.filter(status=PUBLISHED, text__icontains=variant)
+        found |= (
+            Q(title__icontains=variant)
+            | Q(provider__icontains=variant)
+            | Q(description__icontains=variant)
+            | Q(pk__in=by_instructor.values("course_id"))
+            | Q(pk__in=by_review.values("course_id"))
+        )
+    return found
+
+
+def tag_filter(selected: str) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """Topic choices worth offering and, for each, the tag slugs it matches.
+
+    A tag every course carries ("Go") narrows nothing and is left out; a tag whose name contains a shorter
+    offered one (高并发 in 并发) is folded into it, so the list has no near-duplicates. A tag reached by a
+    link (a course page's tag chips) still filters, and is then shown selected.
+    """
+    every_course = RawSQL(f"SELECT COUNT(*) FROM {Course._meta.db_table}", [])  # a constant, no user input
+    tags = sorted(
+        Tag.objects.annotate(n=Count("courses"), total=every_course),
+        key=lambda tag: (len(tag.name), tag.name),
+    )
+    parents: list[Tag] = []
+    members: dict[str, list[Tag]] = {}
+    for tag in tags:
+        if not 0 < tag.n < tag.total:
+            continue
+        parent = next((p for p in parents if _folds_into(tag.name, p.name)), None)
+        if parent is None:
+            parents.append(tag)
+            members[tag.slug] = [tag]
+        else:
+            members[parent.slug].append(tag)
+    choices = [
+        (
+            parent.slug,
+            parent.name
+            if len(members[parent.slug]) == 1
+            else _("%(name)s (with %(others)s)")
+            % {"name": parent.name, "others": "、".join(tag.name for tag in members[parent.slug][1:])},
+        )
+        for parent in sorted(parents, key=lambda tag: tag.name.lower())
+    ]
+    groups = {slug: [tag.slug for tag in group] for slug, group in members.items()}
+    if selected and selected not in groups:
+        tag = next((tag for tag in tags if tag.slug == selected), None)
+        if tag is not None:
+            choices.append((tag.slug, tag.name))
+            groups[tag.slug] = [tag.slug]
+    return choices, groups
+
+
+def _folds_into(name: str, shorter: str) -> bool:
+    # Short Latin names ("Go", "IO") are parts of too many unrelated words to fold anything into them.
+    if shorter.isascii() and len(shorter) < 4:
+        return False
+    return shorter.lower() in name.lower()
+
+
 def course_list(request: HttpRequest) -> HttpResponse:
     providers = Course.objects.providers()
-    tags = list(Tag.objects.values_list("slug", "name"))
+    tags, tag_groups = tag_filter(request.GET.get("tag", ""))
     form = CourseFilterForm(request.GET, providers=providers, tags=tags)
     courses = Course.objects.with_review_stats()
     if query := form.value("q"):
-        by_instructor = Course.instructors.through.objects.filter(instructor__name__icontains=query)
-        courses = courses.filter(
-            Q(title__icontains=query)
-            | Q(provider__icontains=query)
-            | Q(pk__in=by_instructor.values("course_id"))
-        )
+        courses = courses.filter(course_search(query))
     if provider := form.value("provider"):
         courses = courses.filter(provider=provider)
     if level := form.value("level"):
         courses = courses.filter(level=level)
     if tag := form.value("tag"):
-        courses = courses.filter(pk__in=Course.tags.through.objects.filter(tag__slug=tag).values("course_id"))
+        in_topic = Course.tags.through.objects.filter(tag__slug__in=tag_groups[tag])
+        courses = courses.filter(pk__in=in_topic.values("course_id"))
     sort = form.value("sort") or "rating"
     if sort == "reviews":
         courses = courses.order_by("-review_count", F("avg_rating").desc(nulls_last=True), "title")
     elif sort == "newest":
         courses = courses.order_by("-created_at", "-pk")
     else:
-        courses = courses.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "title")
+        courses = with_adjusted_rating(courses).order_by(*BY_ADJUSTED_RATING, "title")
     page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
     filtered = any(form.value(name) for name in ("q", "provider", "level", "tag"))
     return render(
@@ -156,7 +268,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course.objects.prefetch_related("instructors", "tags"), slug=slug)
     published = course.reviews.filter(status=PUBLISHED)
-    summary = published.rating_summary()
+    summary = with_positive_share(published.rating_summary())
 
     my_review = None
     listed = published
@@ -171,7 +283,8 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
     sort = request.GET.get("sort") if request.GET.get("sort") in REVIEW_SORTS else "newest"
     listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
-    page = Paginator(listed, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page") or _page_holding(listed, request.GET.get("review"))
+    page = Paginator(listed, REVIEWS_PER_PAGE).get_page(page_number)
     return render(
         request,
         "reviews/course_detail.html",
@@ -187,18 +300,34 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _page_holding(listed, review_pk: str | None) -> int | None:
+    """The page of `listed` showing the review a link points at (`?review=<pk>`); None if it is not listed."""
+    if not review_pk or not review_pk.isdigit():
+        return None
+    try:
+        position = list(listed.values_list("pk", flat=True)).index(int(review_pk))
+    except ValueError:
+        return None
+    return position // REVIEWS_PER_PAGE + 1
+
+
 def instructor_list(request: HttpRequest) -> HttpResponse:
     form = InstructorFilterForm(request.GET)
     instructors = Instructor.objects.with_review_stats()
     if query := form.value("q"):
-        instructors = instructors.filter(Q(name__icontains=query) | Q(github_login__icontains=query))
+        found = Q()
+        for variant in query_variants(query):
+            found |= (
+                Q(name__icontains=variant) | Q(github_login__icontains=variant) | Q(bio__icontains=variant)
+            )
+        instructors = instructors.filter(found)
     sort = form.value("sort") or "rating"
     if sort == "reviews":
         instructors = instructors.order_by("-review_count", "name")
     elif sort == "name":
         instructors = instructors.order_by("name")
     else:
-        instructors = instructors.order_by(F("avg_rating").desc(nulls_last=True), "-review_count", "name")
+        instructors = with_adjusted_rating(instructors).order_by(*BY_ADJUSTED_RATING, "name")
     page = Paginator(instructors, INSTRUCTORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -245,11 +374,11 @@ def review_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
-            services.review_submit(author=request.user, course=course, **form.review_data())
+            review = services.review_submit(author=request.user, course=course, **form.review_data())
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, _("Thank you! Your review has been saved."))
+            _say_where_the_review_stands(request, review, saved=_("Thank you! Your review is published."))
             return redirect(f"{course.get_absolute_url()}#my-review")
     existing = None
     if form.is_bound and form.non_field_errors():
@@ -265,6 +394,20 @@ def review_create(request: HttpRequest, slug: str) -> HttpResponse:
             "nav_section": "courses",
         },
     )
+
+
+def _say_where_the_review_stands(request: HttpRequest, review: Review, *, saved: str) -> None:
+    """A review held for moderation is saved but not public: the learner must not think others can read it."""
+    if review.status == Review.Status.PENDING:
+        messages.warning(
+            request,
+            _(
+                "Your review is saved and waits for a moderator before it is public; "
+                "you can still edit it meanwhile."
+            ),
+        )
+    else:
+        messages.success(request, saved)
 
 
 def _own_review(request: HttpRequest, pk: int) -> Review:
@@ -283,15 +426,16 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = ReviewForm(request.POST)
         if form.is_valid():
             try:
-                services.review_edit(review=review, editor=request.user, **form.review_data())
+                review = services.review_edit(review=review, editor=request.user, **form.review_data())
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
-                messages.success(request, _("Your review has been updated."))
+                _say_where_the_review_stands(request, review, saved=_("Your review has been updated."))
                 return redirect(f"{review.course.get_absolute_url()}#my-review")
     else:
         form = ReviewForm(initial=ReviewForm.initial_for(review))
-    previous_versions = max(review.revisions.count() - 1, 0)
+    # The newest revision is the review as it stands; the ones before it are what the author wrote earlier.
+    earlier_versions = list(review.revisions.all()[1:])
     return render(
         request,
         "reviews/review_form.html",
@@ -299,7 +443,8 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "course": review.course,
             "review": review,
-            "previous_versions": previous_versions,
+            "previous_versions": len(earlier_versions),
+            "earlier_versions": earlier_versions,
             "nav_section": "courses",
         },
     )
@@ -318,23 +463,63 @@ def review_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reviews/review_confirm_delete.html", {"review": review, "nav_section": "courses"})
 
 
-@login_required
+PENDING_VOTE_SESSION_KEY = "pending_helpful_vote"
+
+
 @require_http_methods(["GET", "POST"])
 @throttle("review_vote")
 def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent."""
+    """POST marks a review helpful (or, with action=unvote, takes the vote back). Both are idempotent.
+
+    An htmx request gets the review's action row back, so the page neither reloads nor scrolls. A visitor who
+    is not logged in is sent to log in, and the vote is kept in the session and cast once they are.
+    """
     review = get_object_or_404(Review.objects.select_related("course"), pk=pk, status=PUBLISHED)
     back = safe_next(request, f"{review.course.get_absolute_url()}#review-{review.pk}")
     if request.method == "GET":  # e.g. coming back from the log-in page
         return redirect(back)
+    if not request.user.is_authenticated:
+        request.session[PENDING_VOTE_SESSION_KEY] = review.pk
+        return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+    status = ""
     try:
         if request.POST.get("action") == "unvote":
             services.review_unvote_helpful(review=review, user=request.user)
+            status = _("Your vote was taken back.")
         else:
             services.review_vote_helpful(review=review, user=request.user)
+            status = _("Marked as helpful. Thank you!")
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect(back)
+        status = " ".join(error.messages)
+        if not request.headers.get("HX-Request"):
+            messages.error(request, status)
+    if not request.headers.get("HX-Request"):
+        return redirect(back)
+    fresh = reviews_for_display(Review.objects.filter(pk=review.pk), request.user).get()
+    return render(
+        request,
+        "reviews/partials/review_actions.html",
+        {
+            "review": fresh,
+            "reported_ids": reported_ids(request.user, [fresh]),
+            "vote_status": status,
+            "vote_next": back,
+        },
+    )
+
+
+def cast_pending_vote(request: HttpRequest) -> None:
+    """Cast the helpful vote a visitor clicked before logging in or signing up (kept in their session)."""
+    pk = request.session.pop(PENDING_VOTE_SESSION_KEY, None)
+    review = Review.objects.filter(pk=pk, status=PUBLISHED).first() if pk else None
+    if review is None:
+        return
+    try:
+        services.review_vote_helpful(review=review, user=request.user)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Your “helpful” vote has been counted."))
 
 
 @login_required
@@ -393,6 +578,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        cast_pending_vote(request)
         messages.success(request, _("Welcome to CourseLens, %(name)s!") % {"name": user.get_username()})
         return redirect(next_url)
     return render(request, "registration/signup.html", {"form": form, "next": next_url})
@@ -413,6 +599,11 @@ class LoginView(auth_views.LoginView):
         if wait:
             return throttling.too_many_requests(request, wait)
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        cast_pending_vote(self.request)
+        return response
 
 
 MODERATION_PER_PAGE = 20

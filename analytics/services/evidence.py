@@ -84,7 +84,7 @@ def evidence_refresh(*, instructor_id: int) -> EvidenceSnapshot:
             )
     except GitHubError as exc:
         logger.warning("evidence refresh for %s (%s) failed: %s", instructor.slug, login, exc)
-        summary: dict = {"login": login}
+        summary: dict = {"login": login, "error_kind": type(exc).__name__}
         if isinstance(exc, GitHubRateLimited):
             summary["rate_limited_until"] = exc.until.isoformat()
         return EvidenceSnapshot.objects.create(

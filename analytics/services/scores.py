@@ -27,14 +27,17 @@ from analytics.ranking_cache import publish_scores_version
 from analytics.reports import PUBLIC_STATUSES, effective_definition
 from analytics.scoring import (
     EVIDENCE_FIGURES,
+    EVIDENCE_PRIOR,
     NEUTRAL_REPOSITORY_COMPONENT,
     Rankable,
     RatingBucket,
     RatingSummary,
     assign_ranks,
+    evidence_component,
     evidence_strength,
     has_enough_data,
     percentiles,
+    prior_weight_share,
     rating_to_unit,
     signal_burden,
     signal_component,
@@ -147,6 +150,9 @@ def _learner_breakdown(summary: RatingSummary, *, prior_mean: float, half_life: 
     )
     return rating_to_unit(smoothed), {
         "smoothed_rating": round(smoothed, 4),
+        "prior_share": round(
+            prior_weight_share(count=summary.weighted_count, prior_weight=settings.SCORE_PRIOR_WEIGHT), 4
+        ),
         "mean_rating": round(summary.mean, 4) if summary.mean is not None else None,
         "review_count": summary.count,
         "weighted_count": round(summary.weighted_count, 3),
@@ -177,6 +183,9 @@ def _burden_breakdown(
         "share": round(flagged / review_count, 4) if review_count else None,
         "smoothed": round(burden, 4),
         "prior_share": round(prior_share, 4),
+        "prior_weight_share": round(
+            prior_weight_share(count=review_count, prior_weight=settings.SCORE_BURDEN_PRIOR_WEIGHT), 4
+        ),
         "prior_weight": settings.SCORE_BURDEN_PRIOR_WEIGHT,
     }
 
@@ -254,9 +263,10 @@ def scores_recompute() -> list[InstructorScore]:
         )
         snapshot = snapshots.get(pk)
         has_evidence = strengths[pk] > 0
+        evidence = evidence_component(evidence_percentile[pk] if snapshot else None)
         components = {
             "learner": learner,
-            "evidence": evidence_percentile[pk],
+            "evidence": evidence,
             "signal_burden": signal_component(burden),
         }
         total = total_score(components, weights)
@@ -268,7 +278,7 @@ def scores_recompute() -> list[InstructorScore]:
                 instructor_id=pk,
                 computed_at=now,
                 learner=learner,
-                evidence=evidence_percentile[pk],
+                evidence=evidence,
                 signal_burden=burden,
                 total=total,
                 enough_data=enough,
@@ -279,6 +289,8 @@ def scores_recompute() -> list[InstructorScore]:
                     "learner": learner_info,
                     "evidence": {
                         "has_evidence": has_evidence,
+                        "linked": snapshot is not None,
+                        "prior": None if snapshot else EVIDENCE_PRIOR,
                         "strength": round(strengths[pk], 4),
                         "percentile": round(evidence_percentile[pk], 4),
                         "snapshot_id": snapshot.pk if snapshot else None,

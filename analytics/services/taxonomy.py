@@ -36,6 +36,7 @@ def seed_signal_definitions() -> int:
                 "name_zh": seed["name_zh"],
                 "name_en": seed["name_en"],
                 "description": seed["description"],
+                "description_en": seed.get("description_en", ""),
                 "seed_terms": seed["seed_terms"],
                 "scope_tags": seed.get("scope_tags", []),
                 "status": SignalDefinition.Status.SEEDED,
@@ -55,11 +56,12 @@ def seed_signal_definitions() -> int:
     return created
 
 
-def _clean_names(*, name_zh: str, name_en: str, description: str) -> dict[str, str]:
+def _clean_names(*, name_zh: str, name_en: str, description: str, description_en: str = "") -> dict[str, str]:
     cleaned = {
         "name_zh": (name_zh or "").strip(),
         "name_en": (name_en or "").strip(),
         "description": description,
+        "description_en": (description_en or "").strip(),
     }
     errors = {}
     if not cleaned["name_zh"]:
@@ -75,10 +77,17 @@ def _clean_names(*, name_zh: str, name_en: str, description: str) -> dict[str, s
 
 
 def signal_rename(
-    *, definition: SignalDefinition, name_zh: str, name_en: str = "", description: str = ""
+    *,
+    definition: SignalDefinition,
+    name_zh: str,
+    name_en: str = "",
+    description: str = "",
+    description_en: str = "",
 ) -> SignalDefinition:
-    """Rename a signal (Chinese name required) and update its description."""
-    cleaned = _clean_names(name_zh=name_zh, name_en=name_en, description=description)
+    """Rename a signal (Chinese name required) and update its descriptions."""
+    cleaned = _clean_names(
+        name_zh=name_zh, name_en=name_en, description=description, description_en=description_en
+    )
     for field_name, value in cleaned.items():
         setattr(definition, field_name, value)
     definition.save(update_fields=[*cleaned, "updated_at"])
@@ -144,7 +153,12 @@ def signal_dismiss(*, definition: SignalDefinition) -> SignalDefinition:
 
 
 def signal_promote(
-    *, definition: SignalDefinition, name_zh: str, name_en: str = "", description: str = ""
+    *,
+    definition: SignalDefinition,
+    name_zh: str,
+    name_en: str = "",
+    description: str = "",
+    description_en: str = "",
 ) -> SignalDefinition:
     """Turn a discovered candidate into a confirmed signal with a proper name; its current keywords become
     its seed terms, so the next run assigns reviews to it like to the shipped ones."""
@@ -152,7 +166,9 @@ def signal_promote(
         raise ValidationError(_("Only a discovered candidate can be promoted."))
     if definition.merged_into_id:
         raise ValidationError(_("This signal is merged into another one; promote that one instead."))
-    cleaned = _clean_names(name_zh=name_zh, name_en=name_en, description=description)
+    cleaned = _clean_names(
+        name_zh=name_zh, name_en=name_en, description=description, description_en=description_en
+    )
     with transaction.atomic():
         for field_name, value in cleaned.items():
             setattr(definition, field_name, value)

@@ -6,14 +6,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 from django import template
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore
 from analytics.ranking_cache import scores_version
+from analytics.scoring import NOTABLE_PRIOR_SHARE
 from reviews.models import DIMENSIONS
 
 register = template.Library()
@@ -109,6 +115,7 @@ def instructor_evidence(instructor, user=None) -> dict:
         "ranked_count": total_ranked,
         "radar_id": f"instructor-radar-{instructor.pk}",
         "star_cap": settings.GITHUB_STAR_CAP_PER_REPO,
+        "notable_prior_share": NOTABLE_PRIOR_SHARE,
     }
 
 
@@ -126,3 +133,84 @@ def ranking_highlights() -> dict:
         }
         cache.set(key, highlights, HIGHLIGHTS_CACHE_SECONDS)
     return highlights
+
+
+# Staff who linked or refreshed an instructor's GitHub account: {instructor pk: ISO time of the request}.
+EVIDENCE_REQUESTS_SESSION_KEY = "evidence_refresh_requests"
+# After this long without a result the page stops waiting and says the worker may not be running.
+EVIDENCE_REFRESH_PATIENCE = timedelta(minutes=2)
+
+
+def evidence_error(snapshot: EvidenceSnapshot) -> str:
+    """What went wrong with a failed refresh, in words a staff member can act on (the raw error is kept)."""
+    summary = snapshot.payload_summary or {}
+    kind = summary.get("error_kind", "")
+    raw = snapshot.error or ""
+    login = summary.get("login") or snapshot.instructor.github_login
+    if kind == "GitHubNotFound" or (not kind and "(404)" in raw):
+        return _("GitHub has no account called “%(login)s”. Check the spelling and link it again.") % {
+            "login": login
+        }
+    if kind == "GitHubRateLimited" or (not kind and "rate limit" in raw):
+        until = summary.get("rate_limited_until", "")[:16].replace("T", " ")
+        if not until and (found := re.search(r"until (\d{4}-\d\d-\d\d \d\d:\d\d)", raw)):
+            until = found.group(1)
+        return _("GitHub's rate limit was reached; refresh again after %(until)s UTC.") % {"until": until}
+    return _(
+        "GitHub could not be reached (no network, or GitHub is down). The last good evidence stays; "
+        "refresh again later."
+    )
+
+
+def github_refresh_state(instructor, request) -> dict | None:
+    """Where the refresh a staff member started from this page stands: waiting, stalled, failed or done."""
+    requested_at = request.session.get(EVIDENCE_REQUESTS_SESSION_KEY, {}).get(str(instructor.pk))
+    if not requested_at:
+        return None
+    requested = datetime.fromisoformat(requested_at)
+    latest = (
+        EvidenceSnapshot.objects.filter(instructor=instructor)
+        .filter(Q(fetched_at__gte=requested) | Q(checked_at__gte=requested))
+        .order_by("-fetched_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        waiting = timezone.now() - requested < EVIDENCE_REFRESH_PATIENCE
+        return {"state": "waiting" if waiting else "stalled", "login": instructor.github_login}
+    if latest.status == EvidenceSnapshot.Status.FAILED:
+        return {"state": "failed", "message": evidence_error(latest), "detail": latest.error}
+    return {"state": "done", "when": latest.last_refreshed}
+
+
+@register.simple_tag(takes_context=True)
+def github_refresh(context, instructor) -> dict | None:
+    request = context.get("request")
+    if request is None or not getattr(request.user, "is_staff", False):
+        return None
+    return github_refresh_state(instructor, request)
+
+
+@register.filter
+def friendly_evidence_error(snapshot) -> str:
+    return evidence_error(snapshot) if snapshot else ""
+
+
+@register.simple_tag
+def attach_course_scores(courses) -> str:
+    """Give each course of a list its CourseScore as `course.score` (None when unscored), in one query, so
+    course cards can show the score and what learners warn about without a query per card."""
+    courses = list(courses)
+    scores = {score.course_id: score for score in CourseScore.objects.filter(course__in=courses)}
+    for course in courses:
+        course.score = scores.get(course.pk)
+    return ""
+
+
+@register.simple_tag
+def course_score(course) -> CourseScore | None:
+    return CourseScore.objects.filter(course=course).first()
+
+
+@register.simple_tag
+def ranked_course_count() -> int:
+    return CourseScore.objects.filter(rank__isnull=False).count()

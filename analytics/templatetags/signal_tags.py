@@ -54,7 +54,7 @@ def lift_class(value) -> str:
     return "lift-down" if float(value) > 0 else "lift-up" if float(value) < 0 else ""
 
 
-# Labels of the run counts shown as stat cards on the dashboard (analytics.views.STAT_CARD_COUNTS).
+# Labels of a run's counts (dashboard stat cards and the run history) and of its timed steps.
 COUNT_LABELS = {
     "reviews": _("reviews analysed"),
     "complaints": _("complaints"),
@@ -64,6 +64,27 @@ COUNT_LABELS = {
     "noise": _("kept out as spam or noise"),
     "rating_mismatch": _("low ratings whose text praises"),
     "undated": _("reviews without a date"),
+    "signals": _("signals found by the run"),
+    "segmented": _("reviews segmented"),
+    "classifier": _("complaint classifier"),
+    "complaint_clauses": _("complaint clauses"),
+    "decided": _("reviews whose complaints were decided"),
+    "trained": _("models learned again"),
+}
+TIMING_LABELS = {
+    "load": _("loading reviews"),
+    "prepare": _("segmenting and finding complaints"),
+    "segment": _("word segmentation"),
+    "extract": _("finding signals"),
+    "cluster": _("clustering"),
+    "report": _("writing the report"),
+    "save": _("saving"),
+    "total": _("total"),
+}
+COUNT_VALUES = {
+    "learned": _("learned from this platform's reviews"),
+    "trained": _("trained on the labelled reviews"),
+    "rating-rule": _("rating rule (too few labels)"),
 }
 
 
@@ -93,3 +114,14 @@ def quote_with_clause(review, cluster, length: int = 110) -> str:
         text[end:after_end],
         "…" if after_end < len(text) else "",
     )
+
+
+@register.filter
+def timing_label(key: str) -> str:
+    return str(TIMING_LABELS.get(key, key.replace("_", " ")))
+
+
+@register.filter
+def count_value(value):
+    """Counts are numbers, except a few words the pipeline records (the classifier used)."""
+    return COUNT_VALUES.get(value, value) if isinstance(value, str) else value

@@ -38,3 +38,9 @@ def dimension_ratings(review) -> list[tuple[str, int]]:
         for key, label in DIMENSIONS
         if (value := getattr(review, dimension_field(key), None)) is not None
     ]
+
+
+@register.filter
+def review_url(review) -> str:
+    """Where a review can be read: its course page, opened at the page of the list that holds it."""
+    return f"{review.course.get_absolute_url()}?review={review.pk}#review-{review.pk}"

@@ -5,7 +5,8 @@
 
   document.querySelectorAll("form[data-compare-form]").forEach(function (form) {
     var max = parseInt(form.getAttribute("data-max"), 10) || 4;
-    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=instructors]"));
+    var field = form.getAttribute("data-field") || "instructors";
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=" + field + "]"));
     var counter = form.querySelector("[data-compare-count]");
     var button = form.querySelector("button[type=submit]");
 

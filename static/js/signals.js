@@ -4,7 +4,13 @@
 (function () {
   "use strict";
 
-  var PALETTE = ["#1f56b8", "#d9534f", "#e8a013", "#0b8a5a", "#7b4fc9", "#1a9bb0", "#c4577f", "#6b7a8f"];
+  // The same colours as .swatch-0 … .swatch-11 in signals.css (the legend is HTML beside the chart); the
+  // server picks each signal's index so a signal keeps its colour from run to run. OTHER is "other signals".
+  var PALETTE = [
+    "#1f56b8", "#d9534f", "#e8a013", "#0b8a5a", "#7b4fc9", "#1a9bb0",
+    "#c4577f", "#8a6d1f", "#3f8f2f", "#b4541a", "#4a63d6", "#8e3f6e",
+  ];
+  var OTHER = "#9aa5b4";
 
   function escapeHTML(value) {
     return String(value).replace(/[&<>"']/g, function (ch) {
@@ -26,12 +32,9 @@
     var data = readJSON(container.getAttribute("data-source"));
     if (!data || !window.echarts || !data.months || !data.months.length) return;
     var chart = window.echarts.init(container, null, { renderer: "canvas" });
-    var narrow = container.clientWidth < 560;
     chart.setOption({
-      color: PALETTE,
       animationDuration: 400,
-      grid: { left: 8, right: 16, top: data.series.length > 1 ? (narrow ? 84 : 48) : 16, bottom: 8, containLabel: true },
-      legend: data.series.length > 1 ? { type: "scroll", top: 0, left: 0, right: 0, textStyle: { fontSize: 12 } } : undefined,
+      grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
       tooltip: {
         trigger: "axis",
         axisPointer: { type: "shadow" },
@@ -53,6 +56,7 @@
         return {
           name: series.name,
           type: "bar",
+          itemStyle: { color: series.colour === null || series.colour === undefined ? OTHER : PALETTE[series.colour] },
           data: series.data,
           stack: data.series.length > 1 ? "signals" : undefined,
           barMaxWidth: 28,

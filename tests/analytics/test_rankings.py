@@ -485,7 +485,7 @@ def test_compare_redirects_ticked_checkboxes_to_the_short_address(client):
 @pytest.mark.parametrize(
     ("slugs", "message"),
     [
-        ("ada", "Pick at least two instructors"),
+        ("nobody", "No instructor with the slug: nobody"),
         ("ada,bob,c,d,e", "at most four instructors"),
         ("ada,nobody", "No instructor with the slug: nobody"),
     ],
@@ -495,6 +495,15 @@ def test_compare_explains_what_is_wrong(client, slugs, message):
     response = client.get(reverse("compare"), {"instructors": slugs}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+def test_compare_with_one_instructor_offers_the_picker_with_them_ticked(client):
+    two_scored()
+    response = client.get(reverse("compare"), {"instructors": "ada"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="ada" checked' in html
+    assert "more instructors to compare with" in html
 
 
 def test_compare_without_a_selection_offers_a_picker(client):
@@ -540,8 +549,10 @@ def test_instructor_partial_shows_the_last_failed_refresh_to_staff_only():
         status=EvidenceSnapshot.Status.FAILED,
         error="GitHub rate limit reached: rate limited until 2030-03-17 17:46:40 UTC",
     )
-    assert "rate limited until" in render_evidence(ada, StaffUserFactory())
-    assert "rate limited until" not in render_evidence(ada)
+    assert "rate limit was reached; refresh again after 2030-03-17 17:46 UTC" in render_evidence(
+        ada, StaffUserFactory()
+    )
+    assert "rate limit" not in render_evidence(ada)
     assert "gocache" in render_evidence(ada)  # the last good evidence is still shown
 
 
@@ -579,3 +590,87 @@ def test_healthz_answers_without_touching_the_database(client, django_assert_num
         response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+# --- Unknown is not zero; figures say when they lean on the platform average -------------------------------
+
+
+def test_it_does_not_rank_three_lucky_reviews_with_github_above_fifty_without(client):
+    lucky = InstructorFactory(slug="lucky", name="Lucky", github_login="lucky")
+    teach(lucky, [5, 5, 5])
+    evidence(lucky, {"go_repos": 1, "go_stars": 3, "followers": 2, "months_since_activity": 20})
+    steady = InstructorFactory(slug="steady", name="Steady")
+    teach(steady, [5] * 30 + [4] * 18)
+    known = InstructorFactory(slug="known", name="Known", github_login="known")
+    teach(known, [2] * 20)
+    evidence(known)
+    scores_recompute()
+
+    scores = scores_by_slug()
+    assert scores["steady"].evidence == 0.5  # no linked account: the stated prior, not 0
+    assert scores["steady"].rank < scores["lucky"].rank
+
+    html = client.get(
+        reverse("instructor-detail", args=["steady"]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "No GitHub account linked yet: unknown, not zero" in html
+    assert "counts as 50" in html
+
+
+def test_it_says_when_few_reviews_pull_a_figure_towards_the_platform_average(client):
+    teach(InstructorFactory(slug="few", name="Few"), [5, 5, 4])
+    teach(InstructorFactory(slug="many", name="Many"), [5, 4, 3] * 16)
+    scores_recompute()
+
+    def page(slug):
+        return client.get(
+            reverse("instructor-detail", args=[slug]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+
+    assert "Pulled towards the platform average" in page("few")
+    many = page("many")
+    assert "48 reviews average 4.00★" in many
+    assert "Pulled towards the platform average" not in many
+
+
+# --- Course comparison ------------------------------------------------------------------------------------
+
+
+def two_courses():
+    ada = InstructorFactory(slug="ada", name="Ada")
+    good = teach(ada, [5] * 8, practice=5, testing=4)
+    weak = teach(ada, [2] * 8, practice=2, testing=1)
+    good.slug, weak.slug = "good", "weak"
+    good.title, weak.title = "好课", "弱课"
+    good.save()
+    weak.save()
+    scores_recompute()
+    return good, weak
+
+
+def test_compare_puts_two_to_four_courses_side_by_side(client):
+    good, weak = two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": "good,weak"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "好课" in html and "弱课" in html and "compare-radar" in html
+    rows = {row["label"]: row for row in response.context["rows"]}
+    assert rows["Practice depth"]["cells"][0]["best"] is True  # the better course's dimension is marked
+    assert rows["Failure-signal burden"]["kind"] == "percent_sign"
+
+
+@pytest.mark.parametrize(
+    ("courses", "message"),
+    [("good,weak,a,b,c", "at most four courses"), ("good,nope", "No course with the slug: nope")],
+)
+def test_compare_courses_explains_what_is_wrong(client, courses, message):
+    two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": courses}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_compare_courses_from_one_course_offers_the_picker_with_it_ticked(client):
+    two_courses()
+    response = client.get(reverse("compare-courses"), {"courses": "good"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert 'name="courses" value="good" checked' in response.content.decode()

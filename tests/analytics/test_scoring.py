@@ -6,13 +6,16 @@ import random
 import pytest
 
 from analytics.scoring import (
+    EVIDENCE_PRIOR,
     NEUTRAL_SIGNAL_COMPONENT,
     Rankable,
     RatingBucket,
     assign_ranks,
+    evidence_component,
     evidence_strength,
     has_enough_data,
     percentiles,
+    prior_weight_share,
     rating_to_unit,
     recency_weight,
     signal_burden,
@@ -204,3 +207,17 @@ def test_it_ranks_by_total_then_reviews_and_leaves_thin_entries_unranked():
         Rankable(key="e", total=0.80, review_count=20, enough_data=True, name="e"),
     ]
     assert assign_ranks(entries) == {"c": 1, "d": 1, "e": 3, "a": 4, "b": None}
+
+
+def test_it_counts_an_unlinked_github_account_as_the_stated_prior_not_zero():
+    assert evidence_component(None) == EVIDENCE_PRIOR == 0.5
+    assert evidence_component(0.0) == 0.0  # a linked account with no Go work is known, and weak
+    assert evidence_component(0.9) == 0.9
+
+
+def test_it_says_how_much_of_a_smoothed_figure_the_prior_carries():
+    assert prior_weight_share(count=0, prior_weight=10) == 1.0
+    assert prior_weight_share(count=10, prior_weight=10) == 0.5
+    assert prior_weight_share(count=3, prior_weight=10) == pytest.approx(10 / 13)
+    assert prior_weight_share(count=990, prior_weight=10) == pytest.approx(0.01)
+    assert prior_weight_share(count=0, prior_weight=0) == 1.0

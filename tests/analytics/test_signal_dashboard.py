@@ -194,7 +194,7 @@ def test_it_explains_the_empty_state_and_offers_to_start_a_run(staff_client):
 def test_it_links_quotes_to_the_review_on_its_course_page(staff_client, report):
     quote = report["toy_cluster"].representative_reviews.first()
     page = staff_client.get(reverse("signals-dashboard")).content.decode()
-    assert f'href="{report["course"].get_absolute_url()}#review-{quote.pk}"' in page
+    assert f'href="{report["course"].get_absolute_url()}?review={quote.pk}#review-{quote.pk}"' in page
 
 
 def test_it_escapes_review_text_and_signal_names_in_quotes_and_chart_data(staff_client, report):
@@ -226,7 +226,7 @@ def test_it_shows_run_history_with_status_timings_and_errors(staff_client, repor
     page = staff_client.get(reverse("signals-runs")).content.decode()
     assert "MemoryError in clustering" in page
     assert "12.0 s" in page  # duration
-    assert "segment" in page and "1.50 s" in page
+    assert "分词" in page and "1.50 s" in page
     assert f"#{report['run'].pk}" in page
 
 
@@ -430,3 +430,63 @@ def test_it_warns_that_a_signal_page_belongs_to_an_old_run(staff_client, report)
     page = staff_client.get(reverse("signals-detail", args=[report["old_cluster"].pk])).content.decode()
     assert "not the current report" in page or "不是当前报告" in page
     assert staff_client.get(reverse("signals-detail", args=[99999])).status_code == 404
+
+
+# --- Readable in both languages; a chart that keeps every signal and its colour -----------------------------
+
+
+def test_it_names_run_counts_and_timings_instead_of_showing_raw_keys(staff_client, report):
+    signal_data.run(current=False, counts={"reviews": 10, "signals": 4, "classifier": "trained"})
+    page = staff_client.get(reverse("signals-runs"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for label in (
+        "reviews analysed",
+        "signals found by the run",
+        "word segmentation",
+        "trained on the labelled",
+    ):
+        assert label in page
+    for raw in ("<dt>segment</dt>", "<dt>reviews</dt>", "<dt>classifier</dt>", "<dd>trained</dd>"):
+        assert raw not in page
+    dashboard = staff_client.get(reverse("signals-dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "signals (dismissed ones left out)" in dashboard
+
+
+def test_it_shows_signal_descriptions_in_the_page_language(client, report):
+    toy = report["toy"]
+    toy.description, toy.description_en = "例子全是玩具。", "Every example is a toy."
+    toy.save()
+    course = report["course"]
+    english = client.get(course.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(course.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Every example is a toy." in english and "例子全是玩具。" not in english
+    assert "例子全是玩具。" in chinese
+
+
+def test_it_ships_english_descriptions_with_every_seeded_signal():
+    taxonomy.seed_signal_definitions()
+    seeded = SignalDefinition.objects.filter(status=SignalDefinition.Status.SEEDED)
+    assert seeded.count() >= 6
+    assert all(definition.description_en for definition in seeded)
+
+
+def test_it_charts_every_signal_with_a_colour_that_follows_the_signal(staff_client):
+    run = signal_data.run()
+    for index in range(14):
+        definition = signal_data.definition(f"sig-{index}", name_zh=f"很长的信号名称第{index}号：讲得太浅")
+        signal_data.cluster(run, definition, reviews=signal_data.reviews(14 - index), share=0.5 - index / 100)
+    trend = staff_client.get(reverse("signals-dashboard")).context["trend"]
+    named = [series for series in trend["series"] if series["id"]]
+    assert len(named) == 12 and trend["series"][-1]["name"].startswith("其他信号")
+    assert sum(sum(series["data"]) for series in trend["series"]) == sum(range(1, 15))  # nothing dropped
+    colours = {series["name"]: series["colour"] for series in named}
+    for series in named:
+        definition = SignalDefinition.objects.get(name_zh=series["name"])
+        assert series["colour"] == definition.pk % 12
+
+    SignalDefinition.objects.filter(key="sig-0").update(status=SignalDefinition.Status.DISMISSED)
+    again = staff_client.get(reverse("signals-dashboard")).context["trend"]
+    for series in again["series"]:
+        if series["name"] in colours:
+            assert series["colour"] == colours[series["name"]]  # ranks moved, colours did not
+    page = staff_client.get(reverse("signals-dashboard")).content.decode()
+    assert "很长的信号名称第13号：讲得太浅" in page[page.index('class="trend-legend"') :]

@@ -57,7 +57,8 @@ def test_it_shows_seeded_and_confirmed_signals_of_a_course_with_share_and_quotes
     assert "10%" in html  # 1 of 10
     assert html.index("玩具示例") < html.index("没有超时控制")  # most frequent first
     quote = course_report["toy_reviews"][0]
-    assert f'href="{course_report["course"].get_absolute_url()}#review-{quote.pk}"' in html
+    course_url = course_report["course"].get_absolute_url()
+    assert f'href="{course_url}?review={quote.pk}#review-{quote.pk}"' in html  # opens the page that holds it
     assert quote.text in html
 
 

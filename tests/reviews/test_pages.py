@@ -186,3 +186,82 @@ def test_it_signs_up_logs_in_and_shows_the_new_review_on_the_course_page(client,
     _post_review(client, catalog["course"], text="跟着写了一个限流器并压测，收获很大")
     page = client.get(catalog["course"].get_absolute_url()).content.decode()
     assert "跟着写了一个限流器并压测，收获很大" in page
+
+
+def test_it_ranks_highest_rated_by_an_average_that_few_reviews_cannot_win(client):
+    lucky = CourseFactory(title="三条五星")
+    ReviewFactory.create_batch(3, course=lucky, rating=5)
+    proven = CourseFactory(title="四十条好评")
+    ReviewFactory.create_batch(28, course=proven, rating=5)
+    ReviewFactory.create_batch(12, course=proven, rating=3)
+    weak = CourseFactory(title="差评")
+    ReviewFactory.create_batch(20, course=weak, rating=2)
+
+    html = client.get(reverse("course-list"), {"sort": "rating"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert html.index("四十条好评") < html.index("三条五星") < html.index("差评")
+    assert "avg</span> 4.4" in html  # the card says which figure it shows
+    assert "few reviews count less" in html
+
+
+def test_it_finds_courses_by_traditional_script_review_text_and_github_login(client):
+    go = TagFactory(name="Go", slug="go")
+    teacher = InstructorFactory(name="陈墨", github_login="chenmo-go")
+    concurrency = CourseFactory(title="Go 并发实战", tags=[go])
+    reviewed = CourseFactory(title="Go 工程化", tags=[go])
+    ReviewFactory(course=reviewed, text="讲 pprof 火焰图的那一章非常细")
+    taught = CourseFactory(title="云原生 Go", tags=[go], instructors=[teacher])
+
+    def found(query):
+        html = client.get(reverse("course-list"), {"q": query}).content.decode()
+        return {course.title for course in (concurrency, reviewed, taught) if course.title in html}
+
+    assert found("並發") == {"Go 并发实战"}
+    assert found("火焰图") == {"Go 工程化"}
+    assert found("chenmo-go") == {"云原生 Go"}
+
+
+def test_it_offers_topics_that_narrow_the_list_without_near_duplicates(client):
+    go, concurrency, high = (
+        TagFactory(name="Go", slug="go"),
+        TagFactory(name="并发", slug="concurrency"),
+        TagFactory(name="高并发", slug="high-concurrency"),
+    )
+    plain = CourseFactory(title="课程甲", tags=[go, concurrency])
+    flash_sale = CourseFactory(title="课程乙", tags=[go, high])
+    CourseFactory(title="课程丙", tags=[go])
+
+    page = client.get(reverse("course-list"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    choices = dict(page.context["form"].fields["tag"].choices)
+    assert "go" not in choices  # on every course: narrows nothing
+    assert "high-concurrency" not in choices and "高并发" in choices["concurrency"]
+    html = client.get(reverse("course-list"), {"tag": "concurrency"}).content.decode()
+    assert plain.title in html and flash_sale.title in html and "课程丙" not in html
+    via_chip = client.get(reverse("course-list"), {"tag": "go"})  # a course page's tag link still filters
+    assert via_chip.context["form"].value("tag") == "go"
+
+
+def test_it_says_what_the_instructor_search_looks_in(client):
+    html = client.get(reverse("instructor-list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'placeholder="Name, GitHub login or background"' in html
+
+
+def test_it_shows_what_learners_warn_about_on_cards_and_the_course_header(client):
+    from analytics.services.scores import scores_recompute
+    from tests.analytics import signal_data
+
+    course = CourseFactory(title="Go 玩具课")
+    flagged = signal_data.reviews(3, course=course, rating=2)
+    ReviewFactory.create_batch(7, course=course, rating=5)
+    signal_data.cluster(
+        signal_data.run(), signal_data.definition("toy", name_zh="例子太玩具"), reviews=flagged
+    )
+    scores_recompute()
+
+    listing = client.get(reverse("course-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    card = listing[listing.index("Go 玩具课") :]
+    assert "例子太玩具 <strong>30%</strong>" in card[: card.index("</article>")]
+    header = client.get(course.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    header = header[: header.index("</header>", header.index("course-head"))]
+    assert "例子太玩具 <strong>30%</strong>" in header
+    assert "70% 给了 4–5 星" in header and "“例子太玩具”（30%）" in header
+    assert "综合" in header or "数据不足" in header

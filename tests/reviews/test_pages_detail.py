@@ -1,8 +1,11 @@
 """Course and instructor pages, votes, reports, accounts and error pages, as a visitor would notice them."""
 
+from datetime import timedelta
+
 import pytest
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 
 from reviews.models import Review, ReviewReport, ReviewVote
 from tests.factories import (
@@ -48,10 +51,10 @@ def test_it_renders_every_listing_and_detail_page_with_a_bounded_number_of_queri
     instructor = course.instructors.first()
     for url, limit in [
         (reverse("home"), 10),
-        (reverse("course-list"), 8),
-        (course.get_absolute_url(), 13),  # one is the repository check card
+        (reverse("course-list"), 9),  # + one query for every card's score and warnings
+        (course.get_absolute_url(), 15),  # the repository check card, the course score and its rank
         (reverse("instructor-list"), 4),
-        (instructor.get_absolute_url(), 13),
+        (instructor.get_absolute_url(), 14),  # + one query for the course cards' scores
     ]:
         with django_assert_max_num_queries(limit):
             assert client.get(url).status_code == 200, url
@@ -109,13 +112,61 @@ def test_it_disables_the_helpful_button_on_your_own_review(client, course):
     assert "disabled" in own[: own.index("</article>")]
 
 
-def test_it_brings_a_voter_back_to_the_review_after_logging_in(client, course):
+def test_it_casts_the_vote_a_visitor_clicked_once_they_log_in(client, course):
     review = ReviewFactory(course=course)
-    response = client.get(reverse("review-vote", args=[review.pk]))
-    assert response.status_code == 302 and reverse("login") in response["Location"]
+    voter = UserFactory(username="late-voter")
+    voter.set_password("a-long-pass-phrase-2026")
+    voter.save()
+    back = f"{course.get_absolute_url()}#review-{review.pk}"
+
+    response = client.post(reverse("review-vote", args=[review.pk]), {"action": "vote", "next": back})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    review.refresh_from_db()
+    assert review.helpful_count == 0  # nobody to count it for yet
+
+    logged_in = client.post(
+        f"{reverse('login')}?next={back}",
+        {"username": "late-voter", "password": "a-long-pass-phrase-2026", "next": back},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    review.refresh_from_db()
+    assert review.helpful_count == 1
+    assert "vote has been counted" in logged_in.content.decode()
+    assert client.get(reverse("review-vote", args=[review.pk]))["Location"] == back
+
+
+def test_it_answers_an_htmx_vote_with_the_review_actions_alone(client, course):
+    review = ReviewFactory(course=course)
     client.force_login(UserFactory())
-    back = client.get(reverse("review-vote", args=[review.pk]))
-    assert back["Location"] == f"{course.get_absolute_url()}#review-{review.pk}"
+    response = client.post(
+        reverse("review-vote", args=[review.pk]),
+        {"action": "vote", "next": f"{course.get_absolute_url()}?page=2#review-{review.pk}"},
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<footer class="review-actions" id="review-actions-{review.pk}"')
+    assert 'aria-pressed="true"' in html and "Helpful · 1" in html
+    assert "Marked as helpful" in html
+    assert f'value="{course.get_absolute_url()}?page=2#review-{review.pk}"' in html  # still goes back there
+
+
+def test_it_tells_a_learner_when_their_review_waits_for_a_moderator(client, course):
+    text = "这门课是我见过最好的 Go 课程，强烈推荐给所有人，老师讲得非常好，加微信 go-master-666 领取优惠券"
+    old = timezone.now() - timedelta(days=400)
+    ReviewFactory(text=text, author=UserFactory(date_joined=old))
+    client.force_login(UserFactory(date_joined=old))
+    response = client.post(
+        reverse("review-create", args=[course.slug]),
+        {"rating": 5, "text": text.replace("666", "777")},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "waits for a moderator before it is public" in html
+    assert "Your review is published" not in html
 
 
 def test_it_refuses_a_vote_redirect_to_another_site(client, course):
@@ -216,3 +267,28 @@ def test_it_switches_the_language_from_the_nav(client):
     assert f'action="{reverse("set_language")}"' in body and 'value="en"' in body
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert client.get(reverse("home"))["Content-Language"] == "en"
+
+
+def test_it_sorts_reviews_by_rating_both_ways(client, course):
+    for rating in (3, 5, 1):
+        ReviewFactory(course=course, rating=rating)
+    highest = [
+        r.rating for r in client.get(course.get_absolute_url(), {"sort": "highest"}).context["page_obj"]
+    ]
+    lowest = [r.rating for r in client.get(course.get_absolute_url(), {"sort": "lowest"}).context["page_obj"]]
+    assert (highest, lowest) == ([5, 3, 1], [1, 3, 5])
+
+
+def test_it_shows_a_learner_the_earlier_versions_of_their_own_review(client, course):
+    from reviews.services import review_edit, review_submit
+
+    author = UserFactory()
+    review = review_submit(author=author, course=course, rating=2, text="第一版：例子太少，节奏太快。")
+    review_edit(review=review, editor=author, rating=4, text="第二版：后面几章补上了例子。")
+    client.force_login(author)
+    html = client.get(reverse("review-edit", args=[review.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    versions = html[html.index("earlier-versions") : html.index("</details>", html.index("earlier-versions"))]
+    assert "第一版：例子太少，节奏太快。" in versions
+    assert "第二版" not in versions  # the current text is in the form, not among the earlier versions
+    client.force_login(UserFactory())
+    assert client.get(reverse("review-edit", args=[review.pk])).status_code == 403

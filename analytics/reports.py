@@ -473,6 +473,12 @@ def signal_report(*, run: SignalRun | None = None) -> dict:
     external = dict(Review.objects.filter(pk__in=unassigned_pks).values_list("pk", "external_id"))
     return {
         "run": run.pk,
+        "reviews": run.report.get("reviews"),
+        "complaints": run.report.get("complaints"),
+        # What the noise gate kept out (by kind), low ratings whose text raises no complaint, undated reviews.
+        "noise": run.report.get("noise", {}),
+        "rating_mismatch": run.report.get("rating_mismatch", 0),
+        "undated": run.report.get("undated", 0),
         "signals": signals,
         "unassigned_complaints": [
             review_key(pk, external.get(pk)) for pk in unassigned_pks if pk in external

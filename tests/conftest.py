@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 from django.test.utils import override_settings
+from django.utils import translation
 
 
 @pytest.fixture
@@ -83,3 +84,11 @@ def _fresh_throttle_counters(settings):
     import uuid
 
     settings.THROTTLE_CACHE_PREFIX = f"throttle-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """Every test starts in the site's language: a request with `Accept-Language: en` (LocaleMiddleware) or a
+    view that switches language leaves it active in the thread, and the next test would read English."""
+    yield
+    translation.deactivate()

@@ -57,6 +57,24 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
             .first()
         )
         match = None
+        if review is not None and review[1] == Review.Status.PUBLISHED and models is None:
+            # No learned model yet (the first run learns it): keep the words, so that run does not cut them.
+            rating, _status, _course_id, _cached, _made_by, stale_text = review
+            if stale_text is not None:
+                prepared = pipeline.prepare([stale_text], get_segmenter())[0]
+                store(
+                    [
+                        (
+                            review_id,
+                            md5(stale_text),
+                            rating,
+                            clauses.pack(prepared.clauses),
+                            False,
+                            prepared.noise,
+                        )
+                    ],
+                    pipeline=segmenter_part,
+                )
         if review is not None and review[1] == Review.Status.PUBLISHED and models is not None:
             rating, _status, course_id, cached, made_by, stale_text = review
             pipeline_id = segmenter_part + models.fingerprint[:16]

@@ -69,3 +69,22 @@ def test_it_refuses_while_a_worker_is_running_another_extraction():
     )
     with translation.override("en"), pytest.raises(CommandError, match="in progress"):
         call_command("extract_signals", stdout=io.StringIO())
+
+
+def test_it_counts_what_the_noise_gate_kept_out_and_never_quotes_it(tmp_path):
+    from tests.factories import ImportedReviewFactory
+
+    make_corpus(repeat=1)
+    spam = ImportedReviewFactory(rating=1, text="超时没讲清楚，想要全套资料的加企鹅 二四九六七九一九九一")
+    ImportedReviewFactory(rating=5, text="。。。。。。")
+    praise = ImportedReviewFactory(rating=1, text="老师讲的很好，非常透彻，推荐")
+    out = tmp_path / "signals.json"
+    call_command("extract_signals", "--json", str(out), stdout=io.StringIO())
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["noise"] == {"contact": 1, "empty": 1}
+    assert report["rating_mismatch"] >= 1  # the one-star praise
+    listed = {review_id for signal in report["signals"] for review_id in signal["review_ids"]}
+    listed |= set(report["unassigned_complaints"])
+    assert spam.external_id not in listed and praise.external_id not in listed
+    quoted = [example["text"] for signal in report["signals"] for example in signal["examples"]]
+    assert all("企鹅" not in text for text in quoted)

@@ -64,6 +64,7 @@ test: $(STAMP) messages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	COURSELENS_DEV=1 $(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Fast tests on the standalone SQLite configuration (no servers, no browser).
@@ -85,6 +86,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	COURSELENS_DEV=1 $(VENV)/bin/mypy
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -15,12 +15,13 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from courselens import throttling
-from courselens.auth import staff_required
+from courselens.auth import AuthenticatedHttpRequest, staff_required
 from courselens.throttling import throttle
 from reviews import moderation, services
 from reviews.forms import (
@@ -169,7 +170,8 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if my_review is not None:
             listed = listed.exclude(pk=my_review.pk)
 
-    sort = request.GET.get("sort") if request.GET.get("sort") in REVIEW_SORTS else "newest"
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in REVIEW_SORTS else "newest"
     listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
     page = Paginator(listed, REVIEWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -235,7 +237,7 @@ def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @throttle("review_submit")
-def review_create(request: HttpRequest, slug: str) -> HttpResponse:
+def review_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     if request.method == "GET":
         existing = Review.objects.filter(course=course, author=request.user).first()
@@ -340,7 +342,7 @@ def review_vote(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @throttle("review_report")
-def review_report(request: HttpRequest, pk: int) -> HttpResponse:
+def review_report(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(Review.objects.select_related("course", "author"), pk=pk, status=PUBLISHED)
     back = f"{review.course.get_absolute_url()}#review-{review.pk}"
     if ReviewReport.objects.filter(review=review, reporter=request.user).exists():
@@ -372,7 +374,7 @@ def review_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def my_reviews(request: HttpRequest) -> HttpResponse:
+def my_reviews(request: AuthenticatedHttpRequest) -> HttpResponse:
     reviews = (
         Review.objects.filter(author=request.user).select_related("course").order_by("-created_at", "-pk")
     )
@@ -475,7 +477,7 @@ def _with_moderation_context(reviews: list[Review]) -> list[Review]:
         .values_list("review_id", "findings")
     ):
         held.setdefault(review_id, [describe_finding(finding) for finding in findings])
-    reasons: dict[int, list[tuple[str, int]]] = {}
+    reasons: dict[int, list[tuple[str | Promise, int]]] = {}
     for row in (
         ReviewReport.objects.filter(review_id__in=ids, resolved=False)
         .values("review_id", "reason")
@@ -493,7 +495,8 @@ def _with_moderation_context(reviews: list[Review]) -> list[Review]:
 @require_http_methods(["GET"])
 @staff_required
 def moderation_queue(request: HttpRequest) -> HttpResponse:
-    tab = request.GET.get("tab") if request.GET.get("tab") in MODERATION_TABS else "pending"
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in MODERATION_TABS else "pending"
     page = Paginator(_moderation_reviews(tab), MODERATION_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _with_moderation_context(list(page.object_list))
     counts = {name: _moderation_reviews(name).count() for name in MODERATION_TABS}
@@ -541,7 +544,9 @@ def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
     back = safe_next(request, reverse("moderation-queue"))
     form = ModerationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        messages.error(
+            request, " ".join(str(message) for errors in form.errors.values() for message in errors)
+        )
         return redirect(back)
     try:
         services.review_moderation_decide(

@@ -442,8 +442,9 @@ def describe_finding(finding: dict) -> str:
             "link": _("a link to another site"),
             "mash": _("keyboard mash"),
         }
+        kind = detail.get("kind", "?")
         return _("Suspected spam: %(kind)s (%(evidence)s).") % {
-            "kind": kinds.get(detail.get("kind"), detail.get("kind", "?")),
+            "kind": kinds.get(kind, kind),
             "evidence": detail.get("evidence", ""),
         }
     if rule == moderation.REVIEW_SPREE:

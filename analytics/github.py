@@ -19,6 +19,7 @@ How it behaves towards GitHub:
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -438,7 +439,7 @@ def search_url(query: str) -> str:
     return f"https://github.com/search?{urlencode({'q': query, 'type': 'issues'})}"
 
 
-def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict:
+def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict[str, Any]:
     found = client.search_issues(query).data
     return {
         "total": found["total"],
@@ -450,7 +451,7 @@ def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict
     }
 
 
-def _compact_release(releases: list[dict]) -> dict | None:
+def _compact_release(releases: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not releases:
         return None
     release = releases[0]
@@ -465,7 +466,7 @@ def _months_since(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else max(0.0, (now - moment) / timedelta(days=DAYS_PER_MONTH))
 
 
-def _maintenance(client: GitHubClient, repo: dict, *, now: datetime) -> dict:
+def _maintenance(client: GitHubClient, repo: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     release = client.get(
         client.url(f"/repos/{repo['full_name']}/releases", {"per_page": 1}), compact=_compact_release
     ).data
@@ -512,7 +513,7 @@ class RepoDownload:
     tarball: bytes | None  # None: the commit is the one already audited (`known_sha`), nothing downloaded
 
 
-def _compact_repo_meta(repo: dict) -> dict:
+def _compact_repo_meta(repo: dict[str, Any]) -> dict[str, Any]:
     return {
         "full_name": repo["full_name"],
         "html_url": repo.get("html_url") or "",
@@ -523,7 +524,7 @@ def _compact_repo_meta(repo: dict) -> dict:
     }
 
 
-def _compact_commit(commit: dict) -> dict:
+def _compact_commit(commit: dict[str, Any]) -> dict[str, Any]:
     return {"sha": commit["sha"], "date": commit["commit"]["committer"]["date"]}
 
 

@@ -117,7 +117,7 @@ ENQUEUERS: dict[str, Callable[..., object]] = {
     ),
     jobs.RECOMPUTE_SCORES: lambda *, countdown: recompute_scores.apply_async(countdown=countdown),
     jobs.REFRESH_REPO_AUDIT: lambda *, course_id, countdown: refresh_repo_audit.apply_async(
-        args=[course_id], countdown=countdown
+        args=(course_id,), countdown=countdown
     ),
     jobs.DELIVER_OUTBOX_MESSAGE: lambda *, message_id: deliver_outbox_message.apply_async(
         args=(message_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY

@@ -671,7 +671,7 @@ def _create_revisions(lines: list[_FeedbackLine]) -> None:
     # created_at is set on insert (auto_now_add); the export's dates are put back afterwards.
     dates = [revision.created_at for line in lines for revision in line.revisions]
     for revision, created_at in zip(revisions, dates, strict=True):
-        revision.created_at = created_at
+        revision.created_at = created_at  # type: ignore[assignment]  # imported revisions are dated
     ReviewRevision.objects.bulk_update(revisions, ["created_at"], batch_size=IMPORT_BATCH_SIZE)
 
 

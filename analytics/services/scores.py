@@ -347,7 +347,9 @@ def scores_recompute() -> list[InstructorScore]:
             "repository": {
                 "checked": repo_audit is not None,
                 "score": repo_audit["score"] if repo_audit else None,
-                "audited_at": repo_audit["audited_at"].isoformat() if repo_audit else None,
+                "audited_at": repo_audit["audited_at"].isoformat()
+                if repo_audit and repo_audit["audited_at"]
+                else None,
                 "verdicts": repo_audit["report"].get("verdicts", {}) if repo_audit else {},
             },
             "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),

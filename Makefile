@@ -9,13 +9,24 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/courselens
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint fmt demo messages worker browser clean
+.PHONY: run test test-fast lint fmt demo messages worker browser clean lock
 
-$(STAMP): pyproject.toml
-	@echo "Installing CourseLens and its dependencies into $(VENV) (once; again when pyproject.toml changes)"
+# Exactly the versions (and hashes) in the lock, then the project itself without resolving anything again.
+$(STAMP): requirements-test.txt pyproject.toml
+	@echo "Installing CourseLens and its locked dependencies into $(VENV) (once; again when the lock changes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq -e ".[test]"
+	$(PY) -m pip install -qq --require-hashes -r requirements-test.txt
+	$(PY) -m pip install -qq --no-deps -e .
 	touch $(STAMP)
+
+# Regenerate both locks from pyproject.toml (after changing a dependency there; see README).
+# The test lock is constrained by the runtime one, so the image and the tests run the same versions.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" --quiet
+lock: $(STAMP)
+	$(PY) -m pip install -qq "uv>=0.5,<1"
+	$(UV_COMPILE) $(LOCK_ARGS) -o requirements.txt
+	$(UV_COMPILE) $(LOCK_ARGS) --extra test -c requirements.txt -o requirements-test.txt
 
 # Standalone demo: SQLite under var/, on-disk Celery broker, a real worker (with beat) beside the web server.
 # Ctrl-C (or SIGTERM to make) stops both; nothing is left running.
@@ -53,6 +64,7 @@ test: $(STAMP) messages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	COURSELENS_DEV=1 $(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Fast tests on the standalone SQLite configuration (no servers, no browser).
@@ -74,6 +86,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	COURSELENS_DEV=1 $(VENV)/bin/mypy
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -27,7 +27,9 @@ class SignalKeywordSerializer(serializers.Serializer):
 
 class SignalExampleSerializer(serializers.ModelSerializer):
     review_id = serializers.IntegerField(source="pk")
-    course = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    course: "serializers.SlugRelatedField[Course]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:

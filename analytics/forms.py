@@ -100,7 +100,9 @@ class SignalMergeForm(forms.Form):
 
     def __init__(self, *args, definition: SignalDefinition, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = merge_targets(definition)
+        into = self.fields["into"]
+        assert isinstance(into, forms.ModelChoiceField)
+        into.queryset = merge_targets(definition)
 
 
 def live_definitions():

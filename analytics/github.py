@@ -25,14 +25,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
 USER_AGENT = "CourseLens-evidence (+https://github.com/courselens)"
 DAYS_PER_MONTH = 30.44
-LINK_PART = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
 class GitHubError(Exception):
@@ -53,14 +52,17 @@ class GitHubRateLimited(GitHubError):
         super().__init__(f"GitHub rate limit reached: rate limited until {until:%Y-%m-%d %H:%M:%S} UTC")
 
 
-def parse_link_header(value: str) -> dict[str, str]:
-    """`<url>; rel="next", <url>; rel="last"` → {"next": url, "last": url}."""
-    return {rel: url for url, rel in LINK_PART.findall(value or "")}
-
-
 def page_number(url: str) -> int | None:
     pages = parse_qs(urlsplit(url).query).get("page")
     return int(pages[0]) if pages and pages[0].isdigit() else None
+
+
+class CachedPage(TypedDict):
+    """What is kept of one answer with its ETag, so a 304 can be answered from it."""
+
+    etag: str
+    data: Any
+    links: dict[str, str]
 
 
 @dataclass
@@ -84,11 +86,11 @@ class GitHubClient:
     timeout: float = 10.0
     max_retries: int = 3
     max_wait: float = 60.0
-    etag_cache: Mapping[str, dict] = field(default_factory=dict)
+    etag_cache: Mapping[str, CachedPage] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     transport: httpx.BaseTransport | None = None
-    etags_used: dict[str, dict] = field(default_factory=dict, init=False)
+    etags_used: dict[str, CachedPage] = field(default_factory=dict, init=False)
     requests_made: int = field(default=0, init=False)
     not_modified_count: int = field(default=0, init=False)
 
@@ -138,7 +140,7 @@ class GitHubClient:
             data = compact(response.json())
         except (ValueError, KeyError, TypeError) as exc:
             raise GitHubError(f"GitHub sent an unexpected body for {self._describe(url)}: {exc}") from exc
-        links = parse_link_header(response.headers.get("link", ""))
+        links = {rel: link["url"] for rel, link in response.links.items() if rel}
         etag = response.headers.get("etag")
         if etag:
             self.etags_used[url] = {"etag": etag, "data": data, "links": links}
@@ -251,7 +253,7 @@ class GitHubClient:
         return None
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.max_wait, 0.5 * 2 ** (attempt - 1))
+        return min(self.max_wait, 0.5 * 2.0 ** (attempt - 1))
 
     def _at(self, seconds: float) -> datetime:
         return datetime.fromtimestamp(self.clock() + seconds, tz=UTC)
@@ -277,7 +279,7 @@ class Evidence:
     summary: dict[str, Any]
 
 
-def _compact_user(user: dict) -> dict:
+def _compact_user(user: dict[str, Any]) -> dict[str, Any]:
     return {
         "login": user["login"],
         "name": user.get("name") or "",
@@ -287,7 +289,7 @@ def _compact_user(user: dict) -> dict:
     }
 
 
-def _compact_repos(repos: list[dict]) -> list[dict]:
+def _compact_repos(repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "name": repo["name"],
@@ -304,7 +306,7 @@ def _compact_repos(repos: list[dict]) -> list[dict]:
     ]
 
 
-def _compact_search(result: dict) -> dict:
+def _compact_search(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "total": int(result["total_count"]),
         "repos": [
@@ -313,7 +315,7 @@ def _compact_search(result: dict) -> dict:
     }
 
 
-def _compact_found(result: dict) -> dict:
+def _compact_found(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "total": int(result["total_count"]),
         "items": [
@@ -327,7 +329,7 @@ def _compact_found(result: dict) -> dict:
     }
 
 
-def _compact_events(events: list[dict]) -> list[str]:
+def _compact_events(events: list[dict[str, Any]]) -> list[str]:
     return [event["created_at"] for event in events if event.get("created_at")]
 
 
@@ -352,7 +354,7 @@ def fetch_evidence(
     """All figures for one login. Raises GitHubError (or a subclass); never returns half the figures."""
     user = client.get(client.url(f"/users/{login}"), compact=_compact_user).data
 
-    repos: list[dict] = []
+    repos: list[dict[str, Any]] = []
     for page in client.pages(
         f"/users/{login}/repos", {"type": "owner", "sort": "pushed", "per_page": 100}, compact=_compact_repos
     ):
@@ -437,7 +439,7 @@ def search_url(query: str) -> str:
     return f"https://github.com/search?{urlencode({'q': query, 'type': 'issues'})}"
 
 
-def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict:
+def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict[str, Any]:
     found = client.search_issues(query).data
     return {
         "total": found["total"],
@@ -449,7 +451,7 @@ def _golang_participation(client: GitHubClient, query: str, *, cap: int) -> dict
     }
 
 
-def _compact_release(releases: list[dict]) -> dict | None:
+def _compact_release(releases: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not releases:
         return None
     release = releases[0]
@@ -464,7 +466,7 @@ def _months_since(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else max(0.0, (now - moment) / timedelta(days=DAYS_PER_MONTH))
 
 
-def _maintenance(client: GitHubClient, repo: dict, *, now: datetime) -> dict:
+def _maintenance(client: GitHubClient, repo: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     release = client.get(
         client.url(f"/repos/{repo['full_name']}/releases", {"per_page": 1}), compact=_compact_release
     ).data
@@ -511,7 +513,7 @@ class RepoDownload:
     tarball: bytes | None  # None: the commit is the one already audited (`known_sha`), nothing downloaded
 
 
-def _compact_repo_meta(repo: dict) -> dict:
+def _compact_repo_meta(repo: dict[str, Any]) -> dict[str, Any]:
     return {
         "full_name": repo["full_name"],
         "html_url": repo.get("html_url") or "",
@@ -522,7 +524,7 @@ def _compact_repo_meta(repo: dict) -> dict:
     }
 
 
-def _compact_commit(commit: dict) -> dict:
+def _compact_commit(commit: dict[str, Any]) -> dict[str, Any]:
     return {"sha": commit["sha"], "date": commit["commit"]["committer"]["date"]}
 
 

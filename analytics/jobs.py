@@ -15,10 +15,10 @@ RECOMPUTE_SCORES = "recompute_scores"
 REFRESH_REPO_AUDIT = "refresh_repo_audit"
 DELIVER_OUTBOX_MESSAGE = "deliver_outbox_message"
 
-_enqueuers: dict[str, Callable[..., None]] = {}
+_enqueuers: dict[str, Callable[..., object]] = {}
 
 
-def register(name: str, enqueue_job: Callable[..., None]) -> None:
+def register(name: str, enqueue_job: Callable[..., object]) -> None:
     """Say how the job `name` reaches the queue (called once per job from AppConfig.ready())."""
     _enqueuers[name] = enqueue_job
 

@@ -1,3 +1,5 @@
+from typing import Any, Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
@@ -150,6 +152,16 @@ class SignalCluster(models.Model):
     # review pk (as a string) → the complaint clause that put it here, for highlighting in quotes
     quote_clauses = models.JSONField(default=dict, blank=True)
 
+    # Not stored: what analytics.reports sets on a cluster for the staff dashboard's templates.
+    quote_reviews: list[Review]
+    quotes: list[Review]
+    name: str
+    chips: list[dict[str, Any]]
+    status: str
+    merged_into_name: str
+    share_percent: float
+    merge_choices: list[SignalDefinition]
+
     class Meta:
         ordering = ["-size"]
         verbose_name = _("signal cluster")
@@ -269,7 +281,8 @@ class ScoreQuerySet(models.QuerySet):
         "reviews": ["-review_count"],
     }
 
-    def ordered(self, sort: str, *, name_field: str) -> "ScoreQuerySet":
+    # Not `ordered`: that name is QuerySet's property saying whether an ordering is set.
+    def sorted_by(self, sort: str, *, name_field: str) -> Self:
         ordering = self.SORTS.get(sort, self.SORTS["score"])
         return self.order_by("-enough_data", *ordering, F("rank").asc(nulls_last=True), name_field)
 
@@ -283,7 +296,7 @@ class InstructorScoreQuerySet(ScoreQuerySet):
             rows = rows.filter(instructor__in=Course.objects.filter(tags__slug=tag).values("instructors"))
         if provider:
             rows = rows.filter(instructor__in=Course.objects.filter(provider=provider).values("instructors"))
-        return rows.ordered(sort, name_field="instructor__name")
+        return rows.sorted_by(sort, name_field="instructor__name")
 
 
 class CourseScoreQuerySet(ScoreQuerySet):
@@ -297,7 +310,7 @@ class CourseScoreQuerySet(ScoreQuerySet):
             rows = rows.filter(course__provider=provider)
         if level:
             rows = rows.filter(course__level=level)
-        return rows.ordered(sort, name_field="course__title")
+        return rows.sorted_by(sort, name_field="course__title")
 
 
 class InstructorScore(models.Model):

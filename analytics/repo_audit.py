@@ -464,7 +464,7 @@ def audit(tree: RepoTree, *, now: datetime) -> AuditReport:
     for key, value, verdict, case in _judgements(figures):
         zh, en = MEANINGS[(key, case)]
         findings.append(
-            Finding(key, value, verdict, *LABELS[key], zh.format(**figures), en.format(**figures))
+            Finding(key, value, verdict, *LABELS[key], zh.format(**figures), en.format(**figures))  # type: ignore[arg-type]  # the figures are scalars
         )
     points = [VERDICT_POINTS[finding.verdict] for finding in findings if finding.verdict in VERDICT_POINTS]
     return AuditReport(figures=figures, findings=findings, score=round(sum(points) / len(points), 4))

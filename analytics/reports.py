@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import overload
 
 from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
@@ -81,6 +82,10 @@ def keyword_chips(keywords) -> list[dict]:
     ]
 
 
+@overload
+def effective_definition(definition: SignalDefinition) -> SignalDefinition: ...
+@overload
+def effective_definition(definition: SignalDefinition | None) -> SignalDefinition | None: ...
 def effective_definition(definition: SignalDefinition | None) -> SignalDefinition | None:
     """A definition merged into another counts as that other one until the next run re-assigns its reviews."""
     if definition is not None and definition.merged_into_id:
@@ -93,8 +98,9 @@ def effective_definition(definition: SignalDefinition | None) -> SignalDefinitio
 
 def run_clusters(run: SignalRun) -> list[SignalCluster]:
     """The run's clusters ranked by share, each with `.name`, `.chips`, `.quotes` and `.status` attached."""
+    # The Prefetch below fills SignalCluster.quote_reviews, which the model declares for mypy.
     clusters = list(
-        run.clusters.select_related("definition", "definition__merged_into")
+        run.clusters.select_related("definition", "definition__merged_into")  # type: ignore[no-redef]
         .prefetch_related(
             Prefetch(
                 "representative_reviews",
@@ -395,11 +401,11 @@ def public_signals(*, course: Course | None = None, instructor: Instructor | Non
         .order_by("-score", "pk")
     )
     quotes_by_definition: dict[int, list[Review]] = {}
-    for row in top_quotes:
-        target = effective_definition(definitions[row.definition_pk])
+    for quote in top_quotes:
+        target = effective_definition(definitions[quote.definition_pk])
         bucket = quotes_by_definition.setdefault(target.pk, [])
         if len(bucket) < quotes:
-            bucket.append(row.review)
+            bucket.append(quote.review)
 
     targets = {target.pk: target for target in map(effective_definition, definitions.values())}
     signals = [

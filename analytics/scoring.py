@@ -75,7 +75,7 @@ class RatingSummary:
 def recency_weight(age_days: float, half_life_days: float) -> float:
     if half_life_days <= 0:
         return 1.0
-    return 0.5 ** (max(age_days, 0.0) / half_life_days)
+    return float(0.5 ** (max(age_days, 0.0) / half_life_days))
 
 
 def summarise_ratings(

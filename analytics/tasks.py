@@ -110,16 +110,16 @@ def _drain_outbox_at_worker_start(sender=None, **_kwargs) -> None:
 
 
 # Looked up when called (not bound at import), so a test can replace a task's delay/apply_async.
-ENQUEUERS: dict[str, Callable[..., None]] = {
+ENQUEUERS: dict[str, Callable[..., object]] = {
     jobs.EXTRACT_SIGNALS: lambda *, run_id: extract_signals.delay(run_id),
     jobs.REFRESH_EVIDENCE: lambda *, instructor_id, countdown: refresh_evidence.apply_async(
-        args=[instructor_id], countdown=countdown
+        args=(instructor_id,), countdown=countdown
     ),
     jobs.RECOMPUTE_SCORES: lambda *, countdown: recompute_scores.apply_async(countdown=countdown),
     jobs.REFRESH_REPO_AUDIT: lambda *, course_id, countdown: refresh_repo_audit.apply_async(
-        args=[course_id], countdown=countdown
+        args=(course_id,), countdown=countdown
     ),
     jobs.DELIVER_OUTBOX_MESSAGE: lambda *, message_id: deliver_outbox_message.apply_async(
-        args=[message_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY
+        args=(message_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY
     ),
 }

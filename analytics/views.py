@@ -1,5 +1,6 @@
 import logging
 from collections.abc import Callable
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib import messages
@@ -537,7 +538,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         snapshot.instructor_id: snapshot
         for snapshot in EvidenceSnapshot.objects.current().filter(instructor__in=instructors.values())
     }
-    columns = [
+    columns: list[CompareColumn] = [
         {
             "instructor": instructor,
             "score": scores.get(instructor.pk),
@@ -554,7 +555,15 @@ def compare(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/compare.html", context)
 
 
-def _compare_rows(columns: list[dict]) -> list[dict]:
+class CompareColumn(TypedDict):
+    """One compared instructor, with the score and evidence the page shows."""
+
+    instructor: Instructor
+    score: InstructorScore | None
+    snapshot: EvidenceSnapshot | None
+
+
+def _compare_rows(columns: list[CompareColumn]) -> list[dict]:
     """One row per compared figure: each instructor's value, the best one marked."""
 
     def score_value(field: str):

@@ -7,6 +7,7 @@ REDIS_URL to Redis for the broker and the cache. Every variable is documented in
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -117,6 +118,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -386,7 +388,7 @@ THROTTLE_RATES = {
     # does not.
     "read.ip": "600/5min",
 }
-THROTTLE_RATES.update(item.split("=", 1) for item in env_list("THROTTLE_RATES"))
+THROTTLE_RATES.update(dict(item.split("=", 1) for item in env_list("THROTTLE_RATES")))
 THROTTLE_CACHE_PREFIX = "throttle"
 # API actions per viewset basename → throttle scope (courselens.throttling.ActionRateThrottle).
 THROTTLE_API_ACTIONS = {

@@ -1,5 +1,7 @@
 """Django admin for the catalog and learner feedback. Moderation goes through reviews.services."""
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
@@ -80,7 +82,7 @@ class ReviewRevisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ReviewRevision
     extra = 0
     can_delete = False
-    fields = ["created_at", "edited_by", "rating", "dimensions", "text"]
+    fields = ("created_at", "edited_by", "rating", "dimensions", "text")
     readonly_fields = fields
     ordering = ["-created_at", "-pk"]
 
@@ -132,7 +134,7 @@ class ReviewAdmin(admin.ModelAdmin):
     list_select_related = ["course", "author"]
     actions = [publish_reviews, hide_reviews]
     inlines = [ReviewRevisionInline]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "course",
         "author",
         "status",
@@ -144,7 +146,7 @@ class ReviewAdmin(admin.ModelAdmin):
         "helpful_count",
         "created_at",
         "updated_at",
-    ]
+    )
     readonly_fields = [name for name in fields if name != "status"]
 
     def has_add_permission(self, request):

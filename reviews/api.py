@@ -6,7 +6,7 @@ again, so the API, the forms and the importer accept and reject the same values 
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -20,6 +20,7 @@ from reviews.models import (
     Course,
     Instructor,
     Review,
+    ReviewQuerySet,
     ReviewReport,
     ReviewVote,
     Tag,
@@ -50,7 +51,7 @@ _DISTRIBUTION_SCHEMA = {
 # --- Statistics over published reviews -------------------------------------------------------------------
 
 
-def _review_summary(reviews: QuerySet) -> dict:
+def _review_summary(reviews: ReviewQuerySet) -> dict:
     summary = reviews.rating_summary()
     return {
         "dimension_averages": {
@@ -130,9 +131,11 @@ class CourseDetailSerializer(CourseListSerializer):
         ]
 
     def _summary(self, course: Course) -> dict:
-        if not hasattr(course, "_review_summary"):
-            course._review_summary = _review_summary(Review.objects.published().filter(course=course))
-        return course._review_summary
+        # Several fields read the summary: one query per course, shared through the request's context.
+        summaries = self.context.setdefault("course_review_summaries", {})
+        if course.pk not in summaries:
+            summaries[course.pk] = _review_summary(Review.objects.published().filter(course=course))
+        return summaries[course.pk]
 
     @extend_schema_field(_AVERAGES_SCHEMA)
     def get_dimension_averages(self, course: Course) -> dict:
@@ -167,13 +170,13 @@ class InstructorDetailSerializer(InstructorListSerializer):
 
 # --- Catalog views ---------------------------------------------------------------------------------------
 
-COURSE_ORDERING = {
+COURSE_ORDERING: dict[str, list] = {
     "title": ["title"],
     "rating": [F("avg_rating").desc(nulls_last=True), "title"],
     "reviews": ["-review_count", "title"],
     "newest": ["-created_at"],
 }
-INSTRUCTOR_ORDERING = {
+INSTRUCTOR_ORDERING: dict[str, list] = {
     "name": ["name"],
     "rating": [F("avg_rating").desc(nulls_last=True), "name"],
     "reviews": ["-review_count", "name"],
@@ -302,7 +305,9 @@ class DimensionsField(_ValidatorField):
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    course = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    course: "serializers.SlugRelatedField[Course]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     course_title = serializers.CharField(source="course.title", read_only=True)
     author = serializers.SerializerMethodField(help_text="Author's user name; null for imported feedback.")
     dimensions = serializers.SerializerMethodField()

@@ -145,7 +145,7 @@ class SignupForm(UserCreationForm):
     """Username, an optional e-mail address (for password resets) and the password twice; the learner is
     logged in right after."""
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs does not declare it
         fields = ("username", "email")
 
     def __init__(self, *args, **kwargs) -> None:
@@ -189,8 +189,10 @@ class CourseFilterForm(QueryFilterForm):
 
     def __init__(self, *args, providers: list[str], tags: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [("", _("All providers")), *[(p, p) for p in providers]]
-        self.fields["tag"].choices = [("", _("All topics")), *tags]
+        provider, tag = self.fields["provider"], self.fields["tag"]
+        assert isinstance(provider, forms.ChoiceField) and isinstance(tag, forms.ChoiceField)
+        provider.choices = [("", _("All providers")), *[(p, p) for p in providers]]
+        tag.choices = [("", _("All topics")), *tags]
         self.fields["q"].widget.attrs["placeholder"] = _("Course, instructor, GitHub login or review text")
 
 

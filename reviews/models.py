@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -6,10 +7,11 @@ from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Val
 from django.db.models.functions import Coalesce, Length, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 # The six teaching dimensions (radar axes); they mirror the failure signals.
-DIMENSIONS: list[tuple[str, str]] = [
+DIMENSIONS = [
     ("practice", _("Practice depth")),
     ("concurrency", _("Concurrency")),
     ("production", _("Production readiness")),
@@ -26,7 +28,10 @@ def dimension_field(key: str) -> str:
     return f"dim_{key}"
 
 
-def _with_review_stats(queryset: QuerySet, reviews: QuerySet, group_by: str) -> QuerySet:
+Rows = TypeVar("Rows", bound=QuerySet)
+
+
+def _with_review_stats(queryset: Rows, reviews: QuerySet, group_by: str) -> Rows:
     """Annotate review_count and avg_rating with subqueries (joins for filters cannot inflate them)."""
     grouped = reviews.values(group_by)
     return queryset.annotate(
@@ -41,7 +46,7 @@ class InstructorQuerySet(models.QuerySet):
         `course_count`."""
         reviews = Review.objects.published().filter(course__instructors=OuterRef("pk"))
         course_count = (
-            Course.instructors.through.objects.filter(instructor=OuterRef("pk"))
+            Course.instructors.through.objects.filter(instructor=OuterRef("pk"))  # type: ignore[misc]
             .order_by()
             .values("instructor")
             .annotate(n=Count("pk"))
@@ -217,6 +222,10 @@ class Review(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ReviewQuerySet.as_manager()
+
+    # Not stored: what the moderation queue attaches to each review it lists.
+    findings: list[str]
+    report_reasons: list[tuple[str | Promise, int]]
 
     class Meta:
         ordering = [F("created_at").desc(nulls_last=True), "-pk"]

@@ -258,12 +258,20 @@ def review_moderate(*, reviews: Iterable[Review], status: str, moderator, reason
 # --- Feedback import -------------------------------------------------------------------------------------
 
 IMPORT_BATCH_SIZE = 2000
-_EXTERNAL_ID_MAX = Review._meta.get_field("external_id").max_length
-_COURSE_TITLE_MAX = Course._meta.get_field("title").max_length
-_COURSE_SLUG_MAX = Course._meta.get_field("slug").max_length
-_PROVIDER_MAX = Course._meta.get_field("provider").max_length
-_INSTRUCTOR_NAME_MAX = Instructor._meta.get_field("name").max_length
-_INSTRUCTOR_SLUG_MAX = Instructor._meta.get_field("slug").max_length
+
+
+def _max_length(model: type[Review | Course | Instructor], name: str) -> int:
+    length = getattr(model._meta.get_field(name), "max_length", None)
+    assert isinstance(length, int), f"{model.__name__}.{name} has no max_length"
+    return length
+
+
+_EXTERNAL_ID_MAX = _max_length(Review, "external_id")
+_COURSE_TITLE_MAX = _max_length(Course, "title")
+_COURSE_SLUG_MAX = _max_length(Course, "slug")
+_PROVIDER_MAX = _max_length(Course, "provider")
+_INSTRUCTOR_NAME_MAX = _max_length(Instructor, "name")
+_INSTRUCTOR_SLUG_MAX = _max_length(Instructor, "slug")
 
 
 @dataclass
@@ -663,7 +671,7 @@ def _create_revisions(lines: list[_FeedbackLine]) -> None:
     # created_at is set on insert (auto_now_add); the export's dates are put back afterwards.
     dates = [revision.created_at for line in lines for revision in line.revisions]
     for revision, created_at in zip(revisions, dates, strict=True):
-        revision.created_at = created_at
+        revision.created_at = created_at  # type: ignore[assignment]  # imported revisions are dated
     ReviewRevision.objects.bulk_update(revisions, ["created_at"], batch_size=IMPORT_BATCH_SIZE)
 
 
@@ -784,7 +792,7 @@ MODERATION_LOOKBACK_LIMIT = 2000
 MODERATION_REASON_MAX_CHARS = 1000
 
 MODERATION_ACTIONS = {"publish": Review.Status.PUBLISHED, "hide": Review.Status.HIDDEN}
-_EVENT_FOR_STATUS = {
+_EVENT_FOR_STATUS: dict[str, str] = {
     Review.Status.PUBLISHED: ModerationEvent.Action.PUBLISHED,
     Review.Status.HIDDEN: ModerationEvent.Action.HIDDEN,
     Review.Status.PENDING: ModerationEvent.Action.PENDING,
@@ -820,11 +828,11 @@ def _recent_reviews(*, exclude_pk: int, since) -> list[moderation.RecentReview]:
 
 def review_screen(*, review: Review) -> moderation.Verdict:
     """Run the moderation heuristics on a saved learner review against the other recent reviews."""
-    if review.author_id is None:
+    if review.author is None:
         return moderation.Verdict()
     now = timezone.now()
     candidate = moderation.Candidate(
-        author_id=review.author_id,
+        author_id=review.author.pk,
         author_joined_at=review.author.date_joined,
         text=review.text,
         instructor_ids=frozenset(review.course.instructors.values_list("pk", flat=True)),

@@ -31,12 +31,13 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from courselens import throttling
-from courselens.auth import staff_required
+from courselens.auth import AuthenticatedHttpRequest, staff_required
 from courselens.throttling import throttle
 from reviews import moderation, services
 from reviews.forms import (
@@ -281,7 +282,8 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if my_review is not None:
             listed = listed.exclude(pk=my_review.pk)
 
-    sort = request.GET.get("sort") if request.GET.get("sort") in REVIEW_SORTS else "newest"
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in REVIEW_SORTS else "newest"
     listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
     page_number = request.GET.get("page") or _page_holding(listed, request.GET.get("review"))
     page = Paginator(listed, REVIEWS_PER_PAGE).get_page(page_number)
@@ -364,7 +366,7 @@ def instructor_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @throttle("review_submit")
-def review_create(request: HttpRequest, slug: str) -> HttpResponse:
+def review_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     if request.method == "GET":
         existing = Review.objects.filter(course=course, author=request.user).first()
@@ -525,7 +527,7 @@ def cast_pending_vote(request: HttpRequest) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 @throttle("review_report")
-def review_report(request: HttpRequest, pk: int) -> HttpResponse:
+def review_report(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(Review.objects.select_related("course", "author"), pk=pk, status=PUBLISHED)
     back = f"{review.course.get_absolute_url()}#review-{review.pk}"
     if ReviewReport.objects.filter(review=review, reporter=request.user).exists():
@@ -557,7 +559,7 @@ def review_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def my_reviews(request: HttpRequest) -> HttpResponse:
+def my_reviews(request: AuthenticatedHttpRequest) -> HttpResponse:
     reviews = (
         Review.objects.filter(author=request.user).select_related("course").order_by("-created_at", "-pk")
     )
@@ -631,8 +633,9 @@ def describe_finding(finding: dict) -> str:
             "link": _("a link to another site"),
             "mash": _("keyboard mash"),
         }
+        kind = detail.get("kind", "?")
         return _("Suspected spam: %(kind)s (%(evidence)s).") % {
-            "kind": kinds.get(detail.get("kind"), detail.get("kind", "?")),
+            "kind": kinds.get(kind, kind),
             "evidence": detail.get("evidence", ""),
         }
     if rule == moderation.REVIEW_SPREE:
@@ -666,7 +669,7 @@ def _with_moderation_context(reviews: list[Review]) -> list[Review]:
         .values_list("review_id", "findings")
     ):
         held.setdefault(review_id, [describe_finding(finding) for finding in findings])
-    reasons: dict[int, list[tuple[str, int]]] = {}
+    reasons: dict[int, list[tuple[str | Promise, int]]] = {}
     for row in (
         ReviewReport.objects.filter(review_id__in=ids, resolved=False)
         .values("review_id", "reason")
@@ -684,7 +687,8 @@ def _with_moderation_context(reviews: list[Review]) -> list[Review]:
 @require_http_methods(["GET"])
 @staff_required
 def moderation_queue(request: HttpRequest) -> HttpResponse:
-    tab = request.GET.get("tab") if request.GET.get("tab") in MODERATION_TABS else "pending"
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in MODERATION_TABS else "pending"
     page = Paginator(_moderation_reviews(tab), MODERATION_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _with_moderation_context(list(page.object_list))
     counts = {name: _moderation_reviews(name).count() for name in MODERATION_TABS}
@@ -732,7 +736,9 @@ def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
     back = safe_next(request, reverse("moderation-queue"))
     form = ModerationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+        messages.error(
+            request, " ".join(str(message) for errors in form.errors.values() for message in errors)
+        )
         return redirect(back)
     try:
         services.review_moderation_decide(

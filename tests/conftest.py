@@ -55,9 +55,10 @@ def _plain_http_test_server():
     """Tests talk plain HTTP (test client, live_server + Chromium) to a site configured for production.
 
     - Static files come from the source folders: production (DEBUG off) uses whitenoise's manifest storage,
-      which needs collectstatic first (tests/test_deploy_check.py runs it with production settings).
+      which needs collectstatic first (tests/courselens/test_deploy_check.py runs it with production
+      settings).
     - No redirect to HTTPS and no Secure-only cookies, or the browser would drop the session and CSRF cookies.
-      The production values are checked by tests/test_deploy_check.py.
+      The production values are checked by tests/courselens/test_deploy_check.py.
     """
     storages = {
         **settings.STORAGES,

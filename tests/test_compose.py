@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 from django.core.management import get_commands
 
-from tests.test_deploy_check import env_example
+from tests.courselens.test_deploy_check import env_example
 
 BASE_DIR = Path(settings.BASE_DIR)
 APP_SERVICES = ["web", "worker", "beat"]
@@ -109,7 +109,7 @@ def test_it_builds_a_non_root_python_image_without_local_state():
     assert {".git", ".venv", "var", ".env"} <= set(ignored)
 
 
-def test_redis_memory_is_bounded_without_evicting_the_broker_queues(compose):
+def test_it_bounds_redis_memory_without_evicting_the_broker_queues(compose):
     argv = command_lines(compose["services"]["redis"])[0]
     options = dict(zip(argv[1::2], argv[2::2], strict=False))
     assert options["--maxmemory"].endswith(("mb", "gb"))

@@ -69,10 +69,12 @@ def evidence_refresh(*, instructor_id: int) -> EvidenceSnapshot:
     if not login:
         raise ValidationError({"github_login": [_("Link a GitHub login before refreshing evidence.")]})
     current = EvidenceSnapshot.objects.current_for(instructor)
-    same_login = current is not None and current.payload_summary.get("login", "").lower() == login.lower()
+    # The current snapshot only counts (for its ETags and as "unchanged") when it is of the same login.
+    if current is not None and current.payload_summary.get("login", "").lower() != login.lower():
+        current = None
     now = timezone.now()
     try:
-        with _github_client(etag_cache=current.etags if same_login else {}) as client:
+        with _github_client(etag_cache=current.etags if current else {}) as client:
             evidence = fetch_evidence(
                 client,
                 login,
@@ -94,7 +96,7 @@ def evidence_refresh(*, instructor_id: int) -> EvidenceSnapshot:
             payload_summary=summary,
             error=str(exc),
         )
-    if same_login and current.figures == evidence.figures and current.payload_summary == evidence.summary:
+    if current and current.figures == evidence.figures and current.payload_summary == evidence.summary:
         current.checked_at = now
         current.etags = client.etags_used
         current.save(update_fields=["checked_at", "etags"])

@@ -123,8 +123,8 @@ def repo_audit_refresh(*, course_id: int, source: str | None = None) -> RepoAudi
         outcome = repo_audit_source(
             source,
             now=now,
-            etag_cache=existing.etags if same_source else {},
-            known_sha=existing.commit_sha if same_source else "",
+            etag_cache=existing.etags if existing is not None and same_source else {},
+            known_sha=existing.commit_sha if existing is not None and same_source else "",
         )
     except (RepoAuditError, GitHubError) as exc:
         logger.warning("repository check of %s (%s) failed: %s", course.slug, source, exc)

@@ -9,11 +9,21 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Aggregate, Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics import jobs
+from analytics.breakdown import (
+    BurdenBreakdown,
+    CourseBreakdown,
+    EvidenceFigureWeight,
+    InstructorBreakdown,
+    LearnerBreakdown,
+    NeutralBurden,
+    PlatformBreakdown,
+    TopSignal,
+)
 from analytics.models import (
     CourseScore,
     EvidenceSnapshot,
@@ -71,7 +81,7 @@ def scores_recompute_soon(*, delay_seconds: int = 30) -> None:
 
 def _rating_buckets_by_course(*, now: datetime) -> tuple[dict[int, list[RatingBucket]], list[RatingBucket]]:
     """Published reviews summed per course and month in one aggregate query."""
-    dimension_aggregates = {}
+    dimension_aggregates: dict[str, Aggregate] = {}
     for key in DIMENSION_KEYS:
         dimension_aggregates[f"{key}_sum"] = Sum(dimension_field(key))
         dimension_aggregates[f"{key}_n"] = Count(dimension_field(key))
@@ -104,7 +114,7 @@ def _flagged_by_course(run_id: int | None) -> tuple[dict[int, Counter], dict[int
     failure signal, merged definitions counted as their target. Two queries."""
     if run_id is None:
         return {}, {}
-    rows = (
+    rows = list(
         ReviewSignal.objects.filter(run_id=run_id, review__status=Review.Status.PUBLISHED)
         .filter(
             Q(cluster__definition__merged_into__isnull=True, cluster__definition__status__in=PUBLIC_STATUSES)
@@ -114,7 +124,6 @@ def _flagged_by_course(run_id: int | None) -> tuple[dict[int, Counter], dict[int
         .annotate(n=Count("review_id", distinct=True))
         .order_by()
     )
-    rows = list(rows)
     definitions = {
         definition.pk: effective_definition(definition)
         for definition in SignalDefinition.objects.select_related("merged_into").filter(
@@ -128,7 +137,9 @@ def _flagged_by_course(run_id: int | None) -> tuple[dict[int, Counter], dict[int
     return flagged, {target.pk: target for target in definitions.values()}
 
 
-def _top_signals(counts: Counter, *, review_count: int, definitions: dict, limit: int = 3) -> list[dict]:
+def _top_signals(
+    counts: Counter[int], *, review_count: int, definitions: dict[int, SignalDefinition], limit: int = 3
+) -> list[TopSignal]:
     return [
         {
             "key": definitions[pk].key,
@@ -141,7 +152,9 @@ def _top_signals(counts: Counter, *, review_count: int, definitions: dict, limit
     ]
 
 
-def _learner_breakdown(summary: RatingSummary, *, prior_mean: float, half_life: float) -> tuple[float, dict]:
+def _learner_breakdown(
+    summary: RatingSummary, *, prior_mean: float, half_life: float
+) -> tuple[float, LearnerBreakdown]:
     smoothed = smoothed_mean(
         total=summary.weighted_sum,
         count=summary.weighted_count,
@@ -166,7 +179,7 @@ def _learner_breakdown(summary: RatingSummary, *, prior_mean: float, half_life: 
 
 def _burden_breakdown(
     flagged: int, *, review_count: int, run_id: int | None, prior_share: float
-) -> tuple[float | None, dict]:
+) -> tuple[float | None, NeutralBurden | BurdenBreakdown]:
     if run_id is None:
         return None, {"run_id": None, "neutral": True}
     burden = signal_burden(
@@ -227,17 +240,14 @@ def scores_recompute() -> list[InstructorScore]:
     prior_mean = platform.mean if platform.mean is not None else 3.0
     total_flagged = sum(sum(counts.values()) for counts in flagged_by_course.values())
     prior_share = total_flagged / platform.count if platform.count else 0.0
-    platform_info = {
+    platform_info: PlatformBreakdown = {
         "mean_rating": _round(platform.mean),
         "review_count": platform.count,
         "dimensions": {key: _round(value) for key, value in platform.dimensions.items()},
         "signal_share": round(prior_share, 4) if run_id else None,
     }
-    parameters = {
-        "weights": weights,
-        "min_reviews": min_reviews,
-        "star_cap_per_repo": settings.GITHUB_STAR_CAP_PER_REPO,
-        "evidence_figures": {name: {"cap": cap, "weight": w} for name, (cap, w) in EVIDENCE_FIGURES.items()},
+    evidence_figures: dict[str, EvidenceFigureWeight] = {
+        name: {"cap": cap, "weight": w} for name, (cap, w) in EVIDENCE_FIGURES.items()
     }
 
     strengths = {
@@ -273,6 +283,27 @@ def scores_recompute() -> list[InstructorScore]:
         enough = has_enough_data(
             review_count=summary.count, has_evidence=has_evidence, min_reviews=min_reviews
         )
+        breakdown: InstructorBreakdown = {
+            "weights": weights,
+            "min_reviews": min_reviews,
+            "star_cap_per_repo": settings.GITHUB_STAR_CAP_PER_REPO,
+            "evidence_figures": evidence_figures,
+            "components": {key: round(value, 4) for key, value in components.items()},
+            "learner": learner_info,
+            "evidence": {
+                "has_evidence": has_evidence,
+                "linked": snapshot is not None,
+                "prior": None if snapshot else EVIDENCE_PRIOR,
+                "strength": round(strengths[pk], 4),
+                "percentile": round(evidence_percentile[pk], 4),
+                "snapshot_id": snapshot.pk if snapshot else None,
+                "fetched_at": snapshot.fetched_at.isoformat() if snapshot else None,
+                "figures": snapshot.figures if snapshot else {},
+            },
+            "signal_burden": burden_info,
+            "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),
+            "platform": platform_info,
+        }
         instructor_scores.append(
             InstructorScore(
                 instructor_id=pk,
@@ -283,24 +314,7 @@ def scores_recompute() -> list[InstructorScore]:
                 total=total,
                 enough_data=enough,
                 review_count=summary.count,
-                breakdown={
-                    **parameters,
-                    "components": {key: round(value, 4) for key, value in components.items()},
-                    "learner": learner_info,
-                    "evidence": {
-                        "has_evidence": has_evidence,
-                        "linked": snapshot is not None,
-                        "prior": None if snapshot else EVIDENCE_PRIOR,
-                        "strength": round(strengths[pk], 4),
-                        "percentile": round(evidence_percentile[pk], 4),
-                        "snapshot_id": snapshot.pk if snapshot else None,
-                        "fetched_at": snapshot.fetched_at.isoformat() if snapshot else None,
-                        "figures": snapshot.figures if snapshot else {},
-                    },
-                    "signal_burden": burden_info,
-                    "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),
-                    "platform": platform_info,
-                },
+                breakdown=breakdown,
             )
         )
         rankables.append(
@@ -336,6 +350,23 @@ def scores_recompute() -> list[InstructorScore]:
         }
         total = total_score(components, course_weights)
         enough = summary.count >= min_reviews
+        course_breakdown: CourseBreakdown = {
+            "weights": course_weights,
+            "min_reviews": min_reviews,
+            "components": {key: round(value, 4) for key, value in components.items()},
+            "learner": learner_info,
+            "signal_burden": burden_info,
+            "repository": {
+                "checked": repo_audit is not None,
+                "score": repo_audit["score"] if repo_audit else None,
+                "audited_at": repo_audit["audited_at"].isoformat()
+                if repo_audit and repo_audit["audited_at"]
+                else None,
+                "verdicts": repo_audit["report"].get("verdicts", {}) if repo_audit else {},
+            },
+            "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),
+            "platform": platform_info,
+        }
         course_scores.append(
             CourseScore(
                 course_id=course_id,
@@ -345,21 +376,7 @@ def scores_recompute() -> list[InstructorScore]:
                 total=total,
                 enough_data=enough,
                 review_count=summary.count,
-                breakdown={
-                    "weights": course_weights,
-                    "min_reviews": min_reviews,
-                    "components": {key: round(value, 4) for key, value in components.items()},
-                    "learner": learner_info,
-                    "signal_burden": burden_info,
-                    "repository": {
-                        "checked": repo_audit is not None,
-                        "score": repo_audit["score"] if repo_audit else None,
-                        "audited_at": repo_audit["audited_at"].isoformat() if repo_audit else None,
-                        "verdicts": repo_audit["report"].get("verdicts", {}) if repo_audit else {},
-                    },
-                    "top_signals": _top_signals(counts, review_count=summary.count, definitions=definitions),
-                    "platform": platform_info,
-                },
+                breakdown=course_breakdown,
             )
         )
         course_rankables.append(
@@ -372,8 +389,8 @@ def scores_recompute() -> list[InstructorScore]:
             )
         )
     course_ranks = assign_ranks(course_rankables)
-    for score in course_scores:
-        score.rank = course_ranks[score.course_id]
+    for course_score in course_scores:
+        course_score.rank = course_ranks[course_score.course_id]
 
     with transaction.atomic():
         InstructorScore.objects.all().delete()
@@ -381,4 +398,6 @@ def scores_recompute() -> list[InstructorScore]:
         CourseScore.objects.all().delete()
         CourseScore.objects.bulk_create(course_scores, batch_size=500)
         transaction.on_commit(lambda: publish_scores_version(now.isoformat()))
-    return sorted(instructor_scores, key=lambda score: (score.rank is None, score.rank or 0, -score.total))
+    return sorted(
+        instructor_scores, key=lambda score: (score.rank is None, score.rank or 0, -(score.total or 0.0))
+    )

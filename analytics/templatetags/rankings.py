@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
 from django.conf import settings
@@ -70,8 +71,8 @@ def first_signal(score) -> dict | None:
 def radar_payload(scores: list, *, names: list[str]) -> dict:
     """Six teaching dimensions of each score (learners' own averages) plus the platform average."""
     indicators = [{"name": str(label), "min": 1, "max": 5} for _key, label in DIMENSIONS]
-    series = []
-    platform: dict = {}
+    series: list[dict[str, Any]] = []
+    platform: dict[str, Any] = {}
     for name, score in zip(names, scores, strict=True):
         breakdown = score.breakdown or {}
         learner = breakdown.get("learner", {})

@@ -1,6 +1,7 @@
 """Small presentation helpers for the review pages (no HTML is built here: templates keep escaping)."""
 
 from django import template
+from django.utils.functional import Promise
 
 from reviews.models import DIMENSIONS, dimension_field
 
@@ -31,7 +32,7 @@ def page_range(page_obj) -> list:
 
 
 @register.filter
-def dimension_ratings(review) -> list[tuple[str, int]]:
+def dimension_ratings(review) -> list[tuple[str | Promise, int]]:
     """(label, rating) for the teaching dimensions this review rated, in the standard order."""
     return [
         (label, value)

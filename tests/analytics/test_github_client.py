@@ -13,7 +13,6 @@ from analytics.github import (
     GitHubRateLimited,
     GitHubUnavailable,
     fetch_evidence,
-    parse_link_header,
 )
 from tests.analytics.github_fake import ALLOWLIST, fake_github, repo, serve_account
 
@@ -243,10 +242,15 @@ def test_it_counts_an_empty_commit_list_as_zero(server):
     assert evidence.summary["last_activity_at"] == "2026-01-01T00:00:00+00:00"
 
 
-def test_it_parses_link_headers():
+def test_it_reads_next_and_last_pages_from_the_link_header(server):
     header = '<https://x/a?page=2>; rel="next", <https://x/a?page=9>; rel="last"'
-    assert parse_link_header(header) == {"next": "https://x/a?page=2", "last": "https://x/a?page=9"}
-    assert parse_link_header("") == {}
+    server.expect_request("/linked").respond_with_json([], headers={"Link": header})
+    server.expect_request("/unlinked").respond_with_json([])
+    with make_client(server) as client:
+        linked = client.get(client.url("/linked"))
+        unlinked = client.get(client.url("/unlinked"))
+    assert linked.links == {"next": "https://x/a?page=2", "last": "https://x/a?page=9"}
+    assert unlinked.links == {}
 
 
 def test_it_counts_golang_go_participation_through_search_capped_and_linked(server):

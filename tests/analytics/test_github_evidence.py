@@ -139,7 +139,7 @@ def test_it_does_not_reuse_etags_after_the_login_changes(github, ada):
     assert all("If-None-Match" not in request.headers for request, _ in github.log if "ada2" in request.path)
 
 
-def test_fetch_evidence_command_refreshes_one_instructor_and_recomputes(github, ada, capsys):
+def test_it_refreshes_one_instructor_and_recomputes_from_the_command(github, ada, capsys):
     serve_account(github)
     call_command("fetch_evidence", "--instructor", "ada")
     out = capsys.readouterr().out
@@ -147,14 +147,14 @@ def test_fetch_evidence_command_refreshes_one_instructor_and_recomputes(github, 
     assert InstructorScore.objects.filter(instructor=ada).exists()
 
 
-def test_fetch_evidence_command_fails_loudly_and_names_the_error(github, ada, capsys):
+def test_it_fails_the_fetch_evidence_command_loudly_naming_the_error(github, ada, capsys):
     github.expect_request("/users/ada").respond_with_json({"message": "Not Found"}, status=404)
     with pytest.raises(CommandError, match="1 of 1 refreshes failed"):
         call_command("fetch_evidence")
     assert "GitHub has no /users/ada (404)" in capsys.readouterr().err
 
 
-def test_fetch_evidence_command_rejects_unknown_and_unlinked_slugs():
+def test_it_rejects_unknown_and_unlinked_slugs_in_fetch_evidence():
     InstructorFactory(slug="plain", github_login=None)
     with pytest.raises(CommandError, match="no instructor with the slug 'nope'"):
         call_command("fetch_evidence", "--instructor", "nope")
@@ -162,7 +162,7 @@ def test_fetch_evidence_command_rejects_unknown_and_unlinked_slugs():
         call_command("fetch_evidence", "--instructor", "plain")
 
 
-def test_demo_evidence_loads_idempotently_and_links_logins(tmp_path):
+def test_it_loads_demo_evidence_idempotently_and_links_logins(tmp_path):
     InstructorFactory(slug="chen-mo", github_login=None)
     rows = [
         {
@@ -192,7 +192,7 @@ def test_demo_evidence_loads_idempotently_and_links_logins(tmp_path):
     assert snapshot.payload_summary["demo"] is True
 
 
-def test_demo_evidence_with_a_bad_row_stores_nothing(tmp_path):
+def test_it_stores_no_demo_evidence_when_a_row_is_bad(tmp_path):
     InstructorFactory(slug="chen-mo", github_login=None)
     good = {
         "slug": "chen-mo",
@@ -208,7 +208,7 @@ def test_demo_evidence_with_a_bad_row_stores_nothing(tmp_path):
     assert not EvidenceSnapshot.objects.exists()
 
 
-def test_admin_links_a_login_and_queues_a_refresh(
+def test_it_links_a_login_in_the_admin_and_queues_a_refresh(
     client, django_capture_on_commit_callbacks, mocker_apply_async
 ):
     staff = StaffUserFactory()

@@ -256,7 +256,7 @@ def build_cohort_extra(size: int):
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_ranking_page_uses_a_constant_number_of_queries(client, django_assert_num_queries, size):
+def test_it_renders_the_ranking_page_in_a_constant_number_of_queries(client, django_assert_num_queries, size):
     build_cohort(size)
     url = reverse("rankings-instructors")
     # Cold: score version, count, rows, tags, providers. Warm (cached until the next recompute): none.
@@ -273,7 +273,9 @@ def test_ranking_page_uses_a_constant_number_of_queries(client, django_assert_nu
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_course_ranking_page_uses_a_constant_number_of_queries(client, django_assert_num_queries, size):
+def test_it_renders_the_course_ranking_page_in_a_constant_number_of_queries(
+    client, django_assert_num_queries, size
+):
     build_cohort(size)
     with django_assert_num_queries(6):  # version, count, rows, their instructors, tags, providers
         response = client.get(reverse("rankings-courses"))
@@ -281,7 +283,7 @@ def test_course_ranking_page_uses_a_constant_number_of_queries(client, django_as
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_ranking_api_uses_a_constant_number_of_queries(client, django_assert_num_queries, size):
+def test_it_answers_the_ranking_api_in_a_constant_number_of_queries(client, django_assert_num_queries, size):
     build_cohort(size)
     with django_assert_num_queries(3):  # score version, count, page of rows
         response = client.get(reverse("api-rankings-instructors"))
@@ -293,7 +295,7 @@ def test_ranking_api_uses_a_constant_number_of_queries(client, django_assert_num
         assert client.get(reverse("api-rankings-courses")).status_code == 200
 
 
-def test_cached_ranking_page_is_the_same_for_every_anonymous_visitor_and_its_language_switch_works():
+def test_it_serves_every_anonymous_visitor_the_same_cached_page_with_a_working_language_switch():
     build_cohort(3)
     url = reverse("rankings-instructors")
     pages = []
@@ -307,7 +309,7 @@ def test_cached_ranking_page_is_the_same_for_every_anonymous_visitor_and_its_lan
     assert pages[0] == pages[1] and b"csrfmiddlewaretoken" not in pages[0]
 
 
-def test_unknown_query_parameters_make_no_cache_entries_and_stay_out_of_the_page(page_entries):
+def test_it_makes_no_cache_entries_for_unknown_query_parameters_and_keeps_them_out_of_the_page(page_entries):
     build_cohort(3)
     url = reverse("rankings-instructors")
     bodies = {Client().get(url, {"utm": str(n)}).content for n in range(5)}
@@ -317,13 +319,13 @@ def test_unknown_query_parameters_make_no_cache_entries_and_stay_out_of_the_page
     assert len(page_entries) == 2  # a filter the page understands is a page of its own
 
 
-def test_an_unlisted_tag_is_answered_but_not_cached(client, page_entries):
+def test_it_answers_an_unlisted_tag_without_caching_it(client, page_entries):
     build_cohort(3)
     response = client.get(reverse("rankings-instructors"), {"tag": "no-such-topic"})
     assert response.status_code == 200 and page_entries == []
 
 
-def test_ranking_page_lists_ranked_instructors_first_and_labels_thin_ones(client):
+def test_it_lists_ranked_instructors_first_and_labels_thin_ones(client):
     ranked = InstructorFactory(name="Ranked Rita")
     teach(ranked, [4] * 8)
     thin = InstructorFactory(name="Thin Tom")
@@ -339,7 +341,7 @@ def test_ranking_page_lists_ranked_instructors_first_and_labels_thin_ones(client
     assert html.count('class="is-thin"') == 1
 
 
-def test_ranking_page_filters_by_topic_and_provider(client):
+def test_it_filters_the_ranking_by_topic_and_provider(client):
     go = TagFactory(name="go", slug="go")
     rust = TagFactory(name="rust", slug="rust")
     gopher = InstructorFactory(name="Gopher Gao")
@@ -356,7 +358,7 @@ def test_ranking_page_filters_by_topic_and_provider(client):
     assert "Crab Chen" in by_provider and "Gopher Gao" not in by_provider
 
 
-def test_ranking_page_sorts_by_reviews(client):
+def test_it_sorts_the_ranking_by_reviews(client):
     many = InstructorFactory(name="Many Reviews")
     teach(many, [3] * 30)
     best = InstructorFactory(name="Best Rated")
@@ -369,7 +371,7 @@ def test_ranking_page_sorts_by_reviews(client):
     assert default.index("Best Rated") < default.index("Many Reviews")
 
 
-def test_ranking_page_shows_fresh_scores_after_a_recompute(client, django_capture_on_commit_callbacks):
+def test_it_shows_fresh_scores_after_a_recompute(client, django_capture_on_commit_callbacks):
     instructor = InstructorFactory(name="Early Bird")
     teach(instructor, [4] * 5)
     scores_recompute()
@@ -382,7 +384,7 @@ def test_ranking_page_shows_fresh_scores_after_a_recompute(client, django_captur
     assert "Late Comer" in client.get(reverse("rankings-instructors")).content.decode()
 
 
-def test_ranking_page_escapes_instructor_names(client):
+def test_it_escapes_instructor_names_on_the_ranking_page(client):
     sneaky = InstructorFactory(name="<script>alert(1)</script>")
     teach(sneaky, [4] * 5)
     scores_recompute()
@@ -391,13 +393,13 @@ def test_ranking_page_escapes_instructor_names(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_ranking_page_explains_an_empty_ranking(client):
+def test_it_explains_an_empty_ranking(client):
     response = client.get(reverse("rankings-instructors"))
     assert response.status_code == 200
     assert "rank_instructors" in response.content.decode()
 
 
-def test_ranking_api_returns_rows_with_rank_score_and_components(client):
+def test_it_returns_ranking_rows_with_rank_score_and_components(client):
     star = InstructorFactory(slug="star", github_login="star")
     teach(star, [5] * 8)
     evidence(star)
@@ -415,19 +417,19 @@ def test_ranking_api_returns_rows_with_rank_score_and_components(client):
     assert 0 < rows[0]["total"] <= 100
 
 
-def test_ranking_api_rejects_an_unknown_sort(client):
+def test_it_rejects_an_unknown_ranking_sort_in_the_api(client):
     response = client.get(reverse("api-rankings-instructors"), {"sort": "luck"})
     assert response.status_code == 400
     assert "sort" in response.json()
 
 
-def test_rankings_are_in_the_openapi_schema(client):
+def test_it_lists_the_rankings_in_the_openapi_schema(client):
     schema = client.get(reverse("schema"), HTTP_ACCEPT="application/json").content.decode()
     assert "/api/rankings/instructors/" in schema and "/api/rankings/courses/" in schema
     assert "InstructorRanking" in schema and "CourseRanking" in schema
 
 
-def test_rank_instructors_command_writes_json_rows(tmp_path, capsys):
+def test_it_writes_json_rows_from_the_rank_instructors_command(tmp_path, capsys):
     instructor = InstructorFactory(slug="json-star", name="JSON Star")
     teach(instructor, [5] * 6)
     out = tmp_path / "ranking.json"
@@ -441,7 +443,7 @@ def test_rank_instructors_command_writes_json_rows(tmp_path, capsys):
     assert "JSON Star (json-star)" in capsys.readouterr().out
 
 
-def test_how_we_rank_shows_the_weights_from_settings(client, settings):
+def test_it_shows_the_weights_from_settings_on_how_we_rank(client, settings):
     settings.SCORE_WEIGHTS = {"learner": 0.6, "evidence": 0.3, "signal_burden": 0.1}
     settings.SCORE_MIN_REVIEWS = 7
     html = client.get(reverse("how-we-rank")).content.decode()
@@ -462,7 +464,7 @@ def two_scored():
     return ada, bob
 
 
-def test_compare_shows_two_instructors_with_a_radar(client, django_assert_max_num_queries):
+def test_it_compares_two_instructors_with_a_radar(client, django_assert_max_num_queries):
     two_scored()
     with django_assert_max_num_queries(3):
         response = client.get(reverse("compare"), {"instructors": "ada,bob"})
@@ -475,7 +477,7 @@ def test_compare_shows_two_instructors_with_a_radar(client, django_assert_max_nu
     assert 'id="compare-radar"' in html and "echarts-6.1.0.min.js" in html
 
 
-def test_compare_redirects_ticked_checkboxes_to_the_short_address(client):
+def test_it_redirects_ticked_compare_checkboxes_to_the_short_address(client):
     two_scored()
     response = client.get(reverse("compare"), {"instructors": ["ada", "bob"]})
     assert response.status_code == 302
@@ -490,14 +492,14 @@ def test_compare_redirects_ticked_checkboxes_to_the_short_address(client):
         ("ada,nobody", "No instructor with the slug: nobody"),
     ],
 )
-def test_compare_explains_what_is_wrong(client, slugs, message):
+def test_it_explains_what_is_wrong_with_a_comparison(client, slugs, message):
     two_scored()
     response = client.get(reverse("compare"), {"instructors": slugs}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert message in response.content.decode()
 
 
-def test_compare_with_one_instructor_offers_the_picker_with_them_ticked(client):
+def test_it_offers_the_picker_with_the_one_instructor_ticked(client):
     two_scored()
     response = client.get(reverse("compare"), {"instructors": "ada"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
@@ -506,7 +508,7 @@ def test_compare_with_one_instructor_offers_the_picker_with_them_ticked(client):
     assert "more instructors to compare with" in html
 
 
-def test_compare_without_a_selection_offers_a_picker(client):
+def test_it_offers_a_picker_when_nothing_is_selected_to_compare(client):
     two_scored()
     response = client.get(reverse("compare"))
     assert response.status_code == 200
@@ -524,7 +526,7 @@ def render_evidence(instructor, user=None):
         )
 
 
-def test_instructor_partial_shows_breakdown_radar_and_github_card():
+def test_it_shows_the_instructor_breakdown_radar_and_github_card():
     ada, _bob = two_scored()
     html = render_evidence(ada)
     assert 'id="instructor-radar-' in html
@@ -532,7 +534,7 @@ def test_instructor_partial_shows_breakdown_radar_and_github_card():
     assert "Rank 1 of 2 instructors" in html
 
 
-def test_instructor_partial_labels_not_enough_data_and_missing_github():
+def test_it_labels_not_enough_data_and_missing_github_on_an_instructor():
     quiet = InstructorFactory(name="Quiet", github_login=None)
     teach(quiet, [4])
     scores_recompute()
@@ -541,7 +543,7 @@ def test_instructor_partial_labels_not_enough_data_and_missing_github():
     assert "No GitHub account linked" in html
 
 
-def test_instructor_partial_shows_the_last_failed_refresh_to_staff_only():
+def test_it_shows_the_last_failed_evidence_refresh_to_staff_only():
     ada, _bob = two_scored()
     EvidenceSnapshot.objects.create(
         instructor=ada,
@@ -556,7 +558,7 @@ def test_instructor_partial_shows_the_last_failed_refresh_to_staff_only():
     assert "gocache" in render_evidence(ada)  # the last good evidence is still shown
 
 
-def test_home_partial_lists_top_instructors_and_courses():
+def test_it_lists_top_instructors_and_courses_on_the_home_page():
     two_scored()
     with translation.override("en"):
         html = render_to_string("analytics/partials/home_rankings.html", {})
@@ -585,7 +587,7 @@ def test_it_queues_one_recompute_for_a_burst_of_changes(monkeypatch, django_capt
     assert sent == [30, 30]
 
 
-def test_healthz_answers_without_touching_the_database(client, django_assert_num_queries):
+def test_it_answers_healthz_without_touching_the_database(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get(reverse("healthz"))
     assert response.status_code == 200

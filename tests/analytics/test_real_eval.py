@@ -110,7 +110,7 @@ def test_it_takes_the_largest_share_over_all_assigned_reviews_and_counts_only_si
     assert [m.theme for m in scores.themes] == ["audio"]
 
 
-def test_the_baseline_separates_two_obvious_groups_with_a_fixed_seed():
+def test_it_separates_two_obvious_groups_with_the_seeded_baseline():
     texts = {
         "a1": "声音太小听不清",
         "a2": "声音太小了，听不清楚",
@@ -159,7 +159,7 @@ DOCUMENTED_COUNTS = {
 }
 
 
-def test_the_real_labels_are_ids_and_labels_only_and_every_id_is_a_real_rated_review():
+def test_it_keeps_only_ids_and_labels_and_every_id_is_a_real_rated_review():
     path = ROOT / "bench" / "data" / "real_labels.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert all(set(row) == {"id", "label"} for row in rows), "texts must stay in ../shared/data/real"

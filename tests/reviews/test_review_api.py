@@ -102,11 +102,13 @@ def test_it_requires_course_rating_and_text(client):
     response = client.post("/api/reviews/", {}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"course", "rating", "text"}
+    assert not Review.objects.exists()
 
 
 def test_it_answers_400_for_an_unknown_course(client):
     response = client.post("/api/reviews/", {"course": "nope", "rating": 4, "text": "x"}, format="json")
     assert response.status_code == 400 and "course" in response.json()
+    assert not Review.objects.exists()
 
 
 def test_it_refuses_a_second_review_of_the_same_course(client, learner, course):
@@ -143,6 +145,7 @@ def test_it_requires_login_to_write(anonymous, course):
 def test_it_handles_a_malformed_json_body(client):
     response = client.post("/api/reviews/", "{not json", content_type="application/json")
     assert response.status_code == 400
+    assert not Review.objects.exists()
 
 
 # --- Editing and deleting ----------------------------------------------------------------------------------
@@ -161,8 +164,12 @@ def test_it_replaces_the_dimensions_when_sent(client, learner, course):
     review = review_submit(author=learner, course=course, rating=4, text="v1", dimensions={"practice": 4})
     response = client.patch(f"/api/reviews/{review.pk}/", {"dimensions": {"testing": 2}}, format="json")
     assert response.json()["dimensions"] == {"testing": 2}
+    review.refresh_from_db()
+    assert (review.dim_practice, review.dim_testing) == (None, 2)
     response = client.patch(f"/api/reviews/{review.pk}/", {"dimensions": None}, format="json")
     assert response.json()["dimensions"] == {}
+    review.refresh_from_db()
+    assert (review.dim_practice, review.dim_testing) == (None, None)
 
 
 def test_it_rejects_an_invalid_patch_and_keeps_the_row(client, learner, course):

@@ -56,11 +56,13 @@ def test_it_explains_errors_in_chinese_by_default(client, course, learner):
     assert "请选择 1 到 5 星的评分" in body
     assert "请填写评价内容" in body
     assert 'lang="zh-hans"' in body
+    assert not Review.objects.exists()
 
 
 def test_it_keeps_what_the_learner_typed_when_the_form_is_refused(client, course, learner):
     body = client.post(_create_url(course), {"rating": "9", "text": "讲得很清楚的一门课"}).content.decode()
     assert "讲得很清楚的一门课" in body
+    assert not Review.objects.exists()
 
 
 def test_it_accepts_windows_line_breaks_within_the_limit(client, course, learner):

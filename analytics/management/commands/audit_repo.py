@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 outcome = repo_audit_source(source)
             except (RepoAuditError, GitHubError) as error:
                 raise CommandError(str(error)) from None
-            result = {"source": outcome.source, **outcome.report.as_dict()}
+            result = {"source": outcome.source, **outcome.report.as_dict()}  # type: ignore[union-attr]  # no known commit: always a report
         self._print(result)
         if json_out:
             _write_json(Path(json_out), result)

@@ -228,7 +228,11 @@ def report(n: int, results: list[dict]) -> None:
     for result in results:
         cold, rerun = result["cold"], result["rerun"]
         phase = cold["chunk_phase"]
-        steps = " · ".join(f"{k} {v:.1f}" for k, v in cold["timings"].items() if k != "total")
+        steps = " · ".join(
+            f"{name} {cold['timings'][name]:.1f} s"
+            for name in ("load", "prepare", "extract", "report", "save")
+            if name in cold["timings"]
+        )
         print(
             f"  {result['workers']} worker(s): cold {cold['wall']:6.1f} s (chunk phase {phase:5.1f} s, "
             f"speed-up ×{base / phase:.2f}; {cold['chunks'] / phase:.2f} chunks/s, "

@@ -223,7 +223,7 @@ def measure(workers: int, env: dict[str, str], logs: Path) -> dict:
 
 
 def report(n: int, results: list[dict]) -> None:
-    base = results[0]["cold"]["chunk_phase"]
+    base = min(results, key=lambda result: result["workers"])["cold"]["chunk_phase"]
     print(f"N = {n:,} reviews, {results[0]['cold']['chunks']} chunks of stale reviews on a cold run")
     for result in results:
         cold, rerun = result["cold"], result["rerun"]
@@ -235,7 +235,7 @@ def report(n: int, results: list[dict]) -> None:
         )
         print(
             f"  {result['workers']} worker(s): cold {cold['wall']:6.1f} s (chunk phase {phase:5.1f} s, "
-            f"speed-up ×{base / phase:.2f}; {cold['chunks'] / phase:.2f} chunks/s, "
+            f"×{base / phase:.2f} of the fewest workers'; {cold['chunks'] / phase:.2f} chunks/s, "
             f"{cold['reviews'] / phase:,.0f} reviews/s), re-run {rerun['wall']:5.1f} s"
         )
         print(f"      final step: {steps}")

@@ -7,7 +7,7 @@ services ask for a task by name and never import this module.
 import logging
 from collections.abc import Callable
 
-from celery import shared_task
+from celery import chord, shared_task
 from celery.signals import worker_init, worker_ready
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -33,10 +33,59 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
         logger.exception("could not load the labelled reviews at worker start")
 
 
-@shared_task(soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
-def extract_signals(run_id: int) -> str:
-    """Execute one queued extraction run (progress goes to the SignalRun row). Idempotent."""
-    return signal_runs.signal_run_execute(run_id=run_id).status
+@shared_task(bind=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
+def extract_signals(self, run_id: int) -> str:
+    """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
+
+    A chord: one segment_signal_chunk per range of stale reviews, taken by whichever workers are free,
+    then finish_signal_run. With nothing stale, the final step runs here at once. Eager (no worker
+    configured, or .apply()), the same chord runs in this process."""
+    ranges = signal_runs.signal_run_plan(run_id=run_id)
+    if ranges is None:
+        return "skipped"
+    if not ranges:
+        return signal_runs.signal_run_finish(run_id=run_id).status
+    workflow = chord(
+        [segment_signal_chunk.si(run_id, first, last) for first, last in ranges],
+        finish_signal_run.si(run_id),
+    )
+    if self.request.is_eager:
+        workflow.apply()
+    else:
+        workflow.apply_async()
+    return "dispatched"
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=5 * 60,
+    time_limit=6 * 60,
+    max_retries=3,
+    default_retry_delay=2,
+)
+def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
+    """Segment and cache one chunk of a run's stale reviews (primary keys first..last). Idempotent: a chunk
+    that died with its worker is delivered again (late acknowledgement) and one that failed is retried;
+    when the retries are used up the run is marked failed."""
+    try:
+        return signal_runs.signal_run_chunk(run_id=run_id, first=first, last=last) or 0
+    except Exception as error:
+        if self.request.retries >= self.max_retries:
+            signal_runs.signal_run_fail(run_id=run_id, error=error)
+            raise
+        if self.request.is_eager:
+            # Run in this process (.apply()): apply() runs the retry itself when the task returns it, whereas
+            # raised (task_eager_propagates) it would end the whole workflow.
+            return self.retry(exc=error, throw=False)
+        raise self.retry(exc=error) from error
+
+
+@shared_task(acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
+def finish_signal_run(run_id: int) -> str:
+    """The workflow's last step: load the (now cached) corpus, learn, decide, extract and save the run."""
+    return signal_runs.signal_run_finish(run_id=run_id).status
 
 
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)

@@ -269,6 +269,12 @@ if not REDIS_URL:
         # would cap the embedded worker at one task a second.
         "polling_interval": 0.1,
     }
+# A signal run's chord counts its finished chunks in the result backend: Redis beside the Redis broker, files
+# beside the on-disk one. Tasks that nobody waits for set ignore_result.
+CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
+if not REDIS_URL:
+    (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -315,6 +321,8 @@ SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR 
 SIGNAL_RUN_STALE_SECONDS = int(os.environ.get("SIGNAL_RUN_STALE_SECONDS", "120"))
 # A queued extraction that no worker picked up within this long is given up (a new one may start).
 SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS", "1800"))
+# Stale reviews per chunk task of a run (segmentation spread over the free workers): seconds of work each.
+SIGNAL_RUN_CHUNK_SIZE = int(os.environ.get("SIGNAL_RUN_CHUNK_SIZE", "2000"))
 # The complaint model and word vectors are learned again when the corpus has grown or shrunk by more than
 # this share since they were learned (and whenever the segmenter or the labelled reviews change).
 SIGNAL_RETRAIN_GROWTH = float(os.environ.get("SIGNAL_RETRAIN_GROWTH", "0.25"))

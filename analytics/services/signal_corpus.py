@@ -165,6 +165,43 @@ def bring_up_to_date(corpus: Corpus, progress: Callable[[int, str], None]) -> Si
     return models
 
 
+def stale_review_ids() -> list[int]:
+    """The published reviews whose cached clauses are stale (or missing), in primary-key order."""
+    return list(
+        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
+        .filter(stale_text__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def segment_stale(first: int, last: int) -> int:
+    """Segment the stale published reviews with a primary key in [first, last] and cache their clauses,
+    decisions pending (the row's pipeline is the segmenter's part only, so the next corpus load sees them
+    fresh and undecided). Idempotent: what an earlier call cached is fresh now and skipped. Returns how
+    many reviews it segmented."""
+    segmenter = get_segmenter()
+    segmenter_part = segmenter_fingerprint()
+    rows = list(
+        with_cache(
+            Review.objects.filter(status=Review.Status.PUBLISHED, pk__range=(first, last)), segmenter_part
+        )
+        .filter(stale_text__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "rating", "stale_text")
+    )
+    prepared = pipeline.prepare([text for _pk, _rating, text in rows], segmenter)
+    with transaction.atomic():
+        store(
+            (
+                (review_id, md5(text), rating, clauses.pack(item.clauses), False, item.noise)
+                for (review_id, rating, text), item in zip(rows, prepared, strict=True)
+            ),
+            pipeline=segmenter_part,
+        )
+    return len(rows)
+
+
 class _EpochSeconds(models.Func):
     """A datetime as whole seconds since 1970 (UTC), computed by the database: loading 100k datetime
     objects (and converting each to the site's zone) cost more than the rest of a re-run's load."""

@@ -18,7 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -35,7 +36,12 @@ from analytics.models import (
 )
 from analytics.services.assignment import recount_clusters
 from analytics.services.scores import scores_recompute_soon
-from analytics.services.signal_corpus import bring_up_to_date, load_corpus
+from analytics.services.signal_corpus import (
+    bring_up_to_date,
+    load_corpus,
+    segment_stale,
+    stale_review_ids,
+)
 from analytics.services.token_cache import insert_rows
 from analytics.signals import (
     ExtractionResult,
@@ -66,6 +72,11 @@ _LOAD_CHUNK = 20000
 
 
 _LEARNED_TERMS = 20
+
+
+# The run's `worker` while its chunks are out: no single process owns it (any worker may run a chunk), so
+# only its heartbeat tells whether it is alive; the final task takes it over under its own id.
+WORKFLOW = "workflow"
 
 
 class SignalRunAbandoned(Exception):
@@ -170,12 +181,18 @@ def signal_runs_fail_stale() -> int:
     return marked
 
 
-def _claim_signal_run(run_id: int) -> SignalRun | None:
-    """Move the run to running for this worker; None when it is finished or another live worker has it."""
+def _claim_signal_run(run_id: int, *, worker: str = "", take_over: bool = False) -> SignalRun | None:
+    """Move the run to running for this worker (or `worker`); None when it is finished or another live
+    worker has it. take_over: the run's chunks are done and this process continues it (the final task)."""
     with transaction.atomic():
         run = SignalRun.objects.select_for_update().get(pk=run_id)
         if run.status in (SignalRun.Status.SUCCEEDED, SignalRun.Status.FAILED):
             return None
+        if take_over and run.status == SignalRun.Status.RUNNING and run.worker == WORKFLOW:
+            run.worker = _worker_id()
+            run.heartbeat_at = timezone.now()
+            run.save(update_fields=["worker", "heartbeat_at"])
+            return run
         if run.status == SignalRun.Status.RUNNING:
             beat = run.heartbeat_at or run.started_at or run.created_at
             fresh = timezone.now() - beat < timedelta(seconds=settings.SIGNAL_RUN_STALE_SECONDS)
@@ -185,7 +202,7 @@ def _claim_signal_run(run_id: int) -> SignalRun | None:
         run.status = SignalRun.Status.RUNNING
         run.started_at = now
         run.heartbeat_at = now
-        run.worker = _worker_id()
+        run.worker = worker or _worker_id()
         run.progress = 1
         run.step = _("Starting")
         run.error = ""
@@ -206,17 +223,105 @@ def signal_run_execute(*, run_id: int) -> SignalRun:
     run = _claim_signal_run(run_id)
     if run is None:
         return SignalRun.objects.get(pk=run_id)
+    return _execute_claimed(run)
+
+
+def signal_run_plan(*, run_id: int) -> list[tuple[int, int]] | None:
+    """Start a run as a workflow: claim it and split its stale reviews into chunks of consecutive primary
+    keys, [(first, last), ...], for signal_run_chunk. None when the run is finished or a live worker has it.
+
+    The chunk counts go to the run's counts ("chunks", "chunks_done") and its progress."""
+    run = _claim_signal_run(run_id, worker=WORKFLOW)
+    if run is None:
+        return None
+    try:
+        ids = stale_review_ids()
+        # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the
+        # chunks write stays fresh.
+        size = max(1, settings.SIGNAL_RUN_CHUNK_SIZE)
+        ranges = [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
+        with translation.override(settings.LANGUAGE_CODE):
+            SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+                counts={"chunks": len(ranges), "chunks_done": 0},
+                progress=3,
+                step=_chunk_step(0, len(ranges)),
+                heartbeat_at=timezone.now(),
+            )
+    except BaseException as error:
+        signal_run_fail(run_id=run_id, error=error)
+        raise
+    return ranges
+
+
+def _chunk_step(done: int, total: int) -> str:
+    return _("Segmenting %(done)d/%(total)d") % {"done": done, "total": total}
+
+
+def signal_run_chunk(*, run_id: int, first: int, last: int) -> int | None:
+    """Segment and cache the stale reviews of one chunk of a run (primary keys first..last) and count the
+    chunk done. Idempotent. None (nothing done) when the run is no longer running: it was given up."""
+    if not SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).exists():
+        return None
+    SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+    with threadpool_limits(limits=1):
+        segmented = segment_stale(first, last)
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+        run = SignalRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != SignalRun.Status.RUNNING:
+            return None
+        total = int(run.counts.get("chunks", 0))
+        # Capped: a chunk delivered again after it finished (its worker died before acknowledging it) must
+        # not count twice.
+        done = min(total, int(run.counts.get("chunks_done", 0)) + 1)
+        run.counts = {**run.counts, "chunks_done": done}
+        run.progress = max(run.progress, 3 + int(25 * done / max(total, 1)))
+        run.step = _chunk_step(done, total)
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["counts", "progress", "step", "heartbeat_at"])
+    return segmented
+
+
+def signal_run_finish(*, run_id: int) -> SignalRun:
+    """The workflow's last step, once every chunk is cached: take the run over and compute and save it as
+    signal_run_execute does (any review that turned stale since the chunks were planned is segmented here)."""
+    run = _claim_signal_run(run_id, take_over=True)
+    if run is None:
+        return SignalRun.objects.get(pk=run_id)
+    return _execute_claimed(run)
+
+
+def signal_run_execute_in_chunks(*, run_id: int) -> SignalRun:
+    """The workflow in this process, one chunk after another (no worker configured)."""
+    ranges = signal_run_plan(run_id=run_id)
+    if ranges is None:
+        return SignalRun.objects.get(pk=run_id)
+    for first, last in ranges:
+        try:
+            signal_run_chunk(run_id=run_id, first=first, last=last)
+        except BaseException as error:
+            signal_run_fail(run_id=run_id, error=error)
+            raise
+    return signal_run_finish(run_id=run_id)
+
+
+def signal_run_fail(*, run_id: int, error: BaseException) -> None:
+    """Mark the running run failed with the error (a chunk that failed for good, or the final step)."""
+    SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+        status=SignalRun.Status.FAILED,
+        error=f"{type(error).__name__}: {error}"[:2000],
+        finished_at=timezone.now(),
+    )
+
+
+def _execute_claimed(run: SignalRun) -> SignalRun:
+    run_id = run.pk
     try:
         with translation.override(settings.LANGUAGE_CODE):
             _execute_signal_run(run)
     except SignalRunAbandoned:
         logger.warning("signal run %s was given up while it ran; its results were discarded", run_id)
     except BaseException as error:
-        SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
-            status=SignalRun.Status.FAILED,
-            error=f"{type(error).__name__}: {error}"[:2000],
-            finished_at=timezone.now(),
-        )
+        signal_run_fail(run_id=run_id, error=error)
         raise
     return SignalRun.objects.get(pk=run_id)
 
@@ -224,7 +329,10 @@ def signal_run_execute(*, run_id: int) -> SignalRun:
 def _progress_writer(run_id: int) -> Callable[[int, str], None]:
     def write(percent: int, step: str) -> None:
         updated = SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
-            progress=max(0, min(99, percent)), step=str(step)[:120], heartbeat_at=timezone.now()
+            # Never backwards: the final step of a workflow starts after its chunks moved the bar on.
+            progress=Greatest(F("progress"), Value(max(0, min(99, percent)))),
+            step=str(step)[:120],
+            heartbeat_at=timezone.now(),
         )
         if not updated:
             raise SignalRunAbandoned(run_id)
@@ -313,6 +421,7 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     progress(90, _("Saving results"))
     mark = time.monotonic()
     counts = {
+        **{key: run.counts[key] for key in ("chunks", "chunks_done") if key in (run.counts or {})},
         **result.counts,
         "noise": sum(report["noise"].values()),
         "rating_mismatch": corpus.counts["rating_mismatch"],

@@ -1,8 +1,9 @@
 """Signal runs on a real Celery worker process, against the real Redis and PostgreSQL.
 
-A worker killed with SIGKILL in the middle of a run must leave the previous report current; the killed run
-never becomes current and ends up failed; a fresh worker then completes a new run. Two runs requested at
-the same moment produce a single active run.
+A worker killed with SIGKILL in the middle of a run's chunks, with another worker to take over, does not
+lose the run: the chunk it held is delivered again and the run completes. With no worker left, the run
+never becomes current, the previous report stays, and the run ends up failed; a fresh worker then
+completes a new run. Two runs requested at the same moment produce a single active run.
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ def _wait_finished(pk: int, worker: Worker, timeout: float = 240) -> SignalRun:
     )
 
 
-def test_it_keeps_the_previous_report_when_a_worker_is_killed_mid_run(start_worker, corpus):
+def test_it_keeps_the_previous_report_when_a_worker_is_killed_mid_run(start_worker, corpus, settings):
+    # While its chunks are out a run belongs to no single process: only its heartbeat says it is alive.
+    settings.SIGNAL_RUN_STALE_SECONDS = 30
     worker = start_worker()
     first, _created = signal_runs.signal_run_start()
     first = _wait_finished(first.pk, worker)
@@ -254,3 +257,29 @@ def test_it_runs_only_one_of_two_runs_requested_at_the_same_moment(start_worker,
     run = _wait_finished(started[0], worker)
     assert run.status == SignalRun.Status.SUCCEEDED, run.error
     assert run.is_current
+
+
+def test_a_run_survives_a_worker_killed_mid_chunk(start_worker, worker_env, corpus):
+    # Small chunks so the run has many; a short visibility timeout so the killed worker's unacknowledged
+    # chunk comes back within the test (in production it is tied to the longest task).
+    worker_env.update(SIGNAL_RUN_CHUNK_SIZE="400", CELERY_VISIBILITY_TIMEOUT="15")
+    doomed_worker = start_worker()
+    run, _created = signal_runs.signal_run_start()
+    mid_chunks = wait_for(
+        lambda: (current := _run(run.pk)).counts.get("chunks_done", 0) >= 2 and current,
+        timeout=180,
+        what="the run to be part-way through its chunks",
+        log=doomed_worker.log,
+    )
+    doomed_worker.kill()
+    assert mid_chunks.status == SignalRun.Status.RUNNING
+    assert mid_chunks.counts["chunks_done"] < mid_chunks.counts["chunks"] == corpus // 400
+
+    rescuer = start_worker()
+    run = _wait_finished(run.pk, rescuer, timeout=300)
+    assert run.status == SignalRun.Status.SUCCEEDED, run.error
+    assert run.is_current
+    assert run.counts["chunks_done"] == run.counts["chunks"]
+    assert run.counts["reviews"] == corpus
+    # Every review was segmented by a chunk (the one the killed worker held included), none by the end.
+    assert run.counts["segmented"] == 0 and run.counts["decided"] == corpus

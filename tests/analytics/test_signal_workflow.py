@@ -1,0 +1,138 @@
+"""A run as a workflow: the stale reviews segmented in chunks (a chord of chunk tasks), then the final step.
+
+The workflow gives the report a single-process run gives; progress counts the chunks; a chunk that fails
+once is retried and the run succeeds; one that keeps failing fails the run and the current report stays.
+"""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+
+from analytics import tasks
+from analytics.models import ReviewTokens, SignalRun
+from analytics.reports import signal_report
+from analytics.services import signal_corpus, signal_runs, taxonomy
+from tests.analytics.signal_corpus import make_corpus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    taxonomy.seed_signal_definitions()
+
+
+def _start() -> int:
+    run, created = signal_runs.signal_run_start(enqueue=False)
+    assert created
+    return run.pk
+
+
+def _report_then_undo(execute) -> dict:
+    """The report of one run from the current state of the database, which is then left as it was."""
+    with transaction.atomic():
+        run = execute(_start())
+        assert run.status == SignalRun.Status.SUCCEEDED, run.error
+        report = signal_report(run=run)
+        report.pop("run")
+        transaction.set_rollback(True)
+    return report
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=7)
+def test_the_workflow_gives_the_report_of_a_run_in_one_process(seeded):
+    make_corpus()
+    in_chunks = _report_then_undo(lambda pk: signal_runs.signal_run_execute_in_chunks(run_id=pk))
+    in_one = _report_then_undo(lambda pk: signal_runs.signal_run_execute(run_id=pk))
+    assert in_chunks["signals"], "the corpus should give signals"
+    assert in_chunks == in_one
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_the_chunks_cache_every_stale_review_and_progress_counts_them(seeded, monkeypatch):
+    labels = make_corpus()
+    chunks = -(-len(labels) // 10)
+    seen: list[tuple[int, str]] = []
+    real_chunk = signal_runs.signal_run_chunk
+
+    def watched(**arguments):
+        done = real_chunk(**arguments)
+        run = SignalRun.objects.get(pk=arguments["run_id"])
+        seen.append((run.counts["chunks_done"], run.step))
+        return done
+
+    monkeypatch.setattr(signal_runs, "signal_run_chunk", watched)
+    tasks.extract_signals.apply(args=[_start()])
+    run = SignalRun.objects.get()
+    assert run.status == SignalRun.Status.SUCCEEDED, run.error
+    assert [done for done, _step in seen] == list(range(1, chunks + 1))
+    assert seen[-1][1] == f"分词 {chunks}/{chunks}"
+    assert run.counts["chunks"] == run.counts["chunks_done"] == chunks
+    # The chunks segmented everything: the final step found nothing stale and decided every review.
+    assert run.counts["segmented"] == 0
+    assert run.counts["decided"] == len(labels) == ReviewTokens.objects.count()
+    assert run.counts["reviews"] == len(labels)
+
+    # A re-run finds nothing stale: no chunk at all, the final step runs at once.
+    pk = _start()
+    tasks.extract_signals.apply(args=[pk])
+    again = SignalRun.objects.get(pk=pk)
+    assert again.status == SignalRun.Status.SUCCEEDED, again.error
+    assert again.counts["chunks"] == 0 and again.counts["segmented"] == 0
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_a_chunk_that_fails_once_is_retried_and_the_run_succeeds(seeded, monkeypatch):
+    labels = make_corpus()
+    calls: list[tuple[int, int]] = []
+    real_segment = signal_corpus.segment_stale
+
+    def flaky(first: int, last: int) -> int:
+        calls.append((first, last))
+        if len(calls) == 2:
+            raise ConnectionError("database went away")
+        return real_segment(first, last)
+
+    monkeypatch.setattr(signal_runs, "segment_stale", flaky)
+    pk = _start()
+    tasks.extract_signals.apply(args=[pk])
+    run = SignalRun.objects.get(pk=pk)
+    assert run.status == SignalRun.Status.SUCCEEDED, run.error
+    assert calls[1] == calls[2], "the failed chunk should have been run again"
+    assert run.counts["chunks_done"] == run.counts["chunks"] == len(set(calls))
+    assert run.counts["reviews"] == len(labels) and run.counts["segmented"] == 0
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_a_chunk_that_keeps_failing_fails_the_run_and_keeps_the_current_report(seeded, monkeypatch):
+    make_corpus()
+    current = signal_runs.signal_run_execute(run_id=_start())
+    assert current.is_current
+    ReviewTokens.objects.all().delete()
+
+    def broken(first: int, last: int) -> int:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(signal_runs, "segment_stale", broken)
+    pk = _start()
+    with pytest.raises(ConnectionError):
+        tasks.extract_signals.apply(args=[pk], throw=True)
+    run = SignalRun.objects.get(pk=pk)
+    assert run.status == SignalRun.Status.FAILED and "database went away" in run.error
+    assert not run.is_current
+    assert SignalRun.objects.get(is_current=True) == current
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_extract_signals_without_a_worker_runs_the_workflow_here(seeded):
+    labels = make_corpus()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("extract_signals", stdout=stdout, stderr=stderr)
+    run = SignalRun.objects.get()
+    assert run.status == SignalRun.Status.SUCCEEDED
+    assert run.counts["chunks"] == run.counts["chunks_done"] == -(-len(labels) // 10)
+    assert stdout.getvalue().startswith(f"运行 #{run.pk}：{len(labels)} 条评价")
+    assert stderr.getvalue() == ""

@@ -47,6 +47,8 @@ class SignalDefinition(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=120)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # What a student can check on a course's trailer, syllabus or repository before buying (public guide).
+    check_hint = models.TextField(_("how to check before buying"), blank=True)
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
     # Course tags (name or slug, any case) whose reviews the seeds may take; empty: every course.
     scope_tags = models.JSONField(_("scope (course tags)"), default=list, blank=True)

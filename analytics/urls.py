@@ -23,5 +23,8 @@ urlpatterns = [
     path("rankings/how/", views.how_we_rank, name="how-we-rank"),
     path("compare/", views.compare, name="compare"),
     path("courses/<str:slug>/repo-audit/", views.repo_audit_rerun, name="repo-audit-rerun"),
+    # --- Public failure-signal guide ---
+    path("guide/", views.guide, name="guide"),
+    path("guide/<str:tag>/", views.guide, name="guide-tag"),
     path("healthz/", views.healthz, name="healthz"),
 ]

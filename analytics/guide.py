@@ -2,8 +2,7 @@
 courses, or about the courses of one tag.
 
 Reads only: the current run (a queued, running or failed run is never shown) and the last computed
-scores. Only seeded and confirmed signals appear, as on the course and instructor pages. The result is
-cached per run, tag, language and score computation, so a new run or new scores show at once.
+scores. Only seeded and confirmed signals appear, as on the course and instructor pages.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ COURSES_SHOWN = 3
 QUOTES_SHOWN = 3
 TREND_MONTHS = 12
 INSTRUCTORS_SHOWN = 5
-CACHE_SECONDS = 60 * 60
+CACHE_SECONDS = 10 * 60
 
 
 @dataclass
@@ -111,16 +110,22 @@ def applies_to(definition: SignalDefinition, tag: Tag | None) -> bool:
 
 
 def cached_guide(*, tag: Tag | None = None) -> Guide:
-    """build_guide, cached until the next run or score computation (they are part of the key)."""
-    run_id = SignalRun.objects.current().values_list("pk", flat=True).first()
+    """build_guide, cached per run and score computation (both are part of the key, so a new run or new
+    scores show at once); reviews published since are counted within CACHE_SECONDS. Before the first
+    run nothing is cached."""
+    run = SignalRun.objects.current().values("pk", "finished_at").first()
+    if run is None:
+        return build_guide(tag=tag)
     scored_at = InstructorScore.objects.aggregate(at=Max("computed_at"))["at"]
     key = ":".join(
         [
             "guide",
-            str(run_id),
+            str(run["pk"]),
+            # A run id alone is reused when a database is rebuilt; its finish time is not.
+            run["finished_at"].isoformat() if run["finished_at"] else "",
+            scored_at.isoformat() if scored_at else "",
             tag.slug if tag else "",
             get_language() or "",
-            scored_at.isoformat() if scored_at else "",
         ]
     )
     guide = cache.get(key)

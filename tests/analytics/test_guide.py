@@ -178,15 +178,15 @@ def test_it_lists_the_instructors_with_the_strongest_verified_practice(client, g
     nobody = InstructorFactory(name="赵老师")
     guide_data["b"].instructors.add(weak, nobody)
     for instructor, evidence, has_evidence in [
-        (guide_data["teacher"], 91.0, True),
-        (weak, 40.0, True),
+        (guide_data["teacher"], 0.91, True),
+        (weak, 0.4, True),
         (nobody, 0.0, False),
     ]:
         InstructorScore.objects.create(
             instructor=instructor,
             computed_at=now,
             evidence=evidence,
-            total=60.0,
+            total=0.6,
             breakdown={"evidence": {"has_evidence": has_evidence}},
         )
     html = page(client, reverse("guide-tag", args=["go"]))

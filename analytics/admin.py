@@ -52,6 +52,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         "name_zh",
         "name_en",
         "description",
+        "check_hint",
         "seed_terms",
         "status",
         "merged_into",

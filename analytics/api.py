@@ -402,7 +402,9 @@ class GuideInstructorSerializer(serializers.Serializer):
     instructor = serializers.CharField(source="instructor.slug")
     name = serializers.CharField(source="instructor.name")
     url = serializers.CharField(source="instructor.get_absolute_url")
-    evidence = serializers.FloatField(source="score.evidence", help_text="Evidence percentile among instructors with GitHub evidence, 0–1.")
+    evidence = serializers.FloatField(
+        source="score.evidence", help_text="Evidence percentile among instructors with GitHub evidence, 0–1."
+    )
     total = serializers.FloatField(source="score.total", allow_null=True)
     github_url = serializers.CharField()
     figures = serializers.DictField(help_text="GitHub figures of the last good evidence snapshot.")

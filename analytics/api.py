@@ -5,8 +5,8 @@ from rest_framework import generics, mixins, permissions, serializers, status, v
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics import clauses, ranking_cache, reports
 from analytics import guide as guide_reports
-from analytics import ranking_cache, reports
 from analytics.models import (
     CourseScore,
     CourseScoreQuerySet,
@@ -366,9 +366,18 @@ class GuideQuoteSerializer(serializers.Serializer):
     text = serializers.CharField(source="review.text")
     rating = serializers.IntegerField(source="review.rating")
     created_at = serializers.DateTimeField(source="review.created_at", allow_null=True)
+    clause = serializers.SerializerMethodField(
+        help_text="The complaint clause of the text that put the review in this signal, when known."
+    )
     course = serializers.CharField(source="review.course.slug")
     course_title = serializers.CharField(source="review.course.title")
     url = serializers.SerializerMethodField()
+
+    def get_clause(self, quote) -> str:
+        # Stored as the clause's content words; the reader wants the words as the learner wrote them.
+        words = (quote.cluster.quote_clauses or {}).get(str(quote.review.pk), "")
+        span = clauses.locate(quote.review.text, words.split()) if words else None
+        return quote.review.text[span[0] : span[1]] if span else ""
 
     def get_url(self, quote) -> str:
         return f"{quote.review.course.get_absolute_url()}#review-{quote.review.pk}"

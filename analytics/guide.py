@@ -104,8 +104,9 @@ class Guide:
 
 
 def applies_to(definition: SignalDefinition, tag: Tag | None) -> bool:
-    """A signal scoped to some course tags belongs to those tags' guides (and the all-courses guide)."""
-    scope = {str(value).strip().lower() for value in getattr(definition, "scope_tags", None) or []}
+    """A signal scoped to some course tags (name or slug, any case, as the pipeline reads them) belongs to
+    those tags' guides and the all-courses guide; one without a scope to every guide."""
+    scope = {str(value).strip().lower() for value in definition.scope_tags or []}
     return tag is None or not scope or bool(scope & {tag.slug.lower(), tag.name.lower()})
 
 

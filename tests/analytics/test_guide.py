@@ -262,3 +262,47 @@ def test_seeding_fills_the_how_to_check_hint_without_overwriting_edits():
     assert SignalDefinition.objects.get(key="toy_examples").check_hint
     assert SignalDefinition.objects.get(key="no_production").check_hint == "编辑写的提示"
     assert all(SignalDefinition.objects.values_list("check_hint", flat=True))
+
+
+def test_a_signal_scoped_to_other_tags_stays_out_of_this_tags_guide(client, guide_data):
+    SignalDefinition.objects.filter(key="toy").update(scope_tags=["GO"])  # tag names match in any case
+    scoped = signal_data.definition("py-env", name_zh="虚拟环境混乱", scope_tags=["python"])
+    signal_data.cluster(
+        guide_data["run"],
+        scoped,
+        reviews=[
+            guide_data["py"].reviews.filter(rating=5).first(),
+            guide_data["a"].reviews.filter(rating=5).first(),
+        ],
+    )
+    go_guide = page(client, reverse("guide-tag", args=["go"]))
+    assert "虚拟环境混乱" not in go_guide and 'id="signal-toy"' in go_guide
+    assert "18 条学员评价提炼的 2 个失效信号" in go_guide
+    python_guide = page(client, reverse("guide-tag", args=["python"]))
+    assert "虚拟环境混乱" in python_guide and 'id="signal-toy"' not in python_guide
+    assert "5 条评价中 1 条" in signal_section(python_guide, "py-env")
+    assert "虚拟环境混乱" in page(client, reverse("guide"))
+    assert [signal["key"] for signal in client.get("/api/guide/go/").json()["signals"]] == ["toy", "timeouts"]
+
+
+def test_quotes_mark_the_complaint_clause_and_escape_it(client, guide_data):
+    cluster = guide_data["toy"].clusters.get()
+    review = ReviewFactory(
+        course=guide_data["a"], rating=2, text="老师讲得很好，但是例子全是玩具<b>代码</b>。"
+    )
+    ReviewSignal.objects.create(run=guide_data["run"], review=review, cluster=cluster, score=2.0)
+    cluster.representative_reviews.add(review)
+    cluster.quote_clauses = {str(review.pk): "例子 玩具 代码"}
+    cluster.save(update_fields=["quote_clauses"])
+    toy = signal_section(page(client, reverse("guide")), "toy")
+    quoted = toy[toy.index(f"#review-{review.pk}") - 400 : toy.index(f"#review-{review.pk}")]
+    assert "<q>老师讲得很好，<mark" in quoted  # the praise before it is quoted but not marked
+    marked = quoted[quoted.index('<mark class="quote-clause">') : quoted.index("</mark>")]
+    assert "例子全是玩具" in marked
+    assert "&lt;b&gt;代码&lt;/b&gt;" in quoted and "<b>" not in toy
+    quote = next(
+        quote
+        for quote in client.get("/api/guide/").json()["signals"][0]["quotes"]
+        if quote["review_id"] == review.pk
+    )
+    assert "例子全是玩具" in quote["clause"] and "老师讲得很好" not in quote["clause"]

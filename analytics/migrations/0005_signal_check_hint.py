@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0003_real_signals'),
+        ('analytics', '0004_course_repository_audit'),
     ]
 
     operations = [

@@ -53,6 +53,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         "name_en",
         "description",
         "description_en",
+        "check_hint",
         "seed_terms",
         "status",
         "merged_into",

@@ -1,10 +1,12 @@
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import ranking_cache, reports
+from analytics import clauses, ranking_cache, reports
+from analytics import guide as guide_reports
 from analytics.models import (
     CourseScore,
     CourseScoreQuerySet,
@@ -15,7 +17,7 @@ from analytics.models import (
 )
 from analytics.services import signal_runs
 from analytics.templatetags.rankings import signal_name
-from reviews.models import Course, Review
+from reviews.models import Course, Review, Tag
 
 # --- Signals and runs (staff only) --------------------------------------------------------------------
 
@@ -336,3 +338,128 @@ class CourseRankingList(_RankingListView):
 
     def get_queryset(self):
         return CourseScore.objects.ranking(**self.filters)
+
+
+# --- Public failure-signal guide --------------------------------------------------------------------
+
+
+class GuideTagSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class GuideRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class GuideTrendSerializer(serializers.Serializer):
+    months = serializers.ListField(child=serializers.CharField(), help_text="YYYY-MM, oldest first")
+    shares = serializers.ListField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="Percent of the month's reviews showing the signal; null for a month without reviews.",
+    )
+    counts = serializers.ListField(child=serializers.IntegerField())
+    totals = serializers.ListField(child=serializers.IntegerField())
+
+
+class GuideQuoteSerializer(serializers.Serializer):
+    review_id = serializers.IntegerField(source="review.pk")
+    text = serializers.CharField(source="review.text")
+    rating = serializers.IntegerField(source="review.rating")
+    created_at = serializers.DateTimeField(source="review.created_at", allow_null=True)
+    clause = serializers.SerializerMethodField(
+        help_text="The complaint clause of the text that put the review in this signal, when known."
+    )
+    course = serializers.CharField(source="review.course.slug")
+    course_title = serializers.CharField(source="review.course.title")
+    url = serializers.SerializerMethodField()
+
+    def get_clause(self, quote) -> str:
+        # Stored as the clause's content words; the reader wants the words as the learner wrote them.
+        words = (quote.cluster.quote_clauses or {}).get(str(quote.review.pk), "")
+        span = clauses.locate(quote.review.text, words.split()) if words else None
+        return quote.review.text[span[0] : span[1]] if span else ""
+
+    def get_url(self, quote) -> str:
+        return f"{quote.review.course.get_absolute_url()}#review-{quote.review.pk}"
+
+
+class GuideCourseShareSerializer(serializers.Serializer):
+    course = serializers.CharField(source="course.slug")
+    title = serializers.CharField(source="course.title")
+    url = serializers.CharField(source="course.get_absolute_url")
+    count = serializers.IntegerField()
+    total = serializers.IntegerField()
+    share = serializers.FloatField()
+
+
+class GuideSignalSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField(source="definition.status")
+    description = serializers.CharField()
+    check_hint = serializers.CharField(help_text="How to spot the signal before buying a course.")
+    count = serializers.IntegerField(help_text="Reviews showing the signal.")
+    total = serializers.IntegerField(help_text="Published reviews the guide covers.")
+    share = serializers.FloatField(help_text="count / total")
+    trend = GuideTrendSerializer()
+    quotes = GuideQuoteSerializer(many=True)
+    most_common = GuideCourseShareSerializer(many=True)
+    least_common = GuideCourseShareSerializer(many=True)
+
+
+class GuideInstructorSerializer(serializers.Serializer):
+    instructor = serializers.CharField(source="instructor.slug")
+    name = serializers.CharField(source="instructor.name")
+    url = serializers.CharField(source="instructor.get_absolute_url")
+    evidence = serializers.FloatField(
+        source="score.evidence", help_text="Evidence percentile among instructors with GitHub evidence, 0–1."
+    )
+    total = serializers.FloatField(source="score.total", allow_null=True)
+    github_url = serializers.CharField()
+    figures = serializers.DictField(help_text="GitHub figures of the last good evidence snapshot.")
+
+
+class PublicGuideSerializer(serializers.Serializer):
+    tag = GuideTagSerializer(allow_null=True)
+    run = GuideRunSerializer(
+        allow_null=True, help_text="The signal run the guide reads; null before the first."
+    )
+    total_reviews = serializers.IntegerField()
+    signal_count = serializers.SerializerMethodField()
+    method_url = serializers.SerializerMethodField()
+    min_course_reviews = serializers.IntegerField(
+        help_text="Courses with fewer published reviews are never named most or least affected."
+    )
+    signals = GuideSignalSerializer(many=True)
+    instructors = GuideInstructorSerializer(many=True)
+
+    def get_signal_count(self, guide) -> int:
+        return len(guide.signals)
+
+    def get_method_url(self, guide) -> str:
+        return reverse("how-we-rank")
+
+
+class GuideView(APIView):
+    """The failure-signal guide for all courses: what the current run found, with how to spot each
+    signal before buying, its share, monthly trend, quotes, most and least affected courses, and the
+    instructors with the strongest verified practice."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=PublicGuideSerializer, operation_id="guide_all", tags=["guide"])
+    def get(self, request):
+        return Response(PublicGuideSerializer(guide_reports.cached_guide()).data)
+
+
+class TagGuideView(APIView):
+    """The failure-signal guide for the courses of one tag (by slug); 404 for an unknown tag."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=PublicGuideSerializer, operation_id="guide_by_tag", tags=["guide"])
+    def get(self, request, tag: str):
+        chosen = get_object_or_404(Tag, slug=tag)
+        return Response(PublicGuideSerializer(guide_reports.cached_guide(tag=chosen)).data)

@@ -13,4 +13,7 @@ urlpatterns = [
     # --- Rankings (public) ---
     path("rankings/instructors/", api.InstructorRankingList.as_view(), name="api-rankings-instructors"),
     path("rankings/courses/", api.CourseRankingList.as_view(), name="api-rankings-courses"),
+    # --- Failure-signal guide (public) ---
+    path("guide/", api.GuideView.as_view(), name="api-guide"),
+    path("guide/<str:tag>/", api.TagGuideView.as_view(), name="api-guide-tag"),
 ]

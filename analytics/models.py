@@ -50,6 +50,8 @@ class SignalDefinition(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
+    # What a student can check on a course's trailer, syllabus or repository before buying (public guide).
+    check_hint = models.TextField(_("how to check before buying"), blank=True)
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
     # Course tags (name or slug, any case) whose reviews the seeds may take; empty: every course.
     scope_tags = models.JSONField(_("scope (course tags)"), default=list, blank=True)

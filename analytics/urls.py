@@ -32,5 +32,8 @@ urlpatterns = [
         views.instructor_github_status,
         name="instructor-github-status",
     ),
+    # --- Public failure-signal guide ---
+    path("guide/", views.guide, name="guide"),
+    path("guide/<str:tag>/", views.guide, name="guide-tag"),
     path("healthz/", views.healthz, name="healthz"),
 ]

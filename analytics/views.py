@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from analytics import guide as guide_reports
 from analytics import ranking_cache, reports
 from analytics.forms import (
     GitHubLinkForm,
@@ -441,6 +443,30 @@ def how_we_rank(request: HttpRequest) -> HttpResponse:
 def _percentages(weights: dict[str, float]) -> dict[str, int]:
     total = sum(weights.values()) or 1.0
     return {key: round(100 * value / total) for key, value in weights.items()}
+
+
+# --- Public failure-signal guide (避雷手册) ------------------------------------------------------------
+
+
+GUIDE_TAGS_SHOWN = 12
+
+
+@require_GET
+def guide(request: HttpRequest, tag: str = "") -> HttpResponse:
+    """All courses (`/guide/`) or one tag's courses (`/guide/go/`), from the current run and scores."""
+    chosen = get_object_or_404(Tag, slug=tag) if tag else None
+    return render(
+        request,
+        "analytics/guide.html",
+        {
+            "guide": guide_reports.cached_guide(tag=chosen),
+            "tags": Tag.objects.annotate(courses_count=Count("courses"))
+            .filter(courses_count__gt=0)
+            # The topics with the most courses; the rest are one URL away (/guide/<tag>/).
+            .order_by("-courses_count", "name")[:GUIDE_TAGS_SHOWN],
+            "nav_section": "guide",
+        },
+    )
 
 
 def _compare_slugs(request: HttpRequest, parameter: str = "instructors") -> list[str]:

@@ -25,8 +25,9 @@ def seed_signal_definitions() -> int:
     """Create the shipped failure signals (analytics/data/seeds.json) that do not exist yet.
 
     Idempotent. Definitions that exist are left as admins edited them (names, terms, status); a seeded
-    definition whose seed terms were emptied gets the shipped ones back, and one from before seeds had a
-    scope gets the shipped scope. Returns how many were created.
+    definition whose seed terms were emptied gets the shipped ones back, one from before seeds had a
+    scope gets the shipped scope, and one without a "how to check" hint gets the shipped hint. Returns how
+    many were created.
     """
     created = 0
     for seed in json.loads(SIGNAL_SEEDS_PATH.read_text(encoding="utf-8")):
@@ -37,6 +38,7 @@ def seed_signal_definitions() -> int:
                 "name_en": seed["name_en"],
                 "description": seed["description"],
                 "description_en": seed.get("description_en", ""),
+                "check_hint": seed.get("check_hint", ""),
                 "seed_terms": seed["seed_terms"],
                 "scope_tags": seed.get("scope_tags", []),
                 "status": SignalDefinition.Status.SEEDED,
@@ -53,6 +55,9 @@ def seed_signal_definitions() -> int:
         ):
             definition.seed_terms = seed["seed_terms"]
             definition.save(update_fields=["seed_terms", "updated_at"])
+        if not was_created and not definition.check_hint and seed.get("check_hint"):
+            definition.check_hint = seed["check_hint"]
+            definition.save(update_fields=["check_hint", "updated_at"])
     return created
 
 

@@ -72,7 +72,7 @@ test-fast: export DATABASE_URL =
 test-fast: export REDIS_URL =
 test-fast: export COURSELENS_REQUIRE_SERVICES =
 test-fast: $(STAMP) messages
-	$(PY) -m pytest -m "not e2e and not worker and not redis" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not worker and not redis and not postgres" $(PYTEST_ARGS)
 
 # Debian's chromium for the end-to-end tests (Playwright drives /usr/bin/chromium; nothing downloads a browser).
 browser:

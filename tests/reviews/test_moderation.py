@@ -336,6 +336,7 @@ def test_deleting_a_published_review_leaves_the_next_one_published():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
 def test_near_identical_reviews_saved_at_the_same_instant_are_not_both_published(monkeypatch):
     import threading
     import time

@@ -33,7 +33,6 @@ HIGH_RATING = 5
 MAX_PRAISE_EXAMPLES = 40_000
 MIN_EXAMPLES_PER_CLASS = 20
 MIN_TERM_COUNT = 3
-DECISION = 0.5
 # The clause's own words must lean to a complaint (log-odds above this) whatever the rating says: a 1★
 # review's "课程内容丰富" is praise the learner mis-starred, not a complaint the prior should invent.
 MIN_EVIDENCE = 0.0
@@ -85,7 +84,8 @@ class ComplaintModel:
         )
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
-        """is_complaint() of many clauses, each with its prior (prior() of its rating and contrast)."""
+        """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the
+        posterior above one half, and the clause's own words leaning to a complaint (MIN_EVIDENCE)."""
         prior = np.clip(np.asarray(priors, dtype=np.float64), 1e-3, 1 - 1e-3)
         evidence = self.log_odds_many(clauses)
         score = evidence + np.log(prior / (1 - prior))
@@ -94,18 +94,6 @@ class ComplaintModel:
 
     def prior(self, rating: int | None, contrast: bool) -> float:
         return self.priors.get(_prior_key(rating, contrast), 0.5)
-
-    def probability(self, tokens: Sequence[str], rating: int | None, contrast: bool) -> float:
-        prior = min(max(self.prior(rating, contrast), 1e-3), 1 - 1e-3)
-        score = self.log_odds(tokens) + math.log(prior / (1 - prior))
-        return 1 / (1 + math.exp(-max(min(score, 30.0), -30.0)))
-
-    def is_complaint(self, tokens: Sequence[str], rating: int | None, contrast: bool) -> bool:
-        return (
-            bool(tokens)
-            and self.log_odds(tokens) > MIN_EVIDENCE
-            and self.probability(tokens, rating, contrast) > DECISION
-        )
 
     def as_json(self) -> dict[str, object]:
         return {

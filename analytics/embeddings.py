@@ -113,12 +113,6 @@ class WordVectors:
                 weight[column] = value
         return weight, np.asarray(common, dtype=np.float32)
 
-    def neighbours(self, word: str, count: int = 8) -> list[str]:
-        if word not in self.index:
-            return []
-        similarity = self.vectors @ self.vectors[self.index[word]]
-        return [self.words[i] for i in np.argsort(-similarity)[1 : count + 1]]
-
     def as_arrays(self) -> dict[str, np.ndarray]:
         return {
             "words": np.asarray(self.words, dtype=np.str_),

@@ -415,7 +415,9 @@ def extract(
             group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
             group.similarity_floor = floors[s - guided_groups]
         groups.append(group)
-    _describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
+    _describe(
+        groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params, quotes=False
+    )
     # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
     groups = [group for group in _merge_alike(groups) if group.keywords or not group.discovered]
     groups = _match_known(groups, specs, params)
@@ -697,9 +699,11 @@ def _describe(
     vocabulary: Mapping[Hashable, int],
     stopwords: frozenset[str],
     params: Parameters,
+    *,
+    quotes: bool = True,
 ) -> None:
     """Each group's c-TF-IDF keywords (words and two-word phrases) against the other groups and the
-    unassigned complaints, and its representative quotes."""
+    unassigned complaints, and (with `quotes`) its representative quotes."""
     if not groups:
         return
     m = len(found.docs)
@@ -765,12 +769,15 @@ def _describe(
                 break
         top = row[chosen[0]] if chosen else 0.0
         group.keywords = [(names[i], round(float(row[i] / top), 4)) for i in chosen] if top > 0 else []
+        if not quotes:
+            continue
         rows = np.asarray([int(review_clause[r]) for r in group.members])
-        centroid = np.asarray(matrix[rows].mean(axis=0)).ravel()
-        norm = np.linalg.norm(centroid)
-        similarity = np.asarray(matrix[rows] @ (centroid / norm)).ravel() if norm else np.zeros(len(rows))
         if group.discovered:
             similarity = np.asarray(group.scores)
+        else:
+            centroid = np.asarray(matrix[rows].mean(axis=0)).ravel()
+            norm = np.linalg.norm(centroid)
+            similarity = np.asarray(matrix[rows] @ (centroid / norm)).ravel() if norm else np.zeros(len(rows))
         group.representatives = _representatives(group.members, similarity, found, rows, params.quote_count)
 
 

@@ -10,7 +10,6 @@ from django.db.models import Count
 from analytics import clauses, pipeline
 from analytics.models import (
     ReviewSignal,
-    ReviewTokens,
     SignalAssigner,
     SignalCluster,
     SignalRun,
@@ -21,7 +20,7 @@ from analytics.signals import (
     assign_one,
 )
 from analytics.text import get_segmenter
-from reviews.models import Course, Review, Tag
+from reviews.models import Review, Tag
 
 
 class _AssignerCache:
@@ -53,66 +52,48 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
     with transaction.atomic():  # the cache row and the assignment: one commit
         review = (
             with_cache(Review.objects.filter(pk=review_id), segmenter_part)
-            .values_list("rating", "status", "course_id", "tokens__tokens", "tokens__pipeline", "stale_text")
+            .values_list(
+                "rating",
+                "status",
+                "course__title",
+                "tokens__tokens",
+                "tokens__pipeline",
+                "tokens__noise",
+                "tokens__text_hash",
+                "stale_text",
+            )
             .first()
         )
         match = None
-        if review is not None and review[1] == Review.Status.PUBLISHED and models is None:
-            # No learned model yet (the first run learns it): keep the words, so that run does not cut them.
-            rating, _status, _course_id, _cached, _made_by, stale_text = review
+        if review is not None and review[1] == Review.Status.PUBLISHED:
+            rating, _status, course_title, cached, made_by, noise, text_hash, stale_text = review
             if stale_text is not None:
                 prepared = pipeline.prepare([stale_text], get_segmenter())[0]
-                store(
-                    [
-                        (
-                            review_id,
-                            md5(stale_text),
-                            rating,
-                            clauses.pack(prepared.clauses),
-                            False,
-                            prepared.noise,
-                        )
-                    ],
-                    pipeline=segmenter_part,
+                text_hash = md5(stale_text)
+            else:
+                prepared = pipeline.Prepared(clauses.unpack(cached or ""), noise or "")
+            # Without a learned model yet (the first run learns it) only the words are kept, so that run does
+            # not cut them again; it decides them.
+            pipeline_id = segmenter_part + (models.fingerprint[:16] if models is not None else "")
+            if stale_text is not None or (models is not None and made_by != pipeline_id):
+                review_clauses = (
+                    pipeline.decide([prepared.clauses], [rating], models.complaints)[0]
+                    if models is not None
+                    else prepared.clauses
                 )
-        if review is not None and review[1] == Review.Status.PUBLISHED and models is not None:
-            rating, _status, course_id, cached, made_by, stale_text = review
-            pipeline_id = segmenter_part + models.fingerprint[:16]
-            if stale_text is not None or made_by != pipeline_id:
-                prepared = (
-                    pipeline.prepare([stale_text], get_segmenter())[0]
-                    if stale_text is not None
-                    else pipeline.Prepared(clauses.unpack(cached or ""), "")
-                )
-                decided = pipeline.decide([prepared.clauses], [rating], models.complaints)[0]
-                cached = clauses.pack(decided)
-                text_hash = md5(stale_text) if stale_text is not None else None
-                if text_hash is None:
-                    text_hash = (
-                        ReviewTokens.objects.filter(pk=review_id).values_list("text_hash", flat=True).get()
-                    )
+                cached = clauses.pack(review_clauses)
+                complaint = any(clause.complaint for clause in review_clauses)
                 store(
-                    [
-                        (
-                            review_id,
-                            text_hash,
-                            rating,
-                            cached,
-                            any(c.complaint for c in decided),
-                            prepared.noise,
-                        )
-                    ],
-                    pipeline=pipeline_id,
+                    [(review_id, text_hash, rating, cached, complaint, prepared.noise)], pipeline=pipeline_id
                 )
             complaint_clauses = [clause.tokens for clause in clauses.unpack(cached or "") if clause.complaint]
-            if complaint_clauses:
+            if models is not None and complaint_clauses:
                 assigner = _current_assigner(run)
-                tags = Tag.objects.filter(courses=course_id).values_list("name", "slug")
+                tags = Tag.objects.filter(courses__reviews=review_id).values_list("name", "slug")
                 found = assign_one(
                     assigner,
                     complaint_clauses,
-                    course_title=Course.objects.filter(pk=course_id).values_list("title", flat=True).first()
-                    or "",
+                    course_title=course_title,
                     course_tags=[value for pair in tags for value in pair],
                     vectors=models.vectors,
                 )

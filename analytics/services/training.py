@@ -122,9 +122,12 @@ class _Stored:
 
 def stored_models() -> SignalModels | None:
     """The stored models if they were learned with today's segmenter, labels and code; cached per process."""
+    # The payloads (a megabyte of vectors) are read only when they changed: this runs for every new review.
     rows = {
         row.kind: row
-        for row in LearnedModel.objects.filter(kind__in=[LearnedModel.COMPLAINTS, LearnedModel.WORD_VECTORS])
+        for row in LearnedModel.objects.filter(
+            kind__in=[LearnedModel.COMPLAINTS, LearnedModel.WORD_VECTORS]
+        ).defer("payload")
     }
     complaint_row = rows.get(LearnedModel.COMPLAINTS)
     if complaint_row is None or complaint_row.fingerprint != _base_fingerprint():

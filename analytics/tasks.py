@@ -7,7 +7,7 @@ services ask for a task by name and never import this module.
 import logging
 from collections.abc import Callable
 
-from celery import chord, shared_task
+from celery import group, shared_task
 from celery.signals import worker_init, worker_ready
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -37,22 +37,20 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
 def extract_signals(self, run_id: int) -> str:
     """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
 
-    A chord: one segment_signal_chunk per range of stale reviews, taken by whichever workers are free,
-    then finish_signal_run. With nothing stale, the final step runs here at once. Eager (no worker
-    configured, or .apply()), the same chord runs in this process."""
+    A group of segment_signal_chunk tasks, one per range of stale reviews, taken by whichever workers are
+    free; the chunk that completes the set (counted in the database, not in the result backend, so a chunk
+    run twice after its worker died counts once) queues finish_signal_run. With nothing stale, the final
+    step runs here at once. Eager (.apply()), the same tasks run in this process."""
     ranges = signal_runs.signal_run_plan(run_id=run_id)
     if ranges is None:
         return "skipped"
     if not ranges:
         return signal_runs.signal_run_finish(run_id=run_id).status
-    workflow = chord(
-        [segment_signal_chunk.si(run_id, first, last) for first, last in ranges],
-        finish_signal_run.si(run_id),
-    )
+    chunks = group(segment_signal_chunk.si(run_id, first, last) for first, last in ranges)
     if self.request.is_eager:
-        workflow.apply()
+        chunks.apply().get()  # a chunk that failed for good raises here, as it would in a worker's log
     else:
-        workflow.apply_async()
+        chunks.apply_async()
     return "dispatched"
 
 
@@ -64,13 +62,16 @@ def extract_signals(self, run_id: int) -> str:
     time_limit=6 * 60,
     max_retries=3,
     default_retry_delay=2,
+    ignore_result=True,
 )
 def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
-    """Segment and cache one chunk of a run's stale reviews (primary keys first..last). Idempotent: a chunk
-    that died with its worker is delivered again (late acknowledgement) and one that failed is retried;
-    when the retries are used up the run is marked failed."""
+    """Segment and cache one chunk of a run's stale reviews (primary keys first..last); the chunk that
+    completes the run's set queues the final step. Idempotent: a chunk that died with its worker is
+    delivered again (late acknowledgement; it queues the final step again if the set was complete, and
+    the final step runs once) and one that failed is retried; when the retries are used up the run is
+    marked failed."""
     try:
-        return signal_runs.signal_run_chunk(run_id=run_id, first=first, last=last) or 0
+        chunk = signal_runs.signal_run_chunk(run_id=run_id, first=first, last=last)
     except Exception as error:
         if self.request.retries >= self.max_retries:
             signal_runs.signal_run_fail(run_id=run_id, error=error)
@@ -80,11 +81,18 @@ def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
             # raised (task_eager_propagates) it would end the whole workflow.
             return self.retry(exc=error, throw=False)
         raise self.retry(exc=error) from error
+    if chunk.completes_run:
+        if self.request.is_eager:
+            finish_signal_run.apply(args=[run_id])
+        else:
+            finish_signal_run.delay(run_id)
+    return chunk.segmented
 
 
 @shared_task(acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
 def finish_signal_run(run_id: int) -> str:
-    """The workflow's last step: load the (now cached) corpus, learn, decide, extract and save the run."""
+    """The workflow's last step: load the (now cached) corpus, learn, decide, extract and save the run.
+    Queued more than once (a chunk delivered again), it runs once: the others find the run taken over."""
     return signal_runs.signal_run_finish(run_id=run_id).status
 
 

@@ -269,12 +269,9 @@ if not REDIS_URL:
         # would cap the embedded worker at one task a second.
         "polling_interval": 0.1,
     }
-# A signal run's chord counts its finished chunks in the result backend: Redis beside the Redis broker, files
-# beside the on-disk one. Tasks that nobody waits for set ignore_result.
-CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
-if not REDIS_URL:
-    (VAR_DIR / "celery" / "results").mkdir(parents=True, exist_ok=True)
-CELERY_RESULT_EXPIRES = 24 * 3600
+# No task result is read: a signal run's chunks count themselves done in the database, progress lives on the
+# run row. So results are not stored at all (no backend to fill or to fail).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain
 from pathlib import Path
@@ -77,6 +78,9 @@ _LEARNED_TERMS = 20
 # The run's `worker` while its chunks are out: no single process owns it (any worker may run a chunk), so
 # only its heartbeat tells whether it is alive; the final task takes it over under its own id.
 WORKFLOW = "workflow"
+
+# In a running run's counts: the first primary key of each chunk done, so that a chunk run twice counts once.
+_CHUNKS_FINISHED = "chunks_finished"
 
 
 class SignalRunAbandoned(Exception):
@@ -257,28 +261,38 @@ def _chunk_step(done: int, total: int) -> str:
     return _("Segmenting %(done)d/%(total)d") % {"done": done, "total": total}
 
 
-def signal_run_chunk(*, run_id: int, first: int, last: int) -> int | None:
-    """Segment and cache the stale reviews of one chunk of a run (primary keys first..last) and count the
-    chunk done. Idempotent. None (nothing done) when the run is no longer running: it was given up."""
+@dataclass(frozen=True)
+class ChunkOutcome:
+    segmented: int
+    # This chunk made the set of the run's chunks complete (or found it complete, delivered again): the
+    # caller queues the final step.
+    completes_run: bool
+
+
+def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
+    """Segment and cache the stale reviews of one chunk of a run (primary keys first..last) and mark the
+    chunk done. Idempotent: a chunk delivered again after it finished (its worker died before acknowledging
+    it) counts once. Nothing is done when the run is no longer running (it was given up)."""
     if not SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).exists():
-        return None
+        return ChunkOutcome(0, completes_run=False)
     SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(heartbeat_at=timezone.now())
     with threadpool_limits(limits=1):
         segmented = segment_stale(first, last)
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         run = SignalRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != SignalRun.Status.RUNNING:
-            return None
+            return ChunkOutcome(segmented, completes_run=False)
         total = int(run.counts.get("chunks", 0))
-        # Capped: a chunk delivered again after it finished (its worker died before acknowledging it) must
-        # not count twice.
-        done = min(total, int(run.counts.get("chunks_done", 0)) + 1)
-        run.counts = {**run.counts, "chunks_done": done}
+        finished = sorted({*run.counts.get(_CHUNKS_FINISHED, []), first})
+        done = len(finished)
+        run.counts = {**run.counts, "chunks_done": done, _CHUNKS_FINISHED: finished}
         run.progress = max(run.progress, 3 + int(25 * done / max(total, 1)))
         run.step = _chunk_step(done, total)
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["counts", "progress", "step", "heartbeat_at"])
-    return segmented
+        # Still the workflow's (no final step has taken it over yet) and every chunk is in.
+        completes = done >= total and run.worker == WORKFLOW
+    return ChunkOutcome(segmented, completes_run=completes)
 
 
 def signal_run_finish(*, run_id: int) -> SignalRun:

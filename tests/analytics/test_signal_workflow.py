@@ -1,4 +1,4 @@
-"""A run as a workflow: the stale reviews segmented in chunks (a chord of chunk tasks), then the final step.
+"""A run as a workflow: the stale reviews segmented in chunks (a group of chunk tasks, joined in the database), then the final step.
 
 The workflow gives the report a single-process run gives; progress counts the chunks; a chunk that fails
 once is retried and the run succeeds; one that keeps failing fails the run and the current report stays.
@@ -136,3 +136,34 @@ def test_extract_signals_without_a_worker_runs_the_workflow_here(seeded):
     assert run.counts["chunks"] == run.counts["chunks_done"] == -(-len(labels) // 10)
     assert stdout.getvalue().startswith(f"运行 #{run.pk}：{len(labels)} 条评价")
     assert stderr.getvalue() == ""
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_a_chunk_delivered_again_counts_once_and_the_final_step_runs_once(seeded, monkeypatch):
+    labels = make_corpus()
+    pk = _start()
+    ranges = signal_runs.signal_run_plan(run_id=pk)
+    assert ranges is not None and len(ranges) >= 3
+    first, *rest = ranges
+    assert not signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1]).completes_run
+    # The worker died before acknowledging it: the same chunk comes again and must not count as a second one.
+    again = signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1])
+    assert not again.completes_run and again.segmented == 0
+    assert SignalRun.objects.get(pk=pk).counts["chunks_done"] == 1
+    outcomes = [signal_runs.signal_run_chunk(run_id=pk, first=a, last=b) for a, b in rest]
+    assert [outcome.completes_run for outcome in outcomes] == [False] * (len(rest) - 1) + [True]
+    # Delivered again after the set was complete (the final step may not have been queued): it asks again.
+    assert signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1]).completes_run
+
+    finished: list[int] = []
+    real_execute = signal_runs._execute_claimed
+    monkeypatch.setattr(signal_runs, "_execute_claimed", lambda run: finished.append(run.pk) or real_execute(run))
+    run = signal_runs.signal_run_finish(run_id=pk)
+    assert run.status == SignalRun.Status.SUCCEEDED, run.error
+    assert run.counts["chunks_done"] == run.counts["chunks"] == len(ranges)
+    assert "chunks_finished" not in run.counts
+    # A second final step (queued by the chunk delivered again) finds the run finished and changes nothing.
+    assert signal_runs.signal_run_finish(run_id=pk).status == SignalRun.Status.SUCCEEDED
+    assert finished == [pk]
+    assert not signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1]).completes_run
+    assert run.counts["decided"] == len(labels)

@@ -1,4 +1,5 @@
-"""A run as a workflow: the stale reviews segmented in chunks (a group of chunk tasks, joined in the database), then the final step.
+"""A run as a workflow: the stale reviews segmented in chunks (a group of tasks joined in the database),
+then the final step.
 
 The workflow gives the report a single-process run gives; progress counts the chunks; a chunk that fails
 once is retried and the run succeeds; one that keeps failing fails the run and the current report stays.
@@ -157,7 +158,12 @@ def test_a_chunk_delivered_again_counts_once_and_the_final_step_runs_once(seeded
 
     finished: list[int] = []
     real_execute = signal_runs._execute_claimed
-    monkeypatch.setattr(signal_runs, "_execute_claimed", lambda run: finished.append(run.pk) or real_execute(run))
+
+    def watched(run):
+        finished.append(run.pk)
+        return real_execute(run)
+
+    monkeypatch.setattr(signal_runs, "_execute_claimed", watched)
     run = signal_runs.signal_run_finish(run_id=pk)
     assert run.status == SignalRun.Status.SUCCEEDED, run.error
     assert run.counts["chunks_done"] == run.counts["chunks"] == len(ranges)

@@ -33,6 +33,13 @@ def seeded():
     taxonomy.seed_signal_definitions()
 
 
+@pytest.fixture
+def go_seeded(seeded):
+    """Only the Go signals, as on a site whose staff deleted the course-wide ones: what the course-wide
+    "questions go unanswered" signal would hold is then left to discovery."""
+    SignalDefinition.objects.filter(scope_tags=[]).delete()
+
+
 def run_once(**parameters) -> SignalRun:
     run, _created = signal_runs.signal_run_start(parameters=parameters or None, enqueue=False)
     return signal_runs.signal_run_execute(run_id=run.pk)
@@ -54,6 +61,17 @@ def test_it_runs_an_extraction_and_makes_it_the_current_report(seeded):
             assert found.get(review_id) == label
         if label == "praise":
             assert review_id not in found
+    # The after-sales complaints (nothing in the Go seeds) go to the course-wide "questions go unanswered"
+    # signal, which holds nothing else.
+    support = {found.get(review_id) for review_id, label in labels.items() if label == "support"}
+    assert support == {"no_response"}
+    assert {label for review_id, label in labels.items() if found.get(review_id) in support} == {"support"}
+
+
+def test_without_a_signal_for_them_recurring_complaints_surface_as_candidates(go_seeded):
+    labels = make_corpus()
+    run = run_once()
+    found = assignments(run)
     # The unseeded after-sales complaints surface as candidates of their own that hold nothing else.
     support = {found.get(review_id) for review_id, label in labels.items() if label == "support"}
     assert support and all(key and key.startswith("candidate-") for key in support)
@@ -152,7 +170,7 @@ def test_it_files_reviews_under_the_month_of_the_sites_time_zone(seeded, setting
     assert [signal["trend"] for signal in run.report["signals"]] == [[1, 1]]
 
 
-def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypatch):
+def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(go_seeded, monkeypatch):
     make_corpus()
     first = run_once()
     deleted, _by_model = SignalDefinition.objects.filter(status=SignalDefinition.Status.DISCOVERED).delete()
@@ -345,8 +363,11 @@ def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
     assert not ReviewSignal.objects.filter(review=review).exists()
 
 
-def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
-    assert taxonomy.seed_signal_definitions() == 6
+def test_it_seeds_the_shipped_signals_once_and_keeps_admin_edits():
+    # The six Go signals, scoped to Go courses, and the twelve course-wide ones.
+    assert taxonomy.seed_signal_definitions() == 18
+    scoped = dict(SignalDefinition.objects.values_list("key", "scope_tags"))
+    assert sum(tags == ["go"] for tags in scoped.values()) == 6 and scoped["video_playback"] == []
     definition = SignalDefinition.objects.get(key="toy_examples")
     taxonomy.signal_rename(definition=definition, name_zh="玩具例子", name_en="Toy code")
     assert taxonomy.seed_signal_definitions() == 0
@@ -355,7 +376,7 @@ def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
     assert set(SignalDefinition.objects.values_list("status", flat=True)) == {"seeded"}
 
 
-def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(seeded):
+def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(go_seeded):
     labels = make_corpus()
     run_once()
     candidate = next(

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypedDict, TypeVar
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +25,42 @@ def _compare_slugs(request: HttpRequest, parameter: str = "instructors") -> list
     return list(dict.fromkeys(slug for slug in slugs if slug))
 
 
+Found = TypeVar("Found", Instructor, Course)
+
+
+def _found_or_errors(
+    slugs: list[str], find: Callable[[], dict[str, Found]], *, too_many: str, unknown: str
+) -> tuple[dict[str, Found], list[str]]:
+    """The compared objects by slug, or the errors to show: too many slugs, or slugs naming nothing."""
+    if len(slugs) > COMPARE_MAX:
+        return {}, [too_many % {"count": len(slugs)}]
+    found = find() if slugs else {}
+    if missing := [slug for slug in slugs if slug not in found]:
+        return found, [unknown % {"slugs": ", ".join(missing)}]
+    return found, []
+
+
+def _picker(
+    ranked: QuerySet[InstructorScore] | QuerySet[CourseScore],
+    *,
+    owner: str,
+    picked: Instructor | Course | None,
+    slug: str,
+) -> dict[str, Any]:
+    """The picker's context: the best ranked, and the one already picked (`owner` of a score, by `slug`)
+    listed first if it is not among them."""
+    suggestions: list[Any] = list(ranked.filter(rank__isnull=False)[:12])
+    context: dict[str, Any] = {}
+    if picked is not None:
+        context["picked"] = picked
+        if all(getattr(score, owner).slug != slug for score in suggestions):
+            scored = list(ranked.filter(**{f"{owner}__slug": slug}))
+            context["picked_unscored"] = not scored
+            suggestions = [*scored, *suggestions]
+    context["suggestions"] = suggestions
+    return context
+
+
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     """Two to four instructors side by side; a clear 400 for more than four or unknown slugs.
@@ -33,30 +70,22 @@ def compare(request: HttpRequest) -> HttpResponse:
     slugs = _compare_slugs(request)
     if len(request.GET.getlist("instructors")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
         return redirect(f"{reverse('compare')}?{urlencode({'instructors': ','.join(slugs)})}")
-    errors: list[str] = []
-    if len(slugs) > COMPARE_MAX:
-        errors.append(
-            _("You can compare at most four instructors at once (you picked %(count)d).")
-            % {"count": len(slugs)}
-        )
-    instructors: dict[str, Instructor] = {}
-    if slugs and not errors:
-        instructors = {i.slug: i for i in Instructor.objects.filter(slug__in=slugs)}
-        unknown = [slug for slug in slugs if slug not in instructors]
-        if unknown:
-            errors.append(_("No instructor with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
+    instructors, errors = _found_or_errors(
+        slugs,
+        lambda: {i.slug: i for i in Instructor.objects.filter(slug__in=slugs)},
+        too_many=_("You can compare at most four instructors at once (you picked %(count)d)."),
+        unknown=_("No instructor with the slug: %(slugs)s."),
+    )
     context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
     if errors or len(slugs) < COMPARE_MIN:
-        ranked = InstructorScore.objects.ranking()
-        suggestions = list(ranked.filter(rank__isnull=False)[:12])
-        if len(slugs) == 1 and not errors:
-            context["picked"] = instructors[slugs[0]]
-            context["picked_unscored"] = all(score.instructor.slug != slugs[0] for score in suggestions)
-            if context["picked_unscored"]:
-                scored = list(ranked.filter(instructor__slug=slugs[0]))
-                context["picked_unscored"] = not scored
-                suggestions = [*scored, *suggestions]
-        context["suggestions"] = suggestions
+        context.update(
+            _picker(
+                InstructorScore.objects.ranking(),
+                owner="instructor",
+                picked=instructors[slugs[0]] if len(slugs) == 1 and not errors else None,
+                slug=slugs[0] if slugs else "",
+            )
+        )
         return render(request, "analytics/compare.html", context, status=400 if errors else 200)
 
     scores = {
@@ -147,27 +176,22 @@ def compare_courses(request: HttpRequest) -> HttpResponse:
     slugs = _compare_slugs(request, "courses")
     if len(request.GET.getlist("courses")) > 1 and COMPARE_MIN <= len(slugs) <= COMPARE_MAX:
         return redirect(f"{reverse('compare-courses')}?{urlencode({'courses': ','.join(slugs)})}")
-    errors: list[str] = []
-    if len(slugs) > COMPARE_MAX:
-        errors.append(
-            _("You can compare at most four courses at once (you picked %(count)d).") % {"count": len(slugs)}
-        )
-    courses: dict[str, Course] = {}
-    if slugs and not errors:
-        courses = {course.slug: course for course in Course.objects.filter(slug__in=slugs)}
-        if unknown := [slug for slug in slugs if slug not in courses]:
-            errors.append(_("No course with the slug: %(slugs)s.") % {"slugs": ", ".join(unknown)})
+    courses, errors = _found_or_errors(
+        slugs,
+        lambda: {course.slug: course for course in Course.objects.filter(slug__in=slugs)},
+        too_many=_("You can compare at most four courses at once (you picked %(count)d)."),
+        unknown=_("No course with the slug: %(slugs)s."),
+    )
     context: dict = {"errors": errors, "slugs": slugs, "nav_section": "compare"}
     if errors or len(slugs) < COMPARE_MIN:
-        ranked = CourseScore.objects.ranking()
-        suggestions = list(ranked.filter(rank__isnull=False)[:12])
-        if len(slugs) == 1 and not errors:
-            context["picked"] = courses[slugs[0]]
-            if all(score.course.slug != slugs[0] for score in suggestions):
-                picked = list(ranked.filter(course__slug=slugs[0]))
-                context["picked_unscored"] = not picked
-                suggestions = [*picked, *suggestions]
-        context["suggestions"] = suggestions
+        context.update(
+            _picker(
+                CourseScore.objects.ranking(),
+                owner="course",
+                picked=courses[slugs[0]] if len(slugs) == 1 and not errors else None,
+                slug=slugs[0] if slugs else "",
+            )
+        )
         return render(request, "analytics/compare_courses.html", context, status=400 if errors else 200)
 
     scores = {score.course_id: score for score in CourseScore.objects.filter(course__in=courses.values())}

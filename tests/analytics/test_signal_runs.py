@@ -20,7 +20,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.services import assignment, signal_runs, taxonomy
+from analytics.services import assignment, signal_extraction, signal_runs, taxonomy
 from reviews.models import Review
 from tests.analytics.signal_corpus import go_course, make_corpus
 from tests.factories import ReviewFactory, StaffUserFactory
@@ -93,7 +93,7 @@ def test_without_a_signal_for_them_recurring_complaints_surface_as_candidates(go
 def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
     make_corpus(repeat=1)
     seen = []
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def watching_extract(*args, progress, **kwargs):
         def spy(percent, step):
@@ -103,7 +103,7 @@ def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
 
         return real_extract(*args, progress=spy, **kwargs)
 
-    monkeypatch.setattr(signal_runs, "extract", watching_extract)
+    monkeypatch.setattr(signal_extraction, "extract", watching_extract)
     run_once()
     assert [status for status, *_rest in seen] == ["running"] * len(seen) and len(seen) >= 3
     percents = [percent for _status, percent, _step, _beat in seen]
@@ -118,7 +118,7 @@ def test_it_leaves_the_previous_report_current_when_a_run_fails(seeded, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("clustering exploded")
 
-    monkeypatch.setattr(signal_runs, "extract", broken)
+    monkeypatch.setattr(signal_extraction, "extract", broken)
     run, _created = signal_runs.signal_run_start(enqueue=False)
     with pytest.raises(RuntimeError):
         signal_runs.signal_run_execute(run_id=run.pk)
@@ -133,14 +133,14 @@ def test_it_completes_a_run_when_a_learner_deletes_a_review_meanwhile(seeded, mo
     first = run_once()
     # A quoted complaint: it has an assignment and is a representative review of its cluster.
     quoted = SignalCluster.objects.filter(run=first).first().representative_reviews.first()
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def extract_while_the_author_deletes(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         Review.objects.filter(pk=quoted.pk).delete()  # committed by the learner's request
         return result
 
-    monkeypatch.setattr(signal_runs, "extract", extract_while_the_author_deletes)
+    monkeypatch.setattr(signal_extraction, "extract", extract_while_the_author_deletes)
     run = run_once()
     assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
     assert not ReviewSignal.objects.filter(review_id=quoted.pk).exists()
@@ -192,14 +192,14 @@ def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(go_seeded, monke
 
 def test_it_discards_the_results_of_a_run_given_up_while_it_ran(seeded, monkeypatch):
     make_corpus(repeat=1)
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def slow_extract(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         SignalRun.objects.update(status=SignalRun.Status.FAILED, error="given up")  # e.g. marked stale
         return result
 
-    monkeypatch.setattr(signal_runs, "extract", slow_extract)
+    monkeypatch.setattr(signal_extraction, "extract", slow_extract)
     run = run_once()
     assert run.status == SignalRun.Status.FAILED and not run.is_current
     assert not SignalCluster.objects.exists() and not SignalRun.objects.filter(is_current=True).exists()

@@ -17,6 +17,7 @@ from analytics.models import (
 )
 from analytics.services import signal_runs
 from analytics.templatetags.rankings import signal_name
+from reviews import pii
 from reviews.models import Course, Review, Tag
 
 # --- Signals and runs (staff only) --------------------------------------------------------------------
@@ -33,10 +34,14 @@ class SignalExampleSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     url = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField(help_text="The review's text, personal data masked.")
 
     class Meta:
         model = Review
         fields = ["review_id", "external_id", "course", "rating", "text", "created_at", "status", "url"]
+
+    def get_text(self, review: Review) -> str:
+        return pii.mask(review.text)
 
     def get_url(self, review: Review) -> str:
         return f"{review.course.get_absolute_url()}#review-{review.pk}"
@@ -365,7 +370,7 @@ class GuideTrendSerializer(serializers.Serializer):
 
 class GuideQuoteSerializer(serializers.Serializer):
     review_id = serializers.IntegerField(source="review.pk")
-    text = serializers.CharField(source="review.text")
+    text = serializers.SerializerMethodField(help_text="The review's text, personal data masked.")
     rating = serializers.IntegerField(source="review.rating")
     created_at = serializers.DateTimeField(source="review.created_at", allow_null=True)
     clause = serializers.SerializerMethodField(
@@ -379,7 +384,10 @@ class GuideQuoteSerializer(serializers.Serializer):
         # Stored as the clause's content words; the reader wants the words as the learner wrote them.
         words = (quote.cluster.quote_clauses or {}).get(str(quote.review.pk), "")
         span = clauses.locate(quote.review.text, words.split()) if words else None
-        return quote.review.text[span[0] : span[1]] if span else ""
+        return pii.mask(quote.review.text)[span[0] : span[1]] if span else ""
+
+    def get_text(self, quote) -> str:
+        return pii.mask(quote.review.text)
 
     def get_url(self, quote) -> str:
         return f"{quote.review.course.get_absolute_url()}#review-{quote.review.pk}"

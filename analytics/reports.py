@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import ACTIVE_RUN_STATUSES, ReviewSignal, SignalCluster, SignalDefinition, SignalRun
 from analytics.signals import Parameters
+from reviews import pii
 from reviews.models import Course, Instructor, Review
 
 # Signals the public may see: the shipped taxonomy and the ones staff confirmed. Never a discovered
@@ -455,7 +456,7 @@ def signal_report(*, run: SignalRun | None = None) -> dict:
         examples = [
             {
                 "review_id": review_key(review.pk, review.external_id),
-                "text": review.text,
+                "text": pii.mask(review.text),
                 "clause": (cluster.quote_clauses or {}).get(str(review.pk), ""),
             }
             for review in cluster.representative_reviews.all()

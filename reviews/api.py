@@ -14,7 +14,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from reviews import services
+from reviews import privacy, services
 from reviews.models import (
     DIMENSION_KEYS,
     Course,
@@ -313,6 +313,13 @@ class ReviewSerializer(serializers.ModelSerializer):
     dimensions = serializers.SerializerMethodField()
     is_mine = serializers.SerializerMethodField()
     voted_helpful = serializers.SerializerMethodField(help_text="Whether you marked this review helpful.")
+    text = serializers.SerializerMethodField(
+        help_text="The review's text; phone numbers, QQ / WeChat ids, e-mail addresses and ID card numbers "
+        "are masked for everyone but its author."
+    )
+    moderation_note = serializers.SerializerMethodField(
+        help_text="For the author of a review held for personal data: what to take out. Empty otherwise."
+    )
 
     class Meta:
         model = Review
@@ -329,6 +336,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "helpful_count",
             "voted_helpful",
             "is_mine",
+            "moderation_note",
             "created_at",
             "updated_at",
         ]
@@ -345,6 +353,14 @@ class ReviewSerializer(serializers.ModelSerializer):
     @extend_schema_field(_DIMENSIONS_SCHEMA)
     def get_dimensions(self, review: Review) -> dict:
         return review.dimensions
+
+    def get_text(self, review: Review) -> str:
+        return privacy.text_for(review, self._user())
+
+    def get_moderation_note(self, review: Review) -> str:
+        if review.status != Review.Status.PENDING or not self.get_is_mine(review):
+            return ""
+        return privacy.personal_data_note(privacy.held_for_personal_data(review))
 
     def get_is_mine(self, review: Review) -> bool:
         user = self._user()

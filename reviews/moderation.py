@@ -12,6 +12,8 @@ Rules (thresholds in `Rules`):
   `spree_window_minutes`.
 - suspected_spam: the noise gate (reviews/noise.py) finds a contact number, a link to another site or
   keyboard mash in the text.
+- personal_data: the text holds someone's phone number, QQ / WeChat id, e-mail address or ID card number
+  (reviews/pii.py). Held so the author can take it out; if published anyway, others see it masked.
 - resubmitted_after_moderation (reviews.services): the author deleted a held or hidden review of the same
   course and wrote a new one.
 """
@@ -25,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from reviews import noise
+from reviews import noise, pii
 
 NEAR_DUPLICATE = "near_duplicate"
 NEW_ACCOUNT_BURST = "new_account_burst"
 REVIEW_SPREE = "review_spree"
 SUSPECTED_SPAM = "suspected_spam"
+PERSONAL_DATA = "personal_data"
 # Noise that a moderator should see; content-free text ("好好好") is only kept out of the analysis.
 _SPAM_KINDS = frozenset((noise.CONTACT, noise.LINK, noise.MASH))
 # Set by reviews.services, not by screen(): the author deleted a held or hidden review of this course before.
@@ -137,7 +140,22 @@ def screen(candidate: Candidate, recent: Sequence[RecentReview], rules: Rules = 
 
     spam = noise.screen(candidate.text)
     if spam is not None and spam.kind in _SPAM_KINDS:
-        findings.append(Finding(SUSPECTED_SPAM, {"kind": spam.kind, "evidence": spam.evidence[:80]}))
+        evidence = pii.mask(spam.evidence[:80])
+        findings.append(Finding(SUSPECTED_SPAM, {"kind": spam.kind, "evidence": evidence}))
+
+    personal = pii.find(candidate.text)
+    if personal:
+        # The finding is stored in the moderation log: it keeps the masked form, never the number itself.
+        masked = pii.mask(candidate.text)
+        findings.append(
+            Finding(
+                PERSONAL_DATA,
+                {
+                    "kinds": [kind for kind in pii.KINDS if any(m.kind == kind for m in personal)],
+                    "evidence": [masked[m.start : m.end] for m in personal][:5],
+                },
+            )
+        )
 
     if len(normalise(candidate.text)) >= rules.duplicate_min_chars:
         window = now - timedelta(days=rules.lookback_days)

@@ -12,6 +12,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from analytics import clauses, reports
+from reviews import pii
 
 register = template.Library()
 
@@ -96,10 +97,12 @@ def count_label(key: str) -> str:
 @register.simple_tag
 def quote_with_clause(review, cluster, length: int = 110) -> str:
     """The review's text (escaped) cut to about `length` characters around the complaint clause that put it
-    in the cluster, with that clause marked; the plain truncated text when the clause is not known."""
-    text = review.text
+    in the cluster, with that clause marked; the plain truncated text when the clause is not known.
+    Personal data in the text is masked (masking keeps offsets, so the clause found in the text marks the
+    same words in the masked one)."""
     clause = (getattr(cluster, "quote_clauses", None) or {}).get(str(review.pk), "")
-    span = clauses.locate(text, clause.split()) if clause else None
+    span = clauses.locate(review.text, clause.split()) if clause else None
+    text = pii.mask(review.text)
     if span is None:
         return Truncator(text).chars(length)
     start, end = span

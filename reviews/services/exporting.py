@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reviews import pii
 from reviews.models import Course, Review
 
 EXPORT_CHUNK_SIZE = 2000
@@ -13,11 +14,15 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def feedback_export(*, path: str | Path) -> int:
+def feedback_export(*, path: str | Path, unmasked: bool = False) -> int:
     """Write every review, whatever its status, with its revisions, as JSON Lines in the `import_feedback`
     format; returns how many. Importing the file into an empty database gives the same reviews, ratings,
     dimensions, texts, dates, statuses and revisions (authors, votes and reports are not exported: imported
-    reviews have no author). A review written on the site gets the id "web-<pk>"."""
+    reviews have no author). A review written on the site gets the id "web-<pk>".
+
+    Phone numbers, QQ / WeChat ids, e-mail addresses and ID card numbers in the texts are masked: an export
+    travels further than the database. `unmasked=True` writes them as stored, for a backup that must
+    restore exactly."""
     path = Path(path)
     instructor_of: dict[int, str] = {}
     for course_id, name in Course.instructors.through.objects.order_by(
@@ -35,14 +40,14 @@ def feedback_export(*, path: str | Path) -> int:
                 "instructor": instructor_of.get(review.course_id) or "unknown",
                 "provider": review.course.provider or None,
                 "rating": review.rating,
-                "text": review.text,
+                "text": review.text if unmasked else pii.mask(review.text),
                 "dimensions": review.dimensions,
                 "created_at": _iso(review.created_at),
                 "status": review.status,
                 "revisions": [
                     {
                         "rating": revision.rating,
-                        "text": revision.text,
+                        "text": revision.text if unmasked else pii.mask(revision.text),
                         "dimensions": revision.dimensions,
                         "created_at": _iso(revision.created_at),
                     }

@@ -76,6 +76,8 @@ def review_screen(*, review: Review) -> moderation.Verdict:
     return moderation.screen(candidate, _recent_reviews(exclude_pk=review.pk, since=since), MODERATION_RULES)
 
 
+_RULES_AFTER_EDIT = (moderation.NEAR_DUPLICATE, moderation.SUSPECTED_SPAM, moderation.PERSONAL_DATA)
+
 # Any constant: every process takes the same PostgreSQL advisory lock.
 _SCREENING_LOCK_ID = 7_400_201
 
@@ -91,7 +93,8 @@ def _screen_one_at_a_time() -> None:
 
 def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> moderation.Verdict:
     """Hold a published learner review as pending when the screening finds it suspicious (call it inside the
-    transaction that saves the review). After an edit only the near-duplicate and spam rules apply."""
+    transaction that saves the review). After an edit only the near-duplicate, spam and personal-data rules
+    apply."""
     if review.status != Review.Status.PUBLISHED:
         return moderation.Verdict()
     _screen_one_at_a_time()
@@ -110,7 +113,7 @@ def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> modera
             tuple(
                 finding
                 for finding in verdict.findings
-                if finding.rule in (moderation.NEAR_DUPLICATE, moderation.SUSPECTED_SPAM)
+                if finding.rule in _RULES_AFTER_EDIT
             )
         )
     if not verdict.suspicious:

@@ -2,6 +2,7 @@
 
 from django import template
 
+from reviews import privacy
 from reviews.models import ModerationEvent, Review
 
 register = template.Library()
@@ -19,3 +20,12 @@ def moderation_note(review: Review) -> str:
         .first()
     )
     return event.reason if event else ""
+
+
+@register.simple_tag
+def hold_note(review: Review) -> str:
+    """Why the screening holds the author's pending review, when the author can do something about it (it
+    holds personal data); "" otherwise."""
+    if review is None:
+        return ""
+    return privacy.personal_data_note(privacy.held_for_personal_data(review))

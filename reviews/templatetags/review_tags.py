@@ -3,6 +3,7 @@
 from django import template
 from django.utils.functional import Promise
 
+from reviews import privacy
 from reviews.models import DIMENSIONS, dimension_field
 
 register = template.Library()
@@ -45,3 +46,9 @@ def dimension_ratings(review) -> list[tuple[str | Promise, int]]:
 def review_url(review) -> str:
     """Where a review can be read: its course page, opened at the page of the list that holds it."""
     return f"{review.course.get_absolute_url()}?review={review.pk}#review-{review.pk}"
+
+
+@register.filter
+def text_for(review, user) -> str:
+    """The review's text as `user` reads it: whole for its author, personal data masked for everyone else."""
+    return privacy.text_for(review, user)

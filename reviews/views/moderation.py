@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from courselens.auth import staff_required
-from reviews import moderation, services
+from reviews import moderation, privacy, services
 from reviews.forms import ModerationForm
 from reviews.models import ModerationEvent, Review, ReviewReport
 from reviews.views.common import safe_next
@@ -46,6 +46,11 @@ def describe_finding(finding: dict) -> str:
         return _("Suspected spam: %(kind)s (%(evidence)s).") % {
             "kind": kinds.get(kind, kind),
             "evidence": detail.get("evidence", ""),
+        }
+    if rule == moderation.PERSONAL_DATA:
+        return _("Personal data: %(kinds)s (%(evidence)s).") % {
+            "kinds": privacy.kinds_sentence(list(detail.get("kinds", []))),
+            "evidence": ", ".join(str(item) for item in detail.get("evidence", [])),
         }
     if rule == moderation.REVIEW_SPREE:
         return _("%(count)s reviews by this account within %(minutes)s minutes.") % {

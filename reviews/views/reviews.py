@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from courselens.auth import AuthenticatedHttpRequest
 from courselens.throttling import throttle
-from reviews import services
+from reviews import privacy, services
 from reviews.forms import ReportForm, ReviewForm
 from reviews.models import Course, Review, ReviewReport
 from reviews.views.common import PUBLISHED, REVIEWS_PER_PAGE, reported_ids, reviews_for_display, safe_next
@@ -60,13 +60,12 @@ def review_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def _say_where_the_review_stands(request: HttpRequest, review: Review, *, saved: str) -> None:
     """A review held for moderation is saved but not public: the learner must not think others can read it."""
     if review.status == Review.Status.PENDING:
-        messages.warning(
-            request,
-            _(
-                "Your review is saved and waits for a moderator before it is public; "
-                "you can still edit it meanwhile."
-            ),
+        saved_note = _(
+            "Your review is saved and waits for a moderator before it is public; "
+            "you can still edit it meanwhile."
         )
+        why = privacy.personal_data_note(privacy.held_for_personal_data(review))
+        messages.warning(request, f"{saved_note} {why}" if why else saved_note)
     else:
         messages.success(request, saved)
 

@@ -66,7 +66,7 @@ def test_it_holds_a_review_with_a_contact_or_a_link_as_suspected_spam(text):
     review = review_submit(author=old_account(), course=CourseFactory(), rating=5, text=text)
     review.refresh_from_db()
     assert review.status == Review.Status.PENDING
-    assert held_rules(review) == [moderation.SUSPECTED_SPAM]
+    assert moderation.SUSPECTED_SPAM in held_rules(review)
 
 
 def test_it_holds_a_review_edited_into_an_ad():
@@ -75,7 +75,7 @@ def test_it_holds_a_review_edited_into_an_ad():
     review_edit(review=review, editor=author, rating=4, text="讲得清楚，想要源码的加 QQ 群 758988526")
     review.refresh_from_db()
     assert review.status == Review.Status.PENDING
-    assert held_rules(review) == [moderation.SUSPECTED_SPAM]
+    assert moderation.SUSPECTED_SPAM in held_rules(review)
 
 
 def test_it_leaves_short_common_praise_alone():

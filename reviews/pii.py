@@ -57,6 +57,8 @@ _NUMERAL_DIGITS = {
     "九": "9",
     "玖": "9",
 }
+# Chinese numerals as digits, and Arabic digits as a mark that is no digit.
+_NUMERALS_ONLY = str.maketrans({**{str(digit): "#" for digit in range(10)}, **_NUMERAL_DIGITS})
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad")
 # Region codes of the mainland provinces, Taiwan, Hong Kong and Macau: the first two digits of an ID number.
 _ID_PROVINCES = frozenset(
@@ -226,10 +228,15 @@ def find(text: str) -> list[Match]:
     """The personal data in `text`, in reading order (overlapping finds give way to the first kind found:
     e-mail, then ID number and phone, then QQ / WeChat)."""
     folded = _fold(text)
-    view = folded.translate(str.maketrans(_NUMERAL_DIGITS))
+    # Numbers are read in Arabic digits and in Chinese numerals apart: "13812345678 一起" is a phone
+    # followed by a word, not a twelve-digit number.
+    numerals = folded.translate(_NUMERALS_ONLY)
     urls = [found.span() for found in _URL.finditer(folded)]
     kept: list[Match] = []
-    for match in (*_emails(folded), *_numbers(view, urls), *_cued(view)):
+    found = [*_emails(folded)]
+    for view in (folded, numerals):
+        found += [*_numbers(view, urls), *_cued(view)]
+    for match in found:
         if not any(match.start < other.end and other.start < match.end for other in kept):
             kept.append(match)
     return sorted(kept, key=lambda match: match.start)

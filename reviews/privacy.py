@@ -56,4 +56,3 @@ def personal_data_note(kinds: list[str]) -> str:
         "It contains personal data (%(kinds)s). Others would only see it masked; to protect whoever it "
         "belongs to, edit your review and take it out."
     ) % {"kinds": kinds_sentence(kinds)}
-

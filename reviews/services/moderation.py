@@ -110,11 +110,7 @@ def review_hold_if_suspicious(*, review: Review, edited: bool = False) -> modera
             verdict = moderation.Verdict((*verdict.findings, finding))
     if edited:
         verdict = moderation.Verdict(
-            tuple(
-                finding
-                for finding in verdict.findings
-                if finding.rule in _RULES_AFTER_EDIT
-            )
+            tuple(finding for finding in verdict.findings if finding.rule in _RULES_AFTER_EDIT)
         )
     if not verdict.suspicious:
         return verdict

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.functional import Promise
 
-from reviews import privacy
+from reviews import pii, privacy
 from reviews.models import DIMENSIONS, dimension_field
 
 register = template.Library()
@@ -52,3 +52,9 @@ def review_url(review) -> str:
 def text_for(review, user) -> str:
     """The review's text as `user` reads it: whole for its author, personal data masked for everyone else."""
     return privacy.text_for(review, user)
+
+
+@register.filter
+def masked(text) -> str:
+    """Text with personal data masked, for fragments that are the same for every reader (cached quotes)."""
+    return pii.mask(str(text))

@@ -16,8 +16,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--unmasked",
             action="store_true",
-            help="write personal data in review texts as stored (for a backup that restores exactly; keep the "
-            "file as safe as the database)",
+            help="write personal data in review texts as stored (for a backup that restores exactly; "
+            "keep the file as safe as the database)",
         )
 
     def handle(self, *args, path: str, unmasked: bool = False, **options):

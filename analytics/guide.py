@@ -23,7 +23,13 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.reports import PUBLIC_STATUSES, definition_name, effective_definition
+from analytics.reports import (
+    PUBLIC_STATUSES,
+    definition_check_hint,
+    definition_description,
+    definition_name,
+    effective_definition,
+)
 from reviews.models import Course, Instructor, Review, Tag
 
 # A course needs this many published reviews before it can be named "most" or "least" affected: with
@@ -184,8 +190,8 @@ def build_guide(*, tag: Tag | None = None) -> Guide:
             GuideSignal(
                 definition=definition,
                 name=definition_name(definition),
-                description=definition.description,
-                check_hint=definition.check_hint,
+                description=definition_description(definition),
+                check_hint=definition_check_hint(definition),
                 count=count,
                 total=total,
                 quotes=quotes.get(pk, []),

@@ -340,3 +340,31 @@ def test_every_shipped_signal_has_an_english_hint_and_seeding_fills_missing_ones
     taxonomy.seed_signal_definitions()
     assert SignalDefinition.objects.get(key="toy_examples").check_hint_en == hints["toy_examples"]
     assert SignalDefinition.objects.get(key="no_production").check_hint_en == "Edited by staff."
+
+
+def test_a_topic_guide_takes_the_courses_its_title_names_as_the_signals_scope_does(client, guide_data):
+    # Imported courses carry no tags: the Go seeds still take their reviews by the title, so the Go guide
+    # counts them too; "Gopher" is not "go".
+    untagged = CourseFactory(title="Go 微服务实战", tags=[])
+    lookalike = CourseFactory(title="Gopher 的 Python 课", tags=[])
+    toy_reviews = signal_data.reviews(2, course=untagged)
+    praise(1, untagged)
+    praise(2, lookalike)
+    signal_data.cluster(guide_data["run"], guide_data["toy"], reviews=toy_reviews)
+    SignalDefinition.objects.filter(key="toy").update(scope_tags=["go"])
+    veteran = InstructorFactory(name="孙老师")
+    untagged.instructors.add(veteran)
+    InstructorScore.objects.create(
+        instructor=veteran,
+        computed_at=timezone.now(),
+        evidence=0.8,
+        total=0.7,
+        breakdown={"evidence": {"has_evidence": True}},
+    )
+
+    html = page(client, reverse("guide-tag", args=["go"]))
+    assert "21 条学员评价提炼的 2 个失效信号" in html  # 18 tagged + 3 from the course titled Go
+    assert "21 条评价中 9 条" in signal_section(html, "toy")
+    assert "孙老师" in html[html.index("可验证实战经验最强的讲师") :]
+    assert "Gopher" not in html
+    assert client.get("/api/guide/go/").json()["total_reviews"] == 21

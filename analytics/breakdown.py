@@ -13,6 +13,7 @@ class EvidenceFigureWeight(TypedDict):
 
 class LearnerBreakdown(TypedDict):
     smoothed_rating: float
+    prior_share: float  # how much of the smoothed rating the prior carries
     mean_rating: float | None
     review_count: int
     weighted_count: float
@@ -38,6 +39,7 @@ class BurdenBreakdown(TypedDict):
     share: float | None
     smoothed: float
     prior_share: float
+    prior_weight_share: float  # how much of the smoothed burden the prior carries
     prior_weight: float
 
 

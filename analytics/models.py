@@ -159,6 +159,7 @@ class SignalCluster(models.Model):
     quote_reviews: list[Review]
     quotes: list[Review]
     name: str
+    description: str
     chips: list[dict[str, Any]]
     status: str
     merged_into_name: str

@@ -179,7 +179,7 @@ def monthly_trend(run: SignalRun, clusters: list[SignalCluster], *, limit: int =
     ones past the `limit` biggest summed as "other signals" (so the monthly totals never drop any)."""
     listed = [cluster for cluster in clusters if cluster.status != SignalDefinition.Status.DISMISSED]
     shown, rest = listed[:limit], listed[limit:]
-    rows = (
+    counted = (
         ReviewSignal.objects.filter(run=run, cluster__in=listed)
         .annotate(month=TruncMonth("review__created_at"))
         .values("cluster_id", "month")
@@ -189,9 +189,11 @@ def monthly_trend(run: SignalRun, clusters: list[SignalCluster], *, limit: int =
     other = {cluster.pk for cluster in rest}
     rows = [
         {**row, "cluster_id": OTHER_SIGNALS if row["cluster_id"] in other else row["cluster_id"]}
-        for row in rows
+        for row in counted
     ]
-    series = [(cluster.pk, cluster.name, trend_colour(cluster)) for cluster in shown]
+    series: list[tuple[int, str, int | None]] = [
+        (cluster.pk, cluster.name, trend_colour(cluster)) for cluster in shown
+    ]
     if rest:
         series.append((OTHER_SIGNALS, _("Other signals (%(count)d)") % {"count": len(rest)}, None))
     return _trend_series(rows, series)

@@ -47,6 +47,8 @@ ProgressCallback = Callable[[int, str], None]
 # Word weights at or above this (words rare among the complaints) are 1 for the incremental assigner.
 FOCUS_KEPT_BELOW = 0.98
 KMEANS_SEEDING_SAMPLE = 3000
+# Added to a scoped signal's score where it matches, so it wins over a course-wide one (scores are ≤ 1).
+SCOPED_PREFERENCE = 1.0
 
 # Tokens that are punctuation: never features of a signal.
 _PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
@@ -533,7 +535,8 @@ def _guided_assignment(
                 (course in spec.courses for course in clause_courses), dtype=bool, count=rows
             )
         table[:, s] = _seed_scores(columns, vocabulary, spec, params) * in_scope[:, s]
-    first = _pick(table, params.assign_threshold)
+    scoped = np.array([spec.courses is not None for spec in specs])
+    first = _pick(table, params.assign_threshold, scoped)
     centroids = np.zeros((len(specs), matrix.shape[1]))
     for s in range(len(specs)):
         members = np.flatnonzero(first == s)
@@ -542,12 +545,16 @@ def _guided_assignment(
             centroids[s] = centroid / (np.linalg.norm(centroid) or 1.0)
     similarity = np.asarray(matrix @ centroids.T) * in_scope
     combined = (1 - params.refine_weight) * table + params.refine_weight * similarity
-    primary = _pick(combined, params.assign_threshold)
+    primary = _pick(combined, params.assign_threshold, scoped)
     best = combined[np.arange(rows), np.maximum(primary, 0)]
     return primary, np.where(primary >= 0, best, 0.0), centroids
 
 
-def _pick(scores: np.ndarray, threshold: float) -> np.ndarray:
+def _pick(scores: np.ndarray, threshold: float, scoped: np.ndarray | None = None) -> np.ndarray:
+    """Each row's best column at or above the threshold (-1: none). A scoped signal (e.g. the Go ones) is
+    more specific than a course-wide one: where both reach the threshold, the scoped one is picked."""
+    if scoped is not None and scoped.any():
+        scores = scores + np.where((scores >= threshold) & scoped[None, :], SCOPED_PREFERENCE, 0.0)
     best = scores.argmax(axis=1)
     top = scores[np.arange(scores.shape[0]), best]
     return np.where(top >= threshold, best, -1)
@@ -968,6 +975,7 @@ def assign_one(
     idf = payload["idf"]
     default_idf = payload["default_idf"]
     best: tuple[int, float] | None = None
+    best_rank: float | None = None
     for clause in complaint_clauses:
         counts = Counter(token for token in clause if token not in _PUNCTUATION)
         if not counts:
@@ -992,8 +1000,12 @@ def assign_one(
             near = sum(value * signal["centroid"].get(term, 0.0) for term, value in vector.items())
             refine = payload["refine_weight"]
             score = (1 - refine) * seed + refine * near
-            if score >= payload["threshold"] and (best is None or 1.0 + score > best[1]):
-                best = (signal["group"], 1.0 + score)
+            if score < payload["threshold"]:
+                continue
+            # As in the run, a scoped signal wins over a course-wide one; the score stays the match's own.
+            rank = score + (SCOPED_PREFERENCE if signal["scope"] else 0.0)
+            if best_rank is None or rank > best_rank:
+                best, best_rank = (signal["group"], 1.0 + score), rank
     if best is not None or vectors is None or not payload["discovered"]:
         return best
     focus = payload.get("focus") or {"weights": {}, "common": []}

@@ -83,7 +83,7 @@ def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
         raise self.retry(exc=error) from error
     if chunk.completes_run:
         if self.request.is_eager:
-            finish_signal_run.apply(args=[run_id])
+            finish_signal_run.apply(args=(run_id,))
         else:
             finish_signal_run.delay(run_id)
     return chunk.segmented

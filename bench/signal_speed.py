@@ -364,7 +364,7 @@ def main() -> int:
     parser.add_argument("--django-n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.n:
-        with threadpool_limits(limits=1):  # as the worker runs it (analytics/services/signal_runs.py)
+        with threadpool_limits(limits=1):  # as the worker runs it (analytics/services/signal_extraction.py)
             measure(args.n, args.jieba_sample)
         return 0
     if args.django_n:

@@ -3,7 +3,7 @@ from django.urls import path, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from courselens.throttling import throttle
-from reviews import views
+from reviews.views import accounts, reviews
 
 _FORM = "registration/account_form.html"
 _MESSAGE = "registration/account_message.html"
@@ -12,10 +12,10 @@ _RESET_INTRO = _(
 )
 
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
-    path("login/", views.LoginView.as_view(), name="login"),  # throttled log-in (trust)
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.LoginView.as_view(), name="login"),  # throttled log-in (trust)
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("reviews/", views.my_reviews, name="my-reviews"),
+    path("reviews/", reviews.my_reviews, name="my-reviews"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -1,21 +1,21 @@
 from django.urls import path
 
-from reviews import views
+from reviews.views import catalog, moderation, reviews
 
 # Slugs may be Chinese (allow_unicode), so they are matched as plain path segments.
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("courses/", views.course_list, name="course-list"),
-    path("courses/<str:slug>/", views.course_detail, name="course-detail"),
-    path("courses/<str:slug>/review/", views.review_create, name="review-create"),
-    path("reviews/<int:pk>/edit/", views.review_edit, name="review-edit"),
-    path("reviews/<int:pk>/delete/", views.review_delete, name="review-delete"),
-    path("reviews/<int:pk>/vote/", views.review_vote, name="review-vote"),
-    path("reviews/<int:pk>/report/", views.review_report, name="review-report"),
-    path("instructors/", views.instructor_list, name="instructor-list"),
-    path("instructors/<str:slug>/", views.instructor_detail, name="instructor-detail"),
+    path("", catalog.home, name="home"),
+    path("courses/", catalog.course_list, name="course-list"),
+    path("courses/<str:slug>/", catalog.course_detail, name="course-detail"),
+    path("courses/<str:slug>/review/", reviews.review_create, name="review-create"),
+    path("reviews/<int:pk>/edit/", reviews.review_edit, name="review-edit"),
+    path("reviews/<int:pk>/delete/", reviews.review_delete, name="review-delete"),
+    path("reviews/<int:pk>/vote/", reviews.review_vote, name="review-vote"),
+    path("reviews/<int:pk>/report/", reviews.review_report, name="review-report"),
+    path("instructors/", catalog.instructor_list, name="instructor-list"),
+    path("instructors/<str:slug>/", catalog.instructor_detail, name="instructor-detail"),
     # --- Moderation (staff) ---
-    path("moderation/", views.moderation_queue, name="moderation-queue"),
-    path("moderation/reviews/<int:pk>/", views.moderation_review, name="moderation-review"),
-    path("moderation/reviews/<int:pk>/decide/", views.moderation_decide, name="moderation-decide"),
+    path("moderation/", moderation.moderation_queue, name="moderation-queue"),
+    path("moderation/reviews/<int:pk>/", moderation.moderation_review, name="moderation-review"),
+    path("moderation/reviews/<int:pk>/decide/", moderation.moderation_decide, name="moderation-decide"),
 ]

@@ -343,10 +343,12 @@ def scores_recompute() -> list[InstructorScore]:
             sum(counts.values()), review_count=summary.count, run_id=run_id, prior_share=prior_share
         )
         repo_audit = repo_audits.get(course_id)
+        # Audits without a score are not read, so a course without one is the only neutral case.
+        audit_score = repo_audit["score"] if repo_audit else None
         components = {
             "learner": learner,
             "signal_burden": signal_component(burden),
-            "repository": repo_audit["score"] if repo_audit else NEUTRAL_REPOSITORY_COMPONENT,
+            "repository": NEUTRAL_REPOSITORY_COMPONENT if audit_score is None else audit_score,
         }
         total = total_score(components, course_weights)
         enough = summary.count >= min_reviews
@@ -358,7 +360,7 @@ def scores_recompute() -> list[InstructorScore]:
             "signal_burden": burden_info,
             "repository": {
                 "checked": repo_audit is not None,
-                "score": repo_audit["score"] if repo_audit else None,
+                "score": audit_score,
                 "audited_at": repo_audit["audited_at"].isoformat()
                 if repo_audit and repo_audit["audited_at"]
                 else None,

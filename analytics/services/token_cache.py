@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.db import connection, models
 from django.db.models import Case, F, Q, Value, When
@@ -51,6 +52,12 @@ def md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a column"
+    return field.column
+
+
 def insert_rows(
     model: type[models.Model],
     fields: Sequence[str],
@@ -68,11 +75,11 @@ def insert_rows(
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(_column(model, name)) for name in fields)
     key = quote(meta.pk.column)
     updates = ", ".join(
         f"{column} = excluded.{column}"
-        for column in (quote(meta.get_field(name).column) for name in update_on_conflict)
+        for column in (quote(_column(model, name)) for name in update_on_conflict)
     )
     conflict = f" ON CONFLICT ({key}) DO UPDATE SET {updates}" if updates else ""
     with connection.cursor() as cursor:
@@ -83,7 +90,11 @@ def insert_rows(
             by_copy = len(rows) >= _COPY_UPSERT_FROM
         if not by_copy:
             placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}", rows)
+            # Django takes any iterable of rows (a generator keeps memory flat); its stubs ask for a Sequence.
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}",
+                cast("Sequence[Sequence[Any]]", rows),
+            )
         elif not conflict:
             with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:

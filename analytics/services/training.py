@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -190,7 +191,9 @@ def train_and_store(reviews: Sequence[Sequence[Clause]], ratings: Sequence[int |
     )
     if vectors is not None:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **vectors.as_arrays())
+        # Read as Any: numpy's stubs would otherwise match an array to savez's allow_pickle flag.
+        arrays: dict[str, Any] = vectors.as_arrays()
+        np.savez_compressed(buffer, **arrays)
         LearnedModel.objects.update_or_create(
             kind=LearnedModel.WORD_VECTORS,
             defaults={"fingerprint": fingerprint, "reviews": len(reviews), "payload": buffer.getvalue()},

@@ -676,3 +676,25 @@ def test_compare_courses_from_one_course_offers_the_picker_with_it_ticked(client
     response = client.get(reverse("compare-courses"), {"courses": "good"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert 'name="courses" value="good" checked' in response.content.decode()
+
+
+def test_it_ticks_an_instructor_without_a_score_first_in_the_picker(client):
+    two_scored()
+    InstructorFactory(slug="cy", name="Cy")
+    response = client.get(reverse("compare"), {"instructors": "cy"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="cy" checked' in html
+    assert html.index('value="cy"') < html.index('value="ada"')
+    assert "Not ranked yet" in html
+
+
+def test_it_ticks_a_course_without_a_score_first_in_the_picker(client):
+    two_courses()
+    CourseFactory(slug="new", title="新课")
+    response = client.get(reverse("compare-courses"), {"courses": "new"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="courses" value="new" checked' in html
+    assert html.index('value="new"') < html.index('value="good"')
+    assert "Not ranked yet" in html

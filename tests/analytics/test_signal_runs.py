@@ -20,7 +20,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.services import assignment, signal_runs, taxonomy
+from analytics.services import assignment, signal_extraction, signal_runs, taxonomy
 from reviews.models import Review
 from tests.analytics.signal_corpus import go_course, make_corpus
 from tests.factories import ReviewFactory, StaffUserFactory
@@ -31,6 +31,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def seeded():
     taxonomy.seed_signal_definitions()
+
+
+@pytest.fixture
+def go_seeded(seeded):
+    """Only the Go signals, as on a site whose staff deleted the course-wide ones: what the course-wide
+    "questions go unanswered" signal would hold is then left to discovery."""
+    SignalDefinition.objects.filter(scope_tags=[]).delete()
 
 
 def run_once(**parameters) -> SignalRun:
@@ -54,6 +61,17 @@ def test_it_runs_an_extraction_and_makes_it_the_current_report(seeded):
             assert found.get(review_id) == label
         if label == "praise":
             assert review_id not in found
+    # The after-sales complaints (nothing in the Go seeds) go to the course-wide "questions go unanswered"
+    # signal, which holds nothing else.
+    support = {found.get(review_id) for review_id, label in labels.items() if label == "support"}
+    assert support == {"no_response"}
+    assert {label for review_id, label in labels.items() if found.get(review_id) in support} == {"support"}
+
+
+def test_without_a_signal_for_them_recurring_complaints_surface_as_candidates(go_seeded):
+    labels = make_corpus()
+    run = run_once()
+    found = assignments(run)
     # The unseeded after-sales complaints surface as candidates of their own that hold nothing else.
     support = {found.get(review_id) for review_id, label in labels.items() if label == "support"}
     assert support and all(key and key.startswith("candidate-") for key in support)
@@ -75,7 +93,7 @@ def test_it_runs_an_extraction_and_makes_it_the_current_report(seeded):
 def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
     make_corpus(repeat=1)
     seen = []
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def watching_extract(*args, progress, **kwargs):
         def spy(percent, step):
@@ -85,7 +103,7 @@ def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):
 
         return real_extract(*args, progress=spy, **kwargs)
 
-    monkeypatch.setattr(signal_runs, "extract", watching_extract)
+    monkeypatch.setattr(signal_extraction, "extract", watching_extract)
     run_once()
     assert [status for status, *_rest in seen] == ["running"] * len(seen) and len(seen) >= 3
     percents = [percent for _status, percent, _step, _beat in seen]
@@ -100,7 +118,7 @@ def test_it_leaves_the_previous_report_current_when_a_run_fails(seeded, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("clustering exploded")
 
-    monkeypatch.setattr(signal_runs, "extract", broken)
+    monkeypatch.setattr(signal_extraction, "extract", broken)
     run, _created = signal_runs.signal_run_start(enqueue=False)
     with pytest.raises(RuntimeError):
         signal_runs.signal_run_execute(run_id=run.pk)
@@ -115,14 +133,14 @@ def test_it_completes_a_run_when_a_learner_deletes_a_review_meanwhile(seeded, mo
     first = run_once()
     # A quoted complaint: it has an assignment and is a representative review of its cluster.
     quoted = SignalCluster.objects.filter(run=first).first().representative_reviews.first()
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def extract_while_the_author_deletes(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         Review.objects.filter(pk=quoted.pk).delete()  # committed by the learner's request
         return result
 
-    monkeypatch.setattr(signal_runs, "extract", extract_while_the_author_deletes)
+    monkeypatch.setattr(signal_extraction, "extract", extract_while_the_author_deletes)
     run = run_once()
     assert run.status == SignalRun.Status.SUCCEEDED and run.is_current
     assert not ReviewSignal.objects.filter(review_id=quoted.pk).exists()
@@ -152,7 +170,7 @@ def test_it_files_reviews_under_the_month_of_the_sites_time_zone(seeded, setting
     assert [signal["trend"] for signal in run.report["signals"]] == [[1, 1]]
 
 
-def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypatch):
+def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(go_seeded, monkeypatch):
     make_corpus()
     first = run_once()
     deleted, _by_model = SignalDefinition.objects.filter(status=SignalDefinition.Status.DISCOVERED).delete()
@@ -174,14 +192,14 @@ def test_it_stores_nothing_of_a_run_whose_saving_fails_half_way(seeded, monkeypa
 
 def test_it_discards_the_results_of_a_run_given_up_while_it_ran(seeded, monkeypatch):
     make_corpus(repeat=1)
-    real_extract = signal_runs.extract
+    real_extract = signal_extraction.extract
 
     def slow_extract(*args, **kwargs):
         result = real_extract(*args, **kwargs)
         SignalRun.objects.update(status=SignalRun.Status.FAILED, error="given up")  # e.g. marked stale
         return result
 
-    monkeypatch.setattr(signal_runs, "extract", slow_extract)
+    monkeypatch.setattr(signal_extraction, "extract", slow_extract)
     run = run_once()
     assert run.status == SignalRun.Status.FAILED and not run.is_current
     assert not SignalCluster.objects.exists() and not SignalRun.objects.filter(is_current=True).exists()
@@ -345,8 +363,11 @@ def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
     assert not ReviewSignal.objects.filter(review=review).exists()
 
 
-def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
-    assert taxonomy.seed_signal_definitions() == 6
+def test_it_seeds_the_shipped_signals_once_and_keeps_admin_edits():
+    # The six Go signals, scoped to Go courses, and the twelve course-wide ones.
+    assert taxonomy.seed_signal_definitions() == 18
+    scoped = dict(SignalDefinition.objects.values_list("key", "scope_tags"))
+    assert sum(tags == ["go"] for tags in scoped.values()) == 6 and scoped["video_playback"] == []
     definition = SignalDefinition.objects.get(key="toy_examples")
     taxonomy.signal_rename(definition=definition, name_zh="玩具例子", name_en="Toy code")
     assert taxonomy.seed_signal_definitions() == 0
@@ -355,7 +376,7 @@ def test_it_seeds_the_six_signals_once_and_keeps_admin_edits():
     assert set(SignalDefinition.objects.values_list("status", flat=True)) == {"seeded"}
 
 
-def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(seeded):
+def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(go_seeded):
     labels = make_corpus()
     run_once()
     candidate = next(

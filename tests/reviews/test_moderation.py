@@ -347,13 +347,13 @@ def test_near_identical_reviews_saved_at_the_same_instant_are_not_both_published
 
     courses = CourseFactory.create_batch(2)
     authors = [old_account(), old_account()]
-    saved = services._notify_review_saved
+    saved = services.reviews.notify_review_saved
 
     def slow_follow_up(review_id):
         time.sleep(0.3)  # widen the window between screening and commit
         saved(review_id)
 
-    monkeypatch.setattr(services, "_notify_review_saved", slow_follow_up)
+    monkeypatch.setattr(services.reviews, "notify_review_saved", slow_follow_up)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 

@@ -150,7 +150,7 @@ def test_it_keeps_one_review_when_two_submissions_race(monkeypatch):
     one_writer_at_a_time = threading.Lock()
     this_thread = threading.local()
     serialize_writers = connection.vendor == "sqlite"
-    real_initial_status = services.review_initial_status
+    real_initial_status = services.reviews.review_initial_status
 
     def initial_status_after_both_checked(**kwargs):
         both_checked.wait()
@@ -158,7 +158,7 @@ def test_it_keeps_one_review_when_two_submissions_race(monkeypatch):
             this_thread.writing = one_writer_at_a_time.acquire(timeout=10)
         return real_initial_status(**kwargs)
 
-    monkeypatch.setattr(services, "review_initial_status", initial_status_after_both_checked)
+    monkeypatch.setattr(services.reviews, "review_initial_status", initial_status_after_both_checked)
     outcomes: list[object] = []
 
     def submit(text: str) -> None:

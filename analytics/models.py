@@ -52,6 +52,7 @@ class SignalDefinition(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     # What a student can check on a course's trailer, syllabus or repository before buying (public guide).
     check_hint = models.TextField(_("how to check before buying"), blank=True)
+    check_hint_en = models.TextField(_("how to check before buying (English)"), blank=True)
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
     # Course tags (name or slug, any case) whose reviews the seeds may take; empty: every course.
     scope_tags = models.JSONField(_("scope (course tags)"), default=list, blank=True)

@@ -338,7 +338,8 @@ class ReviewSerializer(serializers.ModelSerializer):
     course_title = serializers.CharField(source="course.title", read_only=True)
     author = serializers.SerializerMethodField(help_text="Author's user name; null for imported feedback.")
     dimensions = serializers.SerializerMethodField()
-    context = serializers.SerializerMethodField()
+    # The metaclass takes declared fields off the class, so `self.context` stays the serializer's context.
+    context = serializers.SerializerMethodField()  # type: ignore[assignment]
     is_mine = serializers.SerializerMethodField()
     voted_helpful = serializers.SerializerMethodField(help_text="Whether you marked this review helpful.")
 
@@ -408,7 +409,7 @@ class ReviewCreateSerializer(serializers.Serializer):
     rating = RatingField()
     text = ReviewTextField()
     dimensions = DimensionsField(required=False)
-    context = ReviewContextField(required=False)
+    context = ReviewContextField(required=False)  # type: ignore[assignment]  # a field, not self.context
 
 
 class ReviewUpdateSerializer(serializers.Serializer):
@@ -418,7 +419,7 @@ class ReviewUpdateSerializer(serializers.Serializer):
     rating = RatingField(required=False)
     text = ReviewTextField(required=False)
     dimensions = DimensionsField(required=False)
-    context = ReviewContextField(required=False)
+    context = ReviewContextField(required=False)  # type: ignore[assignment]  # a field, not self.context
 
 
 class HelpfulVoteSerializer(serializers.Serializer):

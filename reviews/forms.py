@@ -253,7 +253,7 @@ class ReviewFilterForm(QueryFilterForm):
     difficulty = forms.ChoiceField(
         label=_("Difficulty"),
         required=False,
-        choices=[("", _("Any difficulty"))] + DIFFICULTY_CHOICES[1:],
+        choices=[("", _("Any difficulty")), *DIFFICULTY_CHOICES[1:]],
     )
 
     def filters(self) -> dict[str, object]:

@@ -131,7 +131,9 @@ def test_it_opens_the_edit_form_with_the_saved_context(client, course):
 
 def test_it_shows_the_learner_the_context_of_their_earlier_versions(client, course):
     learner = UserFactory()
-    review = review_submit(author=learner, course=course, rating=4, text="第一版", context={"finished": False})
+    review = review_submit(
+        author=learner, course=course, rating=4, text="第一版", context={"finished": False}
+    )
     review_edit(review=review, editor=learner, rating=5, text="第二版", context={"finished": True})
     client.force_login(learner)
     page = client.get(reverse("review-edit", args=[review.pk])).content.decode()
@@ -202,7 +204,9 @@ def test_it_filters_reviews_by_context_in_the_api(course):
     client = APIClient()
 
     def ids(query: str) -> list[int]:
-        return [row["id"] for row in client.get(f"/api/reviews/?course={course.slug}&{query}").json()["results"]]
+        return [
+            row["id"] for row in client.get(f"/api/reviews/?course={course.slug}&{query}").json()["results"]
+        ]
 
     assert ids("finished=true") == [finished.pk]
     assert ids("would_recommend=true&difficulty=3") == [finished.pk]
@@ -219,7 +223,14 @@ def _write(tmp_path: Path, *rows: dict) -> Path:
 
 
 def _line(external_id: str, **extra) -> dict:
-    return {"id": external_id, "course": "Go 实战", "instructor": "张三", "rating": 3, "text": "一般", **extra}
+    return {
+        "id": external_id,
+        "course": "Go 实战",
+        "instructor": "张三",
+        "rating": 3,
+        "text": "一般",
+        **extra,
+    }
 
 
 def test_it_imports_the_optional_context(tmp_path):

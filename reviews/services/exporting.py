@@ -16,8 +16,8 @@ def _iso(moment: datetime | None) -> str | None:
 def feedback_export(*, path: str | Path) -> int:
     """Write every review, whatever its status, with its revisions, as JSON Lines in the `import_feedback`
     format; returns how many. Importing the file into an empty database gives the same reviews, ratings,
-    dimensions, texts, dates, statuses and revisions (authors, votes and reports are not exported: imported
-    reviews have no author). A review written on the site gets the id "web-<pk>"."""
+    dimensions, reviewer context, texts, dates, statuses and revisions (authors, votes and reports are not
+    exported: imported reviews have no author). A review written on the site gets the id "web-<pk>"."""
     path = Path(path)
     instructor_of: dict[int, str] = {}
     for course_id, name in Course.instructors.through.objects.order_by(
@@ -37,6 +37,7 @@ def feedback_export(*, path: str | Path) -> int:
                 "rating": review.rating,
                 "text": review.text,
                 "dimensions": review.dimensions,
+                "context": review.context.as_json(),
                 "created_at": _iso(review.created_at),
                 "status": review.status,
                 "revisions": [
@@ -44,6 +45,7 @@ def feedback_export(*, path: str | Path) -> int:
                         "rating": revision.rating,
                         "text": revision.text,
                         "dimensions": revision.dimensions,
+                        "context": revision.context,
                         "created_at": _iso(revision.created_at),
                     }
                     for revision in sorted(

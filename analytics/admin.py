@@ -54,6 +54,7 @@ class SignalDefinitionAdmin(admin.ModelAdmin):
         "description",
         "description_en",
         "check_hint",
+        "check_hint_en",
         "seed_terms",
         "status",
         "merged_into",

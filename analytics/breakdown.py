@@ -96,3 +96,19 @@ class InstructorBreakdown(_Breakdown):
     star_cap_per_repo: int
     evidence_figures: dict[str, EvidenceFigureWeight]
     evidence: EvidenceBreakdown
+
+
+class SignalName(TypedDict):
+    key: str
+    name_zh: str
+    name_en: str
+
+
+class FollowChange(TypedDict):
+    """What a notification tells a follower: the score out of 1 before and after (None: not scored) and
+    the failure signals that entered or left the item's top signals."""
+
+    score_before: float | None
+    score_after: float | None
+    signals_added: list[SignalName]
+    signals_removed: list[SignalName]

@@ -23,7 +23,14 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.reports import PUBLIC_STATUSES, definition_name, effective_definition
+from analytics.reports import (
+    PUBLIC_STATUSES,
+    definition_check_hint,
+    definition_description,
+    definition_name,
+    effective_definition,
+)
+from analytics.signals import in_scope
 from reviews.models import Course, Instructor, Review, Tag
 
 # A course needs this many published reviews before it can be named "most" or "least" affected: with
@@ -103,6 +110,23 @@ class Guide:
     min_course_reviews: int = MIN_COURSE_REVIEWS
 
 
+def topic_course_ids(tag: Tag) -> set[int]:
+    """The courses of a topic guide, by the rule that scopes the seeded signals to courses
+    (signals.in_scope): tagged with the topic, or named by their title ("Go 高并发实战" for go; imported
+    courses carry no tags). So /guide/go/ counts the reviews the Go signals were allowed to take."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    for course_id, name, slug in Course.tags.through.objects.values_list(
+        "course_id", "tag__name", "tag__slug"
+    ):
+        tags[course_id].extend((name, slug))
+    scope = [tag.slug, tag.name]
+    return {
+        pk
+        for pk, title in Course.objects.values_list("pk", "title")
+        if in_scope(scope, title=title, tags=tags[pk])
+    }
+
+
 def applies_to(definition: SignalDefinition, tag: Tag | None) -> bool:
     """A signal scoped to some course tags (name or slug, any case, as the pipeline reads them) belongs to
     those tags' guides and the all-courses guide; one without a scope to every guide."""
@@ -139,10 +163,11 @@ def cached_guide(*, tag: Tag | None = None) -> Guide:
 def build_guide(*, tag: Tag | None = None) -> Guide:
     run = SignalRun.objects.current().first()
     reviews = Review.objects.published()
-    if tag is not None:
-        reviews = reviews.filter(course__tags=tag)
+    courses = topic_course_ids(tag) if tag is not None else None
+    if courses is not None:
+        reviews = reviews.filter(course__in=courses)
     total = reviews.count()
-    instructors = _strongest_instructors(tag)
+    instructors = _strongest_instructors(courses)
     if run is None or total == 0:
         return Guide(tag=tag, run=run, total_reviews=total, signals=[], instructors=instructors)
 
@@ -184,8 +209,8 @@ def build_guide(*, tag: Tag | None = None) -> Guide:
             GuideSignal(
                 definition=definition,
                 name=definition_name(definition),
-                description=definition.description,
-                check_hint=definition.check_hint,
+                description=definition_description(definition),
+                check_hint=definition_check_hint(definition),
                 count=count,
                 total=total,
                 quotes=quotes.get(pk, []),
@@ -301,14 +326,18 @@ def _last_months(last: str, n: int) -> list[str]:
     return months[::-1]
 
 
-def _strongest_instructors(tag: Tag | None) -> list[GuideInstructor]:
-    """Instructors (of the tag's courses) with the strongest verified practice: the evidence component
-    of their score, from their public GitHub record. Instructors without evidence are left out."""
+def _strongest_instructors(courses: set[int] | None) -> list[GuideInstructor]:
+    """Instructors (of the topic's courses; None: every course) with the strongest verified practice: the
+    evidence component of their score, from their public GitHub record. Instructors without evidence are
+    left out."""
+    ranking = InstructorScore.objects.ranking()
+    if courses is not None:
+        ranking = ranking.filter(instructor__in=Course.objects.filter(pk__in=courses).values("instructors"))
     scores = [
         score
-        for score in InstructorScore.objects.ranking(tag=tag.slug if tag else "")
-        .filter(evidence__isnull=False)
-        .order_by(F("evidence").desc(), F("total").desc(nulls_last=True), "instructor__name")
+        for score in ranking.filter(evidence__isnull=False).order_by(
+            F("evidence").desc(), F("total").desc(nulls_last=True), "instructor__name"
+        )
         if (score.breakdown.get("evidence") or {}).get("has_evidence")
     ][:INSTRUCTORS_SHOWN]
     snapshots = {

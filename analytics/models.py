@@ -52,6 +52,7 @@ class SignalDefinition(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     # What a student can check on a course's trailer, syllabus or repository before buying (public guide).
     check_hint = models.TextField(_("how to check before buying"), blank=True)
+    check_hint_en = models.TextField(_("how to check before buying (English)"), blank=True)
     seed_terms = models.JSONField(_("seed terms"), default=list, blank=True)
     # Course tags (name or slug, any case) whose reviews the seeds may take; empty: every course.
     scope_tags = models.JSONField(_("scope (course tags)"), default=list, blank=True)
@@ -475,3 +476,79 @@ class LearnedModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.reviews} reviews)"
+
+
+# --- Following courses and instructors ---------------------------------------------------------------------
+
+
+class Follow(models.Model):
+    """A learner follows one course or one instructor, to be told in the site when its score or its top
+    failure signals change."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    instructor = models.ForeignKey(
+        Instructor, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(course__isnull=False, instructor__isnull=True)
+                | Q(course__isnull=True, instructor__isnull=False),
+                name="follow_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "course"], condition=Q(course__isnull=False), name="follow_once_per_course"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "instructor"],
+                condition=Q(instructor__isnull=False),
+                name="follow_once_per_instructor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.course or self.instructor}"
+
+    @property
+    def target(self) -> Course | Instructor:
+        target = self.course or self.instructor
+        assert target is not None
+        return target
+
+
+class Notification(models.Model):
+    """An in-site message to a follower: a followed course's or instructor's score or top failure signals
+    changed. `change` keeps the figures (analytics.breakdown.FollowChange) so the text is written in the
+    reader's language when shown."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    instructor = models.ForeignKey(
+        Instructor, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    change = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.course or self.instructor}"
+
+    @property
+    def target(self) -> Course | Instructor:
+        target = self.course or self.instructor
+        assert target is not None
+        return target

@@ -37,6 +37,14 @@ def definition_description(definition: SignalDefinition | None) -> str:
     return definition.description or definition.description_en
 
 
+def definition_check_hint(definition: SignalDefinition) -> str:
+    """How to spot the signal before buying, in the page's language; the Chinese hint when no English one
+    has been written."""
+    if (get_language() or "").startswith("en") and definition.check_hint_en:
+        return definition.check_hint_en
+    return definition.check_hint or definition.check_hint_en
+
+
 def definition_name(definition: SignalDefinition | None, *, or_key: bool = True) -> str:
     if definition is None:
         return ""

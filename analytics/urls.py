@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from analytics.views import compare, dashboard, evidence, guide, health, rankings, runs, taxonomy
+from analytics.views import compare, dashboard, evidence, follows, guide, health, rankings, runs, taxonomy
 
 urlpatterns = [
     # --- Signals dashboard (staff) ---
@@ -34,6 +34,10 @@ urlpatterns = [
         evidence.instructor_github_status,
         name="instructor-github-status",
     ),
+    # --- Following courses and instructors, and notifications ---
+    path("follow/<str:kind>/<str:slug>/", follows.follow_toggle, name="follow"),
+    path("following/", follows.following, name="following"),
+    path("notifications/", follows.notifications, name="notifications"),
     # --- Public failure-signal guide ---
     path("guide/", guide.guide, name="guide"),
     path("guide/<str:tag>/", guide.guide, name="guide-tag"),

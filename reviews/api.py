@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from reviews import privacy, services
 from reviews.models import (
     DIMENSION_KEYS,
+    WEEKLY_HOURS_MAX,
     Course,
     Instructor,
     Review,
@@ -25,7 +26,12 @@ from reviews.models import (
     ReviewVote,
     Tag,
 )
-from reviews.validators import validate_dimensions, validate_rating, validate_review_text
+from reviews.validators import (
+    validate_dimensions,
+    validate_rating,
+    validate_review_context,
+    validate_review_text,
+)
 
 SLUG_IN_URL = r"[^/]+"  # slugs may be Unicode (allow_unicode=True), e.g. "go-高并发实战"
 
@@ -35,6 +41,19 @@ _DIMENSIONS_SCHEMA = {
     "properties": {key: {**_RATING_SCHEMA, "nullable": True} for key in DIMENSION_KEYS},
     "additionalProperties": False,
     "description": "Teaching-dimension ratings 1-5, each optional; null or a missing key means not rated.",
+}
+_CONTEXT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "taken": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "nullable": True, "example": "2024-03"},
+        "finished": {"type": "boolean", "nullable": True},
+        "weekly_hours": {"type": "integer", "minimum": 1, "maximum": WEEKLY_HOURS_MAX, "nullable": True},
+        "difficulty": {"type": "integer", "minimum": 1, "maximum": 5, "nullable": True},
+        "would_recommend": {"type": "boolean", "nullable": True},
+    },
+    "additionalProperties": False,
+    "description": "Reviewer context, each part optional: the month the course was taken, whether it was "
+    "finished, hours a week, difficulty 1 (very easy) to 5 (very hard), whether they would recommend it.",
 }
 _AVERAGES_SCHEMA = {
     "type": "object",
@@ -301,6 +320,14 @@ class DimensionsField(_ValidatorField):
     validator = staticmethod(validate_dimensions)  # null → no dimension rated
 
 
+@extend_schema_field({**_CONTEXT_SCHEMA, "nullable": True})
+class ReviewContextField(_ValidatorField):
+    validator = staticmethod(validate_review_context)  # null → nothing said
+
+    def to_internal_value(self, data):
+        return validate_review_context(data).as_json()
+
+
 # --- Review serializers ----------------------------------------------------------------------------------
 
 
@@ -311,6 +338,8 @@ class ReviewSerializer(serializers.ModelSerializer):
     course_title = serializers.CharField(source="course.title", read_only=True)
     author = serializers.SerializerMethodField(help_text="Author's user name; null for imported feedback.")
     dimensions = serializers.SerializerMethodField()
+    # The metaclass takes declared fields off the class, so `self.context` stays the serializer's context.
+    context = serializers.SerializerMethodField()  # type: ignore[assignment]
     is_mine = serializers.SerializerMethodField()
     voted_helpful = serializers.SerializerMethodField(help_text="Whether you marked this review helpful.")
     text = serializers.SerializerMethodField(
@@ -330,6 +359,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "author",
             "rating",
             "dimensions",
+            "context",
             "text",
             "status",
             "source",
@@ -362,6 +392,10 @@ class ReviewSerializer(serializers.ModelSerializer):
             return ""
         return privacy.personal_data_note(privacy.held_for_personal_data(review))
 
+    @extend_schema_field(_CONTEXT_SCHEMA)
+    def get_context(self, review: Review) -> dict:
+        return review.context.as_json()
+
     def get_is_mine(self, review: Review) -> bool:
         user = self._user()
         return bool(user and review.is_editable_by(user))
@@ -391,14 +425,17 @@ class ReviewCreateSerializer(serializers.Serializer):
     rating = RatingField()
     text = ReviewTextField()
     dimensions = DimensionsField(required=False)
+    context = ReviewContextField(required=False)  # type: ignore[assignment]  # a field, not self.context
 
 
 class ReviewUpdateSerializer(serializers.Serializer):
-    """Fields left out keep their value; `dimensions`, when sent, replaces all six dimension ratings."""
+    """Fields left out keep their value; `dimensions`, when sent, replaces all six dimension ratings, and
+    `context` the whole reviewer context."""
 
     rating = RatingField(required=False)
     text = ReviewTextField(required=False)
     dimensions = DimensionsField(required=False)
+    context = ReviewContextField(required=False)  # type: ignore[assignment]  # a field, not self.context
 
 
 class HelpfulVoteSerializer(serializers.Serializer):
@@ -466,13 +503,28 @@ class ReviewFilter(filters.FilterSet):
     rating = WholeNumberFilter(field_name="rating", label="Only reviews with this overall rating.")
     search = filters.CharFilter(field_name="text", lookup_expr="icontains", label="Words in the review text.")
     mine = TrueOrFalseFilter(method="filter_mine", label="Only your own reviews (true) or others' (false).")
+    finished = TrueOrFalseFilter(field_name="finished", label="Reviewers who finished the course (or not).")
+    would_recommend = TrueOrFalseFilter(
+        field_name="would_recommend", label="Reviewers who would recommend it (or not)."
+    )
+    difficulty = WholeNumberFilter(field_name="difficulty", label="Difficulty the reviewer gave, 1-5.")
     ordering = _ordering_filter(
         REVIEW_ORDERING, "Sort: newest (default), oldest, helpful, rating_high, rating_low."
     )
 
     class Meta:
         model = Review
-        fields = ["course", "instructor", "rating", "search", "mine", "ordering"]
+        fields = [
+            "course",
+            "instructor",
+            "rating",
+            "search",
+            "mine",
+            "finished",
+            "would_recommend",
+            "difficulty",
+            "ordering",
+        ]
 
     def filter_mine(self, queryset, name, value):
         user = self.request.user if self.request else None
@@ -544,6 +596,7 @@ class ReviewViewSet(
             rating=data["rating"],
             text=data["text"],
             dimensions=data.get("dimensions"),
+            context=data.get("context"),
             source=Review.Source.API,
         )
         return self._read(review, status.HTTP_201_CREATED)
@@ -564,6 +617,7 @@ class ReviewViewSet(
             rating=data.get("rating", review.rating),
             text=data.get("text", review.text),
             dimensions=data.get("dimensions"),
+            context=data.get("context"),
         )
         return self._read(review)
 

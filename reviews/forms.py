@@ -11,15 +11,28 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from courselens import throttling
-from reviews.models import DIMENSIONS, Course, ReviewReport, dimension_field
+from reviews.models import (
+    CONTEXT_KEYS,
+    DIFFICULTY_LABELS,
+    DIMENSIONS,
+    WEEKLY_HOURS_MAX,
+    Course,
+    ReviewReport,
+    dimension_field,
+)
 from reviews.validators import (
     validate_dimensions,
     validate_rating,
+    validate_review_context,
     validate_review_text,
     validate_username_looks_unique,
 )
 
 STAR_CHOICES = [(str(stars), str(stars)) for stars in range(1, 6)]
+YES_NO_CHOICES = [("", _("Rather not say")), ("true", _("Yes")), ("false", _("No"))]
+DIFFICULTY_CHOICES = [("", _("Rather not say"))] + [
+    (str(level), f"{level} · {label}") for level, label in DIFFICULTY_LABELS.items()
+]
 
 
 class SharedValidatorField(forms.Field):
@@ -47,8 +60,9 @@ class StarField(forms.Field):
 
 
 class ReviewForm(forms.Form):
-    """Overall rating, six optional teaching-dimension ratings and the text. Nothing else is accepted:
-    status, author or vote counts posted alongside are simply not fields here."""
+    """Overall rating, six optional teaching-dimension ratings, the optional reviewer context and the text.
+    Nothing else is accepted: status, author or vote counts posted alongside are simply not fields here.
+    The context fields pass their raw values to validate_review_context (in clean), like the API."""
 
     rating = StarField(label=_("Overall rating"))
     text = SharedValidatorField(
@@ -56,13 +70,28 @@ class ReviewForm(forms.Form):
         label=_("Your review"),
         widget=forms.Textarea(attrs={"rows": 9, "aria-describedby": "text-help text-counter"}),
     )
+    taken = forms.CharField(
+        label=_("When you took it"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "month", "placeholder": "2024-03"}),
+    )
+    finished = forms.ChoiceField(label=_("Finished it?"), required=False, choices=YES_NO_CHOICES)
+    weekly_hours = forms.CharField(
+        label=_("Hours a week"),
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": WEEKLY_HOURS_MAX, "inputmode": "numeric"}),
+    )
+    difficulty = forms.ChoiceField(label=_("Difficulty"), required=False, choices=DIFFICULTY_CHOICES)
+    would_recommend = forms.ChoiceField(
+        label=_("Would you recommend it?"), required=False, choices=YES_NO_CHOICES
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for key, label in DIMENSIONS:
             self.fields[dimension_field(key)] = StarField(label=label, required=False)
         self.fields["text"].widget.attrs["data-maxchars"] = self.text_max_chars
-        self.order_fields(["rating", *self.dimension_field_names, "text"])
+        self.order_fields(["rating", *self.dimension_field_names, *CONTEXT_KEYS, "text"])
 
     @property
     def text_max_chars(self) -> int:
@@ -75,6 +104,9 @@ class ReviewForm(forms.Form):
     def dimension_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.dimension_field_names]
 
+    def context_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in CONTEXT_KEYS]
+
     def clean(self):
         cleaned = super().clean()
         raw = {key: cleaned.get(dimension_field(key)) for key, _label in DIMENSIONS}
@@ -83,6 +115,11 @@ class ReviewForm(forms.Form):
         except ValidationError as error:
             for key, messages in error.message_dict.items():
                 self.add_error(dimension_field(key) if key in dict(DIMENSIONS) else None, messages)
+        try:
+            cleaned["context"] = validate_review_context({key: cleaned.get(key) for key in CONTEXT_KEYS})
+        except ValidationError as error:
+            for key, messages in error.message_dict.items():
+                self.add_error(key if key in CONTEXT_KEYS else None, messages)
         return cleaned
 
     def review_data(self) -> dict:
@@ -91,6 +128,7 @@ class ReviewForm(forms.Form):
             "rating": self.cleaned_data["rating"],
             "text": self.cleaned_data["text"],
             "dimensions": self.cleaned_data.get("dimensions", {}),
+            "context": self.cleaned_data["context"].as_json(),
         }
 
     def add_service_errors(self, error: ValidationError) -> None:
@@ -105,6 +143,9 @@ class ReviewForm(forms.Form):
     def initial_for(review) -> dict:
         initial = {"rating": str(review.rating), "text": review.text}
         initial.update({dimension_field(key): str(value) for key, value in review.dimensions.items()})
+        initial.update(
+            {key: str(value).lower() for key, value in review.context.as_json().items()}  # True → "true"
+        )
         return initial
 
 
@@ -194,6 +235,37 @@ class CourseFilterForm(QueryFilterForm):
         provider.choices = [("", _("All providers")), *[(p, p) for p in providers]]
         tag.choices = [("", _("All topics")), *tags]
         self.fields["q"].widget.attrs["placeholder"] = _("Course, instructor, GitHub login or review text")
+
+
+class ReviewFilterForm(QueryFilterForm):
+    """Filters of a course page's review list by what reviewers said about how they took it."""
+
+    finished = forms.ChoiceField(
+        label=_("Finished it"),
+        required=False,
+        choices=[("", _("Anyone")), ("yes", _("Finished")), ("no", _("Did not finish"))],
+    )
+    recommend = forms.ChoiceField(
+        label=_("Recommends it"),
+        required=False,
+        choices=[("", _("Anyone")), ("yes", _("Recommends it")), ("no", _("Does not recommend it"))],
+    )
+    difficulty = forms.ChoiceField(
+        label=_("Difficulty"),
+        required=False,
+        choices=[("", _("Any difficulty")), *DIFFICULTY_CHOICES[1:]],
+    )
+
+    def filters(self) -> dict[str, object]:
+        """Review field lookups for the chosen filters."""
+        lookups: dict[str, object] = {}
+        if finished := self.value("finished"):
+            lookups["finished"] = finished == "yes"
+        if recommend := self.value("recommend"):
+            lookups["would_recommend"] = recommend == "yes"
+        if difficulty := self.value("difficulty"):
+            lookups["difficulty"] = int(difficulty)
+        return lookups
 
 
 class InstructorFilterForm(QueryFilterForm):

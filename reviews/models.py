@@ -1,4 +1,5 @@
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from django.conf import settings
@@ -26,6 +27,51 @@ EARLIEST_REVIEW_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 def dimension_field(key: str) -> str:
     return f"dim_{key}"
+
+
+# Reviewer context: what the learner says about how they took the course. Every part is optional.
+CONTEXT_KEYS = ["taken", "finished", "weekly_hours", "difficulty", "would_recommend"]
+WEEKLY_HOURS_MAX = 60
+DIFFICULTY_LABELS = {
+    1: _("Very easy"),
+    2: _("Easy"),
+    3: _("Moderate"),
+    4: _("Hard"),
+    5: _("Very hard"),
+}
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """When the course was taken (a month), whether it was finished, hours a week, difficulty 1–5 and
+    whether the learner would recommend it; None where the learner did not say."""
+
+    taken: date | None = None
+    finished: bool | None = None
+    weekly_hours: int | None = None
+    difficulty: int | None = None
+    would_recommend: bool | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The given parts in the API and import/export format (`taken` as "YYYY-MM")."""
+        values: dict[str, object] = {
+            "taken": self.taken.strftime("%Y-%m") if self.taken else None,
+            "finished": self.finished,
+            "weekly_hours": self.weekly_hours,
+            "difficulty": self.difficulty,
+            "would_recommend": self.would_recommend,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def model_fields(self) -> dict[str, object]:
+        """Review's column values (taken → taken_on)."""
+        return {
+            "taken_on": self.taken,
+            "finished": self.finished,
+            "weekly_hours": self.weekly_hours,
+            "difficulty": self.difficulty,
+            "would_recommend": self.would_recommend,
+        }
 
 
 Rows = TypeVar("Rows", bound=QuerySet)
@@ -211,6 +257,12 @@ class Review(models.Model):
     dim_testing = models.PositiveSmallIntegerField(DIMENSIONS[4][1], null=True, blank=True)
     dim_delivery = models.PositiveSmallIntegerField(DIMENSIONS[5][1], null=True, blank=True)
     text = models.TextField(_("review"))
+    # Reviewer context (all optional): the first day of the month the course was taken, and so on.
+    taken_on = models.DateField(_("taken in"), null=True, blank=True)
+    finished = models.BooleanField(_("finished the course"), null=True, blank=True)
+    weekly_hours = models.PositiveSmallIntegerField(_("hours a week"), null=True, blank=True)
+    difficulty = models.PositiveSmallIntegerField(_("difficulty"), null=True, blank=True)
+    would_recommend = models.BooleanField(_("would recommend"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PUBLISHED, db_index=True
     )
@@ -234,6 +286,12 @@ class Review(models.Model):
         constraints = [
             _rating_check("rating", nullable=False),
             *[_rating_check(dimension_field(key), nullable=True) for key in DIMENSION_KEYS],
+            _rating_check("difficulty", nullable=True),
+            models.CheckConstraint(
+                condition=Q(weekly_hours__isnull=True)
+                | Q(weekly_hours__gte=1, weekly_hours__lte=WEEKLY_HOURS_MAX),
+                name="review_weekly_hours_range",
+            ),
             models.UniqueConstraint(
                 fields=["author", "course"],
                 condition=Q(author__isnull=False),
@@ -264,6 +322,16 @@ class Review(models.Model):
         values = {key: getattr(self, dimension_field(key)) for key in DIMENSION_KEYS}
         return {key: value for key, value in values.items() if value is not None}
 
+    @property
+    def context(self) -> ReviewContext:
+        return ReviewContext(
+            taken=self.taken_on,
+            finished=self.finished,
+            weekly_hours=self.weekly_hours,
+            difficulty=self.difficulty,
+            would_recommend=self.would_recommend,
+        )
+
     def is_editable_by(self, user) -> bool:
         return user.is_authenticated and self.author_id == user.pk
 
@@ -274,6 +342,8 @@ class ReviewRevision(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="revisions")
     rating = models.PositiveSmallIntegerField()
     dimensions = models.JSONField(default=dict)
+    # The reviewer context of this version, in the import/export format (ReviewContext.as_json).
+    context = models.JSONField(default=dict, blank=True)
     text = models.TextField()
     edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

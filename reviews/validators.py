@@ -7,12 +7,14 @@ accepted or rejected the same way everywhere and the message is the same. They r
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reviews.models import DIMENSION_KEYS, DIMENSIONS
+from reviews.models import CONTEXT_KEYS, DIMENSION_KEYS, DIMENSIONS, WEEKLY_HOURS_MAX, ReviewContext
 
 _RATING_DIGIT = re.compile(r"[1-5]")
 # Lone UTF-16 surrogates can arrive through JSON escapes ("\ud800") but cannot be encoded as UTF-8.
@@ -118,6 +120,95 @@ def validate_dimensions(value: object) -> dict[str, int]:
     if errors:
         raise ValidationError(errors)
     return result
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+EARLIEST_TAKEN_YEAR = 1990
+_TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _taken(value: object) -> date | None:
+    message = _("When you took it: a month such as 2024-03, not in the future.")
+    if isinstance(value, date):
+        value = value.strftime("%Y-%m")
+    if not isinstance(value, str):
+        raise ValidationError(message, code="invalid_taken")
+    match = _MONTH.fullmatch(value.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise ValidationError(message, code="invalid_taken")
+    taken = date(int(match[1]), int(match[2]), 1)
+    if taken.year < EARLIEST_TAKEN_YEAR or taken > timezone.localdate():
+        raise ValidationError(message, code="invalid_taken")
+    return taken
+
+
+def _yes_or_no(message) -> Callable[[object], bool]:
+    def parse(value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS:
+            return _TRUE_WORDS[value.strip().lower()]
+        raise ValidationError(message, code="invalid_boolean")
+
+    return parse
+
+
+def _whole_number(low: int, high: int, message) -> Callable[[object], int]:
+    def parse(value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            number = int(value.strip())
+            if low <= number <= high:
+                return number
+        raise ValidationError(message, code="invalid_number", params={"high": high})
+
+    return parse
+
+
+_CONTEXT_PARSERS: dict[str, Callable[[object], object]] = {
+    "taken": _taken,
+    "finished": _yes_or_no(_("Finished the course: true or false.")),
+    "weekly_hours": _whole_number(1, WEEKLY_HOURS_MAX, _("Hours a week: a whole number from 1 to %(high)d.")),
+    "difficulty": _whole_number(
+        1, 5, _("Difficulty: a whole number from 1 (very easy) to %(high)d (very hard).")
+    ),
+    "would_recommend": _yes_or_no(_("Would recommend: true or false.")),
+}
+
+
+def validate_review_context(value: object) -> ReviewContext:
+    """Return the reviewer context: `value` maps some of CONTEXT_KEYS to values (taken "YYYY-MM", finished
+    and would_recommend true/false, weekly_hours 1..60, difficulty 1..5); None or "" means not said. Errors
+    are raised as a dict keyed by context key, each message naming the part."""
+    if value is None or value == "":
+        return ReviewContext()
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            _('The reviewer context must be an object such as {"finished": true, "difficulty": 3}.'),
+            code="invalid_context",
+        )
+    parsed: dict[str, object] = {}
+    errors: dict[str, list[ValidationError]] = {}
+    for key, item in value.items():
+        if key not in _CONTEXT_PARSERS:
+            errors[str(key)] = [
+                ValidationError(
+                    _("Unknown reviewer context “%(key)s”; use one of: %(keys)s."),
+                    code="unknown_context",
+                    params={"key": key, "keys": ", ".join(CONTEXT_KEYS)},
+                )
+            ]
+            continue
+        if item is None or item == "":
+            continue
+        try:
+            parsed[key] = _CONTEXT_PARSERS[key](item)
+        except ValidationError as error:
+            errors[key] = [error]
+    if errors:
+        raise ValidationError(errors)
+    return ReviewContext(**parsed)  # type: ignore[arg-type]
 
 
 # Cyrillic and Greek letters that render like Latin ones (after casefolding), from Unicode's confusables list.

@@ -55,6 +55,7 @@ from analytics.scoring import (
     summarise_ratings,
     total_score,
 )
+from analytics.services.follows import followed_scores_before_recompute, notify_followers_of_changes
 from reviews.models import DIMENSION_KEYS, Course, Instructor, Review, dimension_field
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ def scores_recompute() -> list[InstructorScore]:
 
     Reads everything in a constant number of aggregate queries whatever the number of instructors,
     courses or reviews, then replaces all InstructorScore and CourseScore rows in one transaction, so
-    readers see either the old or the new ranking. Returns the instructor scores, ranked first.
+    readers see either the old or the new ranking; followers of a course or instructor whose score or top
+    failure signals changed are notified in the same transaction. Returns the instructor scores, ranked first.
     """
     now = timezone.now()
     weights = dict(settings.SCORE_WEIGHTS)
@@ -395,10 +397,14 @@ def scores_recompute() -> list[InstructorScore]:
         course_score.rank = course_ranks[course_score.course_id]
 
     with transaction.atomic():
+        followed_before = followed_scores_before_recompute()
         InstructorScore.objects.all().delete()
         InstructorScore.objects.bulk_create(instructor_scores, batch_size=500)
         CourseScore.objects.all().delete()
         CourseScore.objects.bulk_create(course_scores, batch_size=500)
+        notify_followers_of_changes(
+            before=followed_before, course_scores=course_scores, instructor_scores=instructor_scores
+        )
         transaction.on_commit(lambda: publish_scores_version(now.isoformat()))
     return sorted(
         instructor_scores, key=lambda score: (score.rank is None, score.rank or 0, -(score.total or 0.0))

@@ -26,8 +26,8 @@ def seed_signal_definitions() -> int:
 
     Idempotent. Definitions that exist are left as admins edited them (names, terms, status); a seeded
     definition whose seed terms were emptied gets the shipped ones back, one from before seeds had a
-    scope gets the shipped scope, and one without a "how to check" hint gets the shipped hint. Returns how
-    many were created.
+    scope gets the shipped scope, and one without a "how to check" hint (Chinese or English) gets the
+    shipped hint. Returns how many were created.
     """
     created = 0
     for seed in json.loads(SIGNAL_SEEDS_PATH.read_text(encoding="utf-8")):
@@ -39,6 +39,7 @@ def seed_signal_definitions() -> int:
                 "description": seed["description"],
                 "description_en": seed.get("description_en", ""),
                 "check_hint": seed.get("check_hint", ""),
+                "check_hint_en": seed.get("check_hint_en", ""),
                 "seed_terms": seed["seed_terms"],
                 "scope_tags": seed.get("scope_tags", []),
                 "status": SignalDefinition.Status.SEEDED,
@@ -55,9 +56,11 @@ def seed_signal_definitions() -> int:
         ):
             definition.seed_terms = seed["seed_terms"]
             definition.save(update_fields=["seed_terms", "updated_at"])
-        if not was_created and not definition.check_hint and seed.get("check_hint"):
-            definition.check_hint = seed["check_hint"]
-            definition.save(update_fields=["check_hint", "updated_at"])
+        if not was_created:
+            for hint_field in ("check_hint", "check_hint_en"):
+                if not getattr(definition, hint_field) and seed.get(hint_field):
+                    setattr(definition, hint_field, seed[hint_field])
+                    definition.save(update_fields=[hint_field, "updated_at"])
     return created
 
 

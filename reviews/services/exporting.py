@@ -17,8 +17,8 @@ def _iso(moment: datetime | None) -> str | None:
 def feedback_export(*, path: str | Path, unmasked: bool = False) -> int:
     """Write every review, whatever its status, with its revisions, as JSON Lines in the `import_feedback`
     format; returns how many. Importing the file into an empty database gives the same reviews, ratings,
-    dimensions, texts, dates, statuses and revisions (authors, votes and reports are not exported: imported
-    reviews have no author). A review written on the site gets the id "web-<pk>".
+    dimensions, reviewer context, texts, dates, statuses and revisions (authors, votes and reports are not
+    exported: imported reviews have no author). A review written on the site gets the id "web-<pk>".
 
     Phone numbers, QQ / WeChat ids, e-mail addresses and ID card numbers in the texts are masked: an export
     travels further than the database. `unmasked=True` writes them as stored, for a backup that must
@@ -42,6 +42,7 @@ def feedback_export(*, path: str | Path, unmasked: bool = False) -> int:
                 "rating": review.rating,
                 "text": review.text if unmasked else pii.mask(review.text),
                 "dimensions": review.dimensions,
+                "context": review.context.as_json(),
                 "created_at": _iso(review.created_at),
                 "status": review.status,
                 "revisions": [
@@ -49,6 +50,7 @@ def feedback_export(*, path: str | Path, unmasked: bool = False) -> int:
                         "rating": revision.rating,
                         "text": revision.text if unmasked else pii.mask(revision.text),
                         "dimensions": revision.dimensions,
+                        "context": revision.context,
                         "created_at": _iso(revision.created_at),
                     }
                     for revision in sorted(

@@ -12,8 +12,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext, ngettext
 
-from reviews.models import EARLIEST_REVIEW_DATE, Course, Instructor, Review, ReviewRevision, dimension_field
-from reviews.validators import validate_dimensions, validate_review_text
+from reviews.models import (
+    EARLIEST_REVIEW_DATE,
+    Course,
+    Instructor,
+    Review,
+    ReviewContext,
+    ReviewRevision,
+    dimension_field,
+)
+from reviews.validators import validate_dimensions, validate_review_context, validate_review_text
 
 IMPORT_BATCH_SIZE = 2000
 
@@ -50,6 +58,7 @@ class _RevisionLine:
     text: str
     dimensions: dict[str, int]
     created_at: datetime | None
+    context: ReviewContext = field(default_factory=ReviewContext)
 
 
 @dataclass
@@ -63,6 +72,7 @@ class _FeedbackLine:
     text: str
     dimensions: dict[str, int]
     created_at: datetime | None
+    context: ReviewContext = field(default_factory=ReviewContext)
     status: str = Review.Status.PUBLISHED
     revisions: list[_RevisionLine] = field(default_factory=list)
 
@@ -235,6 +245,7 @@ def _revisions(record: dict) -> list[_RevisionLine]:
                     text=_validated("text", validate_review_text, required=True)(item),  # type: ignore[arg-type]
                     dimensions=_validated("dimensions", validate_dimensions, required=False)(item),  # type: ignore[arg-type]
                     created_at=_created_at(item),
+                    context=_validated("context", validate_review_context, required=False)(item),  # type: ignore[arg-type]
                 )
             )
         except _Invalid as reason:
@@ -252,6 +263,7 @@ _LINE_FIELDS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("rating", _rating),
     ("text", _validated("text", validate_review_text, required=True)),
     ("dimensions", _validated("dimensions", validate_dimensions, required=False)),
+    ("context", _validated("context", validate_review_context, required=False)),
     ("status", _status),
     ("revisions", _revisions),
 )
@@ -421,6 +433,7 @@ def _create_revisions(lines: list[_FeedbackLine]) -> None:
             rating=revision.rating,
             text=revision.text,
             dimensions=revision.dimensions,
+            context=revision.context.as_json(),
         )
         for line in lines
         for revision in line.revisions
@@ -440,9 +453,9 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
     lines, then a count) and nothing is stored. Otherwise, in one transaction: missing instructors (by name)
     and courses (by title, or slug) are created and linked, and each line becomes an author-less Review with
     source=import, external_id=id, its date (none when the line has none), its status (published unless the
-    line says otherwise) and its revisions, if any. Lines whose id is already stored are skipped, so
-    re-importing a file changes nothing. Imports do not trigger per-review analytics: run a signal
-    extraction afterwards.
+    line says otherwise), its optional reviewer context and its revisions, if any. Lines whose id is
+    already stored are skipped, so re-importing a file changes nothing. Imports do not trigger per-review
+    analytics: run a signal extraction afterwards.
     """
     lines, line_count = _read_feedback_file(Path(path))
     result = ImportResult(lines=line_count, dry_run=dry_run)
@@ -472,6 +485,7 @@ def feedback_import(*, path: str | Path, dry_run: bool = False) -> ImportResult:
                         source=Review.Source.IMPORT,
                         created_at=line.created_at,
                         **{dimension_field(key): value for key, value in line.dimensions.items()},
+                        **line.context.model_fields(),
                     )
                     for line in fresh
                 ),

@@ -13,6 +13,7 @@ from reviews.models import (
     DIMENSION_KEYS,
     Course,
     Review,
+    ReviewContext,
     ReviewReport,
     ReviewRevision,
     ReviewVote,
@@ -21,20 +22,26 @@ from reviews.models import (
 )
 from reviews.services.common import notify_review_saved, require_user
 from reviews.services.moderation import review_hold_if_suspicious
-from reviews.validators import validate_dimensions, validate_rating, validate_review_text
+from reviews.validators import (
+    validate_dimensions,
+    validate_rating,
+    validate_review_context,
+    validate_review_text,
+)
 
 DUPLICATE_REVIEW_MESSAGE = _("You have already reviewed this course; you can edit your review instead.")
 
 
 def _validated_review_input(
-    *, rating: object, text: object, dimensions: object
-) -> tuple[int, str, dict[str, int]]:
+    *, rating: object, text: object, dimensions: object, context: object = None
+) -> tuple[int, str, dict[str, int], ReviewContext]:
     errors: dict[str, list] = {}
     clean: dict[str, object] = {}
     for name, validator, value in (
         ("rating", validate_rating, rating),
         ("text", validate_review_text, text),
         ("dimensions", validate_dimensions, dimensions),
+        ("context", validate_review_context, context),
     ):
         try:
             clean[name] = validator(value)
@@ -42,7 +49,7 @@ def _validated_review_input(
             errors[name] = error.messages
     if errors:
         raise ValidationError(errors)
-    return clean["rating"], clean["text"], clean["dimensions"]  # type: ignore[return-value]
+    return clean["rating"], clean["text"], clean["dimensions"], clean["context"]  # type: ignore[return-value]
 
 
 def review_initial_status(*, author, course: Course, text: str) -> str:
@@ -57,15 +64,19 @@ def review_submit(
     rating: object,
     text: object,
     dimensions: Mapping[str, object] | None = None,
+    context: Mapping[str, object] | None = None,
     source: str = Review.Source.WEB,
 ) -> Review:
-    """Create the author's review of `course` and its first revision.
+    """Create the author's review of `course` and its first revision. `context` is the optional reviewer
+    context (reviews.validators.validate_review_context).
 
     One review per (author, course): a second one, even submitted at the same moment as the first, raises
     ValidationError({"course": [...]}) and leaves exactly one row.
     """
     require_user(author)
-    rating, text, dimensions = _validated_review_input(rating=rating, text=text, dimensions=dimensions)
+    rating, text, dimensions, review_context = _validated_review_input(
+        rating=rating, text=text, dimensions=dimensions, context=context
+    )
     if Review.objects.filter(author=author, course=course).exists():
         raise ValidationError({"course": [DUPLICATE_REVIEW_MESSAGE]})
     initial_status = review_initial_status(author=author, course=course, text=text)
@@ -80,9 +91,15 @@ def review_submit(
                 source=source,
                 created_at=timezone.now(),
                 **{dimension_field(key): value for key, value in dimensions.items()},
+                **review_context.model_fields(),
             )
             ReviewRevision.objects.create(
-                review=review, rating=rating, text=text, dimensions=review.dimensions, edited_by=author
+                review=review,
+                rating=rating,
+                text=text,
+                dimensions=review.dimensions,
+                context=review_context.as_json(),
+                edited_by=author,
             )
             review_hold_if_suspicious(review=review)
             notify_review_saved(review.pk)
@@ -101,28 +118,42 @@ def review_edit(
     rating: object,
     text: object,
     dimensions: Mapping[str, object] | None = None,
+    context: Mapping[str, object] | None = None,
 ) -> Review:
     """Change the author's own review and append a ReviewRevision with the new version.
 
     `dimensions=None` keeps the current dimension ratings; a mapping replaces all six (missing keys are
-    cleared). Saving identical content stores nothing new.
+    cleared). `context` works the same way for the reviewer context. Saving identical content stores
+    nothing new.
     """
     if not review.is_editable_by(editor):
         raise PermissionDenied(gettext("You can only edit your own review."))
-    rating, text, new_dimensions = _validated_review_input(rating=rating, text=text, dimensions=dimensions)
+    rating, text, new_dimensions, new_context = _validated_review_input(
+        rating=rating, text=text, dimensions=dimensions, context=context
+    )
     with transaction.atomic():
         review = Review.objects.select_for_update().get(pk=review.pk)
         if dimensions is None:
             new_dimensions = review.dimensions
-        if (review.rating, review.text, review.dimensions) == (rating, text, new_dimensions):
+        if context is None:
+            new_context = review.context
+        current = (review.rating, review.text, review.dimensions, review.context)
+        if current == (rating, text, new_dimensions, new_context):
             return review
         review.rating = rating
         review.text = text
         for key in DIMENSION_KEYS:
             setattr(review, dimension_field(key), new_dimensions.get(key))
+        for name, value in new_context.model_fields().items():
+            setattr(review, name, value)
         review.save()
         ReviewRevision.objects.create(
-            review=review, rating=rating, text=text, dimensions=review.dimensions, edited_by=editor
+            review=review,
+            rating=rating,
+            text=text,
+            dimensions=review.dimensions,
+            context=new_context.as_json(),
+            edited_by=editor,
         )
         review_hold_if_suspicious(review=review, edited=True)
         notify_review_saved(review.pk)

@@ -1,10 +1,13 @@
 """Small presentation helpers for the review pages (no HTML is built here: templates keep escaping)."""
 
 from django import template
+from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from reviews import pii, privacy
-from reviews.models import DIMENSIONS, dimension_field
+from reviews.models import DIFFICULTY_LABELS, DIMENSIONS, ReviewContext, dimension_field
+from reviews.validators import validate_review_context
 
 register = template.Library()
 
@@ -58,3 +61,36 @@ def text_for(review, user) -> str:
 def masked(text) -> str:
     """Text with personal data masked, for fragments that are the same for every reader (cached quotes)."""
     return pii.mask(str(text))
+
+
+def _context_items(context: ReviewContext) -> list[str]:
+    items = []
+    if context.taken:
+        items.append(_("Took it in %(month)s") % {"month": context.taken.strftime("%Y-%m")})
+    if context.finished is not None:
+        items.append(_("Finished") if context.finished else _("Did not finish"))
+    if context.weekly_hours:
+        items.append(_("%(hours)d h a week") % {"hours": context.weekly_hours})
+    if context.difficulty:
+        items.append(
+            _("Difficulty %(level)d/5 (%(label)s)")
+            % {"level": context.difficulty, "label": DIFFICULTY_LABELS[context.difficulty]}
+        )
+    if context.would_recommend is not None:
+        items.append(_("Recommends it") if context.would_recommend else _("Does not recommend it"))
+    return items
+
+
+@register.filter
+def review_context(review) -> list[str]:
+    """Short phrases for what the reviewer said about how they took the course ("Finished", "6 h a week")."""
+    return _context_items(review.context)
+
+
+@register.filter
+def revision_context(revision) -> list[str]:
+    """The same phrases for an earlier version (its context is stored in the import/export format)."""
+    try:
+        return _context_items(validate_review_context(revision.context))
+    except ValidationError:
+        return []

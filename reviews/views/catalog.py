@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from reviews.forms import CourseFilterForm, InstructorFilterForm
+from reviews.forms import CourseFilterForm, InstructorFilterForm, ReviewFilterForm
 from reviews.models import Course, Instructor, Review, Tag
 from reviews.views.common import PUBLISHED, REVIEW_SORTS, REVIEWS_PER_PAGE, reported_ids, reviews_for_display
 
@@ -199,6 +199,9 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
     sort = request.GET.get("sort", "")
     sort = sort if sort in REVIEW_SORTS else "newest"
+    review_filter = ReviewFilterForm(request.GET)
+    if lookups := review_filter.filters():
+        listed = listed.filter(**lookups)
     listed = reviews_for_display(listed, request.user).order_by(*REVIEW_SORTS[sort])
     page_number = request.GET.get("page") or _page_holding(listed, request.GET.get("review"))
     page = Paginator(listed, REVIEWS_PER_PAGE).get_page(page_number)
@@ -211,6 +214,8 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "my_review": my_review,
             "page_obj": page,
             "sort": sort,
+            "review_filter": review_filter,
+            "reviews_filtered": bool(lookups),
             "reported_ids": reported_ids(request.user, page.object_list),
             "nav_section": "courses",
         },

@@ -12,7 +12,9 @@
 
     function update() {
       var picked = boxes.filter(function (box) { return box.checked; }).length;
-      if (counter) counter.textContent = picked + " / " + max;
+      // Announced (aria-live) as each box is ticked: a screen-reader user hears how many are picked.
+      var label = counter && counter.getAttribute("data-label");
+      if (counter) counter.textContent = label ? label.replace("{picked}", picked).replace("{max}", max) : picked + " / " + max;
       if (button) button.disabled = picked < 2;
       boxes.forEach(function (box) { box.disabled = !box.checked && picked >= max; });
     }

@@ -132,6 +132,15 @@
     });
   }, true);
 
+  // Escape closes an open popover form and gives the focus back to its button, as a menu would.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = event.target.closest && event.target.closest(".sig-popover[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+
   function init() {
     document.querySelectorAll('[data-chart="trend"]').forEach(renderTrend);
     document.querySelectorAll("[data-progress-url]").forEach(watchRun);

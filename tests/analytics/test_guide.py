@@ -306,3 +306,65 @@ def test_quotes_mark_the_complaint_clause_and_escape_it(client, guide_data):
         if quote["review_id"] == review.pk
     )
     assert "例子全是玩具" in quote["clause"] and "老师讲得很好" not in quote["clause"]
+
+
+def test_the_english_guide_explains_each_signal_and_how_to_spot_it_in_english(client, guide_data):
+    SignalDefinition.objects.filter(key="toy").update(
+        description_en="Examples never leave Hello World.",
+        check_hint_en="Check whether the trailer's project is a calculator.",
+    )
+    english = signal_section(page(client, reverse("guide"), HTTP_ACCEPT_LANGUAGE="en"), "toy")
+    assert "Examples never leave Hello World." in english
+    assert "Check whether the trailer&#x27;s project is a calculator." in english
+    assert "例子停留在 Hello World。" not in english and "计算器" not in english
+    chinese = signal_section(page(client, reverse("guide")), "toy")
+    assert "例子停留在 Hello World。" in chinese and "看试看章节里的项目是不是计算器。" in chinese
+    body = client.get("/api/guide/", HTTP_ACCEPT_LANGUAGE="en").json()
+    toy = next(signal for signal in body["signals"] if signal["key"] == "toy")
+    assert toy["description"] == "Examples never leave Hello World."
+    assert toy["check_hint"] == "Check whether the trailer's project is a calculator."
+
+
+def test_the_english_guide_falls_back_to_the_chinese_hint_when_none_was_written(client, guide_data):
+    english = signal_section(page(client, reverse("guide"), HTTP_ACCEPT_LANGUAGE="en"), "toy")
+    assert "看试看章节里的项目是不是计算器。" in english
+    assert "例子停留在 Hello World。" in english
+
+
+def test_every_shipped_signal_has_an_english_hint_and_seeding_fills_missing_ones():
+    taxonomy.seed_signal_definitions()
+    hints = dict(SignalDefinition.objects.values_list("key", "check_hint_en"))
+    assert hints and all(hint.isascii() and len(hint) > 40 for hint in hints.values())
+    SignalDefinition.objects.filter(key="toy_examples").update(check_hint_en="")
+    SignalDefinition.objects.filter(key="no_production").update(check_hint_en="Edited by staff.")
+    taxonomy.seed_signal_definitions()
+    assert SignalDefinition.objects.get(key="toy_examples").check_hint_en == hints["toy_examples"]
+    assert SignalDefinition.objects.get(key="no_production").check_hint_en == "Edited by staff."
+
+
+def test_a_topic_guide_takes_the_courses_its_title_names_as_the_signals_scope_does(client, guide_data):
+    # Imported courses carry no tags: the Go seeds still take their reviews by the title, so the Go guide
+    # counts them too; "Gopher" is not "go".
+    untagged = CourseFactory(title="Go 微服务实战", tags=[])
+    lookalike = CourseFactory(title="Gopher 的 Python 课", tags=[])
+    toy_reviews = signal_data.reviews(2, course=untagged)
+    praise(1, untagged)
+    praise(2, lookalike)
+    signal_data.cluster(guide_data["run"], guide_data["toy"], reviews=toy_reviews)
+    SignalDefinition.objects.filter(key="toy").update(scope_tags=["go"])
+    veteran = InstructorFactory(name="孙老师")
+    untagged.instructors.add(veteran)
+    InstructorScore.objects.create(
+        instructor=veteran,
+        computed_at=timezone.now(),
+        evidence=0.8,
+        total=0.7,
+        breakdown={"evidence": {"has_evidence": True}},
+    )
+
+    html = page(client, reverse("guide-tag", args=["go"]))
+    assert "21 条学员评价提炼的 2 个失效信号" in html  # 18 tagged + 3 from the course titled Go
+    assert "21 条评价中 9 条" in signal_section(html, "toy")
+    assert "孙老师" in html[html.index("可验证实战经验最强的讲师") :]
+    assert "Gopher" not in html
+    assert client.get("/api/guide/go/").json()["total_reviews"] == 21

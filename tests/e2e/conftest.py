@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -16,6 +17,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+WIDTHS = {"desktop": 1280, "phone": 390}
+STAR_COLOUR = "rgb(232, 160, 19)"
 # In the project (not the test run's temporary var dir), so they are still there to look at after a run.
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "var" / "e2e"
 
@@ -70,6 +73,34 @@ def browser_page(chromium_browser, request) -> Iterator[BrowserPage]:
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         wrapped.screenshot(f"{request.node.name}-failed")
     context.close()
+
+
+@pytest.fixture(params=list(WIDTHS))
+def screen(request, chromium_browser) -> Iterator[tuple[str, BrowserPage]]:
+    width = WIDTHS[request.param]
+    context = chromium_browser.new_context(
+        locale="zh-CN", viewport={"width": width, "height": 860}, is_mobile=width < 600, has_touch=width < 600
+    )
+    context.set_default_timeout(15_000)
+    page = BrowserPage(context.new_page())
+    yield request.param, page
+    context.close()
+
+
+def log_in(page, live_server, user) -> None:
+    """Give the browser the session of a user logged in through Django's test client."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def lit_stars(page, field: str) -> int:
+    """How many star labels of a rating field are drawn in the star colour (pointer moved away first)."""
+    page.mouse.move(1, 1)
+    fieldset = page.locator("fieldset", has=page.locator(f'input[name="{field}"]'))
+    colours = fieldset.locator("label.star").evaluate_all("els => els.map(e => getComputedStyle(e).color)")
+    return sum(colour == STAR_COLOUR for colour in colours)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,55 +1,19 @@
 """What students, learners and staff notice on the pages, in a real browser at desk and phone width."""
 
-from collections.abc import Iterator
 from datetime import timedelta
-from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from analytics.models import EvidenceSnapshot, InstructorScore
 from analytics.services.scores import scores_recompute
-from reviews.models import Course, Instructor, Review
+from reviews.models import Review
 from tests.analytics import signal_data
-from tests.e2e.conftest import BrowserPage
+from tests.e2e.conftest import lit_stars, log_in
 from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, StaffUserFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"desktop": 1280, "phone": 390}
-STAR_COLOUR = "rgb(232, 160, 19)"
-
-
-@pytest.fixture(params=list(WIDTHS))
-def screen(request, chromium_browser) -> Iterator[tuple[str, BrowserPage]]:
-    width = WIDTHS[request.param]
-    context = chromium_browser.new_context(
-        locale="zh-CN", viewport={"width": width, "height": 860}, is_mobile=width < 600, has_touch=width < 600
-    )
-    context.set_default_timeout(15_000)
-    page = BrowserPage(context.new_page())
-    yield request.param, page
-    context.close()
-
-
-def log_in(page, live_server, user) -> None:
-    """Give the browser the session of a user logged in through Django's test client."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
-
-
-def lit_stars(page, field: str) -> int:
-    """How many star labels of a rating field are drawn in the star colour (pointer moved away first)."""
-    page.mouse.move(1, 1)
-    fieldset = page.locator("fieldset", has=page.locator(f'input[name="{field}"]'))
-    colours = fieldset.locator("label.star").evaluate_all("els => els.map(e => getComputedStyle(e).color)")
-    return sum(colour == STAR_COLOUR for colour in colours)
 
 
 def test_it_lights_as_many_stars_as_the_rating_picked_and_saved(live_server, screen):
@@ -431,72 +395,4 @@ def test_it_compares_courses_picked_from_a_course_page(live_server, screen):
     assert page.locator(".compare-table tbody th", has_text="实战深度").count() == 1
     page.wait_for_load_state("networkidle")
     browser_page.screenshot(f"compare-courses-{name}")
-    assert browser_page.problems == []
-
-
-# axe-core from the npm registry (`npm pack axe-core@4.14.1`, MPL-2.0), vendored so the suite runs offline.
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
-AXE_PAGES = [
-    "home",
-    "course-list",
-    "instructor-list",
-    "rankings-instructors",
-    "rankings-courses",
-    "how-we-rank",
-]
-
-
-@pytest.mark.parametrize("language", ["zh-CN", "en-US"])
-def test_it_has_no_serious_accessibility_violation_on_the_main_pages(live_server, chromium_browser, language):
-    call_command("load_demo", stdout=StringIO())
-    course = Course.objects.order_by("slug").first()
-    instructors = list(Instructor.objects.order_by("slug").values_list("slug", flat=True)[:2])
-    paths = [reverse(name) for name in AXE_PAGES] + [
-        course.get_absolute_url(),
-        reverse("instructor-detail", args=[instructors[0]]),
-        f"{reverse('compare')}?instructors={','.join(instructors)}",
-        reverse("compare-courses"),
-        reverse("login"),
-    ]
-    axe = AXE.read_text(encoding="utf-8")
-    found = []
-    for width in WIDTHS.values():
-        context = chromium_browser.new_context(locale=language, viewport={"width": width, "height": 900})
-        page = context.new_page()
-        try:
-            for path in paths:
-                page.goto(live_server.url + path)
-                page.wait_for_load_state("networkidle")
-                page.evaluate(
-                    axe
-                )  # evaluated by the browser's devtools protocol: the page's CSP does not apply
-                violations = page.evaluate(
-                    "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                    ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-                    ".map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(' | '))"
-                )
-                found += [f"{width}px {path}: {violation}" for violation in violations]
-        finally:
-            context.close()
-    assert found == []
-
-
-def test_it_lets_a_keyboard_user_pick_a_star_rating(live_server, screen):
-    name, browser_page = screen
-    page = browser_page.page
-    course = CourseFactory(slug="go-keys")
-    log_in(page, live_server, UserFactory())
-    page.goto(live_server.url + reverse("review-create", args=[course.slug]))
-    page.locator("body").focus()
-    for _ in range(30):  # Tab from the top of the page to the rating
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.name") == "rating":
-            break
-    page.keyboard.press("Space")
-    for _ in range(3):
-        page.keyboard.press("ArrowRight")
-    assert page.locator('input[name="rating"]:checked').get_attribute("value") == "4"
-    assert lit_stars(page, "rating") == 4
-    label = page.evaluate("document.querySelector(`label[for=${document.activeElement.id}]`).innerText")
-    assert "4" in label  # what a screen reader announces for the focused radio
     assert browser_page.problems == []

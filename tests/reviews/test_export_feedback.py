@@ -31,6 +31,7 @@ def snapshot() -> dict[str, tuple]:
             review.rating,
             review.text,
             review.dimensions,
+            review.context,
             review.created_at,
             review.status,
             sorted(
@@ -39,6 +40,7 @@ def snapshot() -> dict[str, tuple]:
                     revision.rating,
                     revision.text,
                     json.dumps(revision.dimensions, sort_keys=True),
+                    json.dumps(revision.context, sort_keys=True),
                 )
                 for revision in review.revisions.all()
             ),
@@ -69,6 +71,7 @@ def test_the_demo_data_and_site_reviews_survive_export_and_import(tmp_path):
         rating=3,
         text="例子太少，没讲超时控制；补了一章",
         dimensions={"practice": 2},
+        context={"taken": "2024-03", "finished": False, "weekly_hours": 6, "would_recommend": True},
     )
     hidden = review_submit(author=UserFactory(), course=course, rating=1, text="骂人的话")
     review_moderation_decide(review=hidden, moderator=StaffUserFactory(), action="hide", reason="辱骂")
@@ -82,6 +85,7 @@ def test_the_demo_data_and_site_reviews_survive_export_and_import(tmp_path):
     assert f"exported {len(before)} reviews" in output or f"{len(before)}" in output
     assert {status for *_, status, _revisions in after.values()} == {"published", "pending", "hidden"}
     assert len(after[f"web-{edited.pk}"][-1]) == 2  # both versions of the edited review
+    assert after[f"web-{edited.pk}"][6].weekly_hours == 6  # the reviewer context came back
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@ from reviews.services import feedback_import
 class Command(BaseCommand):
     help = (
         "Import learner feedback from a JSON Lines file: one object a line with id, course, "
-        "instructor, rating (1-5), text, created_at (ISO 8601) and optional dimensions and provider. "
+        "instructor, rating (1-5), text, created_at (ISO 8601) and optional dimensions, provider and "
+        'context {"taken": "YYYY-MM", "finished", "weekly_hours", "difficulty", "would_recommend"}. '
         "Every line is checked first; any bad line stops the import with its line number and nothing "
         "is stored. Ids already imported are skipped."
     )

@@ -16,6 +16,7 @@ from analytics.models import (
     SignalRun,
 )
 from analytics.services import signal_runs
+from analytics.signals import Parameters
 from analytics.templatetags.rankings import signal_name
 from reviews import pii
 from reviews.models import Course, Review, Tag
@@ -119,8 +120,26 @@ class SignalReportSerializer(serializers.Serializer):
     signals = SignalSerializer(many=True)
 
 
+def _parameters_schema() -> dict:
+    """The run parameters as Parameters.from_mapping accepts them: known names only, non-negative numbers,
+    shares and similarities at most 1, counts at most a million, the seed 32-bit."""
+    properties: dict[str, dict] = {}
+    for name, default in Parameters().as_dict().items():
+        if isinstance(default, int):
+            maximum = 2**32 - 1 if name == "seed" else 1_000_000
+            properties[name] = {"type": "integer", "minimum": 0, "maximum": maximum}
+        else:
+            properties[name] = {"type": "number", "minimum": 0, "maximum": 1}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+@extend_schema_field(_parameters_schema())
+class RunParametersField(serializers.DictField):
+    pass
+
+
 class SignalRunStartSerializer(serializers.Serializer):
-    parameters = serializers.DictField(
+    parameters = RunParametersField(
         required=False, help_text="Optional run parameters; omitted ones take the pipeline's defaults."
     )
 

@@ -25,7 +25,8 @@ _ERROR_RESPONSES = {
 _ERROR_SCHEMA = {
     "type": "object",
     "description": "{'detail': message} or, for invalid input, {field: [messages]}.",
-    "properties": {"detail": {"type": "string"}},
+    # "detail" is also a field of some bodies (a report's details), whose messages are a list.
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}},
     "additionalProperties": True,
 }
 # Slugs are Unicode ("入门"): the `[-\w]` pattern Django's SlugField documents reads as ASCII-only to clients.

@@ -216,11 +216,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["courselens.throttling.ActionRateThrottle"],
     "EXCEPTION_HANDLER": "courselens.drf.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PARSER_CLASSES": [
-        "courselens.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: reviews carry objects (dimensions, context) that form encodings cannot express, and the
+    # schema then documents one way to send each body.
+    "DEFAULT_PARSER_CLASSES": ["courselens.parsers.StrictJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

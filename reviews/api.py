@@ -7,6 +7,7 @@ again, so the API, the forms and the importer accept and reject the same values 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, F, OuterRef, Q, Value
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -27,6 +28,7 @@ from reviews.models import (
     Tag,
 )
 from reviews.validators import (
+    EARLIEST_TAKEN_YEAR,
     validate_dimensions,
     validate_rating,
     validate_review_context,
@@ -42,10 +44,20 @@ _DIMENSIONS_SCHEMA = {
     "additionalProperties": False,
     "description": "Teaching-dimension ratings 1-5, each optional; null or a missing key means not rated.",
 }
+
+
+def _taken_pattern() -> str:
+    """The months validate_review_context accepts: from EARLIEST_TAKEN_YEAR to this month."""
+    today = timezone.localdate()
+    earlier_years = "|".join(str(year) for year in range(EARLIEST_TAKEN_YEAR, today.year))
+    this_year = "|".join(f"{month:02d}" for month in range(1, today.month + 1))
+    return rf"^(?:(?:{earlier_years})-(?:0[1-9]|1[0-2])|{today.year}-(?:{this_year}))$"
+
+
 _CONTEXT_SCHEMA = {
     "type": "object",
     "properties": {
-        "taken": {"type": "string", "pattern": r"^\d{4}-\d{2}$", "nullable": True, "example": "2024-03"},
+        "taken": {"type": "string", "pattern": _taken_pattern(), "nullable": True, "example": "2024-03"},
         "finished": {"type": "boolean", "nullable": True},
         "weekly_hours": {"type": "integer", "minimum": 1, "maximum": WEEKLY_HOURS_MAX, "nullable": True},
         "difficulty": {"type": "integer", "minimum": 1, "maximum": 5, "nullable": True},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def assign_one(
     course_title, course_tags: the review's course (its tags' names and slugs), for scoped signals."""
     if not assigner or assigner.get("version") != 2 or not complaint_clauses:
         return None
-    payload: Assigner = assigner  # type: ignore[assignment]
+    payload = cast(Assigner, assigner)
     tags = list(course_tags)
     idf = payload["idf"]
     default_idf = payload["default_idf"]
@@ -133,8 +134,8 @@ def assign_one(
         return None
     centres = np.asarray([signal["centroid"] for signal in payload["discovered"]], dtype=np.float32)
     similarity = embedded[known] @ centres.T
-    for signal_index, signal in enumerate(payload["discovered"]):
-        score = float(similarity[:, signal_index].max())
-        if score >= signal["threshold"] and (best is None or score > best[1]):
-            best = (signal["group"], score)
+    for index, discovered in enumerate(payload["discovered"]):
+        score = float(similarity[:, index].max())
+        if score >= discovered["threshold"] and (best is None or score > best[1]):
+            best = (discovered["group"], score)
     return best

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
@@ -18,16 +19,20 @@ FOCUS_KEPT_BELOW = 0.98
 KMEANS_SEEDING_SAMPLE = 3000
 
 
-def discover(
-    clauses: Sequence[Sequence[str]], vectors: WordVectors | None, params: Parameters
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[float], Focus]:
-    """Coherent groups among the leftover complaint clauses.
+class Discovery(NamedTuple):
+    """Per group: its rows (positions in the clauses given), their similarity to its centre, the centre (a
+    unit vector) and the similarity a new clause needs to join it; and how words were weighed."""
 
-    Returns, per group: its rows (positions in `clauses`), their similarity to its centre, the centre (a
-    unit vector) and the similarity a new clause needs to join it. Rows in no group are unassigned.
-    """
-    no_focus: Focus = {"weights": {}, "common": []}
-    empty = ([], [], [], [], no_focus)
+    rows: list[np.ndarray]
+    scores: list[np.ndarray]
+    centres: list[np.ndarray]
+    floors: list[float]
+    focus: Focus
+
+
+def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, params: Parameters) -> Discovery:
+    """Coherent groups among the leftover complaint clauses. Rows in no group are unassigned."""
+    empty = Discovery([], [], [], [], {"weights": {}, "common": []})
     if vectors is None or not clauses:
         return empty
     weight, common = vectors.focused(clauses, smoothing=params.focus_smoothing)
@@ -91,7 +96,10 @@ def discover(
         [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
     )
 
-    out_rows, out_scores, out_centres, floors = [], [], [], []
+    out_rows: list[np.ndarray] = []
+    out_scores: list[np.ndarray] = []
+    out_centres: list[np.ndarray] = []
+    floors: list[float] = []
     for members in kept:
         centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
         scores = points[members] @ centre
@@ -99,7 +107,7 @@ def discover(
         out_scores.append(scores)
         out_centres.append(centre)
         floors.append(round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5))
-    return out_rows, out_scores, out_centres, floors, focus
+    return Discovery(out_rows, out_scores, out_centres, floors, focus)
 
 
 def _merge_similar(groups: list[np.ndarray], points: np.ndarray, threshold: float) -> list[np.ndarray]:

@@ -62,7 +62,7 @@ def guided_assignment(
     specs: Sequence[SignalSpec],
     clause_courses: Sequence[Hashable],
     params: Parameters,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Primary signal index per complaint clause (-1: none), its score, and each signal's centroid.
 
     The seeds pick a first set of clauses; the centroid of what they picked then refines the score once

@@ -35,7 +35,7 @@ def summarise(
     undated_complaints = 0
     complaints_by_course: Counter = Counter()
     reviews_by_course: Counter = Counter(courses)
-    for i in np.flatnonzero(complaint):
+    for i in np.flatnonzero(complaint).tolist():
         month = months[i]
         if month is None:
             undated_complaints += 1
@@ -64,7 +64,7 @@ def summarise(
         undated = 0
         by_course: Counter = Counter()
         by_instructor: Counter = Counter()
-        for i in members:
+        for i in group.members:
             month = months[i]
             if month is None:
                 undated += 1

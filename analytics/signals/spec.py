@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Tokens that are punctuation: never features of a signal.
 PUNCTUATION = frozenset(",.;:!?()[]{}\"'`~@#$%^&*-_=+|\\/<>，。；：！？、…—“”‘’《》【】（）「」『』·")
@@ -63,7 +64,8 @@ class Parameters:
         """Parameters from a run's JSON; unknown keys or wrong types raise ValueError."""
         values = dict(values or {})
         known = {name: type(getattr(cls(), name)) for name in cls.__dataclass_fields__}
-        kwargs: dict[str, object] = {}
+        # Each value is checked against its field's type above: mypy cannot follow that per name.
+        kwargs: dict[str, Any] = {}
         for name, value in values.items():
             if name not in known:
                 raise ValueError(f"unknown parameter {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
 import numpy as np
@@ -19,7 +19,7 @@ def assigner_payload(
     groups: Sequence[SignalGroup],
     guided: Sequence[SignalSpec],
     centroids: np.ndarray,
-    vocabulary: Mapping[Hashable, int],
+    vocabulary: Mapping[str, int],
     idf: np.ndarray,
     params: Parameters,
     focus: Focus,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -28,7 +28,7 @@ def describe(
     review_clause: np.ndarray,
     term_counts: sparse.csr_matrix,
     matrix: sparse.csr_matrix,
-    vocabulary: Mapping[Hashable, int],
+    vocabulary: Mapping[str, int],
     stopwords: frozenset[str],
     params: Parameters,
     *,

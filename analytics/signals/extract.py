@@ -53,7 +53,7 @@ def extract(
         "complaint_clauses": int((~found.whole).sum()),
     }
 
-    vocabulary: dict[Hashable, int] = {}
+    vocabulary: dict[str, int] = {}
     term_counts = count_matrix(found.docs, vocabulary, grow=True)
     idf = idf_weights(term_counts) if m else np.zeros(0)
     matrix = tfidf(term_counts, idf)

@@ -13,7 +13,7 @@ from analytics.signals.spec import Parameters, SignalSpec
 SCOPED_PREFERENCE = 1.0
 
 
-def phrase_ids(spec: SignalSpec, vocabulary: Mapping[Hashable, int]) -> list[list[int]]:
+def phrase_ids(spec: SignalSpec, vocabulary: Mapping[str, int]) -> list[list[int]]:
     """The spec's seed phrases as vocabulary ids; a phrase with a word no complaint uses can never match."""
     phrases = []
     for phrase in spec.terms:
@@ -24,7 +24,7 @@ def phrase_ids(spec: SignalSpec, vocabulary: Mapping[Hashable, int]) -> list[lis
 
 
 def _seed_scores(
-    columns: sparse.csc_matrix, vocabulary: Mapping[Hashable, int], spec: SignalSpec, params: Parameters
+    columns: sparse.csc_matrix, vocabulary: Mapping[str, int], spec: SignalSpec, params: Parameters
 ) -> np.ndarray:
     """Share of each clause's TF-IDF mass on the spec's terms; 0 where none of its seed phrases occurs.
 
@@ -58,7 +58,7 @@ def _seed_scores(
 
 def guided_assignment(
     matrix: sparse.csr_matrix,
-    vocabulary: Mapping[Hashable, int],
+    vocabulary: Mapping[str, int],
     specs: Sequence[SignalSpec],
     clause_courses: Sequence[Hashable],
     params: Parameters,

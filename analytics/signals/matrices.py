@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from itertools import repeat
 
 import numpy as np
@@ -10,15 +10,15 @@ from scipy import sparse
 from sklearn.preprocessing import normalize
 
 
-class _Vocabulary(dict):
+class _Vocabulary(dict[str, int]):
     """term → column; looking up a new term gives it the next column (first-seen order)."""
 
-    def __missing__(self, term: Hashable) -> int:
+    def __missing__(self, term: str) -> int:
         column = self[term] = len(self)
         return column
 
 
-def count_matrix(docs: Sequence[str], vocabulary: dict[Hashable, int], *, grow: bool) -> sparse.csr_matrix:
+def count_matrix(docs: Sequence[str], vocabulary: dict[str, int], *, grow: bool) -> sparse.csr_matrix:
     """Term counts as CSR of documents given as their tokens joined by single spaces (as the token cache
     stores them; "" for none). With grow=True unseen terms are added to `vocabulary`; else ignored.
 

@@ -82,9 +82,10 @@ class ComplaintModel:
         vocabulary = {term: i for i, term in enumerate(self.weights)}
         counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
         counts.data[:] = 1.0
-        return self.intercept + counts @ np.fromiter(
+        odds: np.ndarray = self.intercept + counts @ np.fromiter(
             self.weights.values(), dtype=np.float64, count=len(self.weights)
         )
+        return odds
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
         """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the

@@ -139,7 +139,8 @@ def _ctfidf(class_counts: np.ndarray) -> np.ndarray:
     idf = np.log(
         1 + np.divide(average, frequency, out=np.zeros_like(frequency, dtype=float), where=frequency > 0)
     )
-    return tf * idf
+    weights: np.ndarray = tf * idf
+    return weights
 
 
 def keyword_overlap(keywords: Sequence[tuple[str, float]], terms: Iterable[str]) -> float:

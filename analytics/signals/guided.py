@@ -49,7 +49,7 @@ def _seed_scores(
     for ids in phrases:
         positions = [where[i] for i in ids]
         activated[:, positions] |= (values[:, positions] > 0).all(axis=1)[:, None]
-    scores = (values[:, : len(phrase_terms)] * activated).sum(axis=1)
+    scores: np.ndarray = (values[:, : len(phrase_terms)] * activated).sum(axis=1)
     matched = activated.any(axis=1)
     for position, (_i, weight) in enumerate(learned, start=len(phrase_terms)):
         scores += params.learned_weight * weight * values[:, position] * matched

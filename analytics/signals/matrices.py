@@ -49,7 +49,8 @@ def idf_weights(counts: sparse.csr_matrix) -> np.ndarray:
     """Smoothed IDF as in scikit-learn: ln((1 + n) / (1 + df)) + 1."""
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return np.log((1.0 + n) / (1.0 + df)) + 1.0
+    idf: np.ndarray = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    return idf
 
 
 def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:

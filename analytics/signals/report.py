@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypedDict
 
 import numpy as np
 
 from analytics.signals.results import ExtractionResult
+
+
+class BreakdownRow(TypedDict):
+    """A signal's reviews at one course or instructor, beside that owner's complaints and reviews."""
+
+    id: Hashable
+    count: int
+    complaints: int
+    reviews: int
+    share: float
 
 
 def summarise(
@@ -17,7 +28,7 @@ def summarise(
     months: Sequence[str | None],
     courses: Sequence[Hashable],
     instructors: Mapping[Hashable, Sequence[Hashable]],
-) -> dict:
+) -> dict[str, Any]:
     """Shares overall, per course, per instructor and per month, and each signal's rating lift.
 
     share: the signal's share of all complaints. lift: mean rating of the reviews without the signal
@@ -33,8 +44,8 @@ def summarise(
     month_index = {month: i for i, month in enumerate(month_list)}
     complaints_by_month = [0] * len(month_list)
     undated_complaints = 0
-    complaints_by_course: Counter = Counter()
-    reviews_by_course: Counter = Counter(courses)
+    complaints_by_course: Counter[Hashable] = Counter()
+    reviews_by_course: Counter[Hashable] = Counter(courses)
     for i in np.flatnonzero(complaint).tolist():
         month = months[i]
         if month is None:
@@ -46,8 +57,8 @@ def summarise(
     def owners_of(course: Hashable) -> Sequence[Hashable]:
         return instructors.get(course, ())
 
-    complaints_by_instructor: Counter = Counter()
-    reviews_by_instructor: Counter = Counter()
+    complaints_by_instructor: Counter[Hashable] = Counter()
+    reviews_by_instructor: Counter[Hashable] = Counter()
     for course, count in reviews_by_course.items():
         for owner in owners_of(course):
             reviews_by_instructor[owner] += count
@@ -62,8 +73,8 @@ def summarise(
         without_mean = float(rating_array[~inside].mean()) if (~inside).any() else None
         trend = [0] * len(month_list)
         undated = 0
-        by_course: Counter = Counter()
-        by_instructor: Counter = Counter()
+        by_course: Counter[Hashable] = Counter()
+        by_instructor: Counter[Hashable] = Counter()
         for i in group.members:
             month = months[i]
             if month is None:
@@ -102,8 +113,10 @@ def summarise(
     }
 
 
-def _breakdown(counts: Counter, complaints: Counter, reviews: Counter) -> list[dict]:
-    rows = [
+def _breakdown(
+    counts: Counter[Hashable], complaints: Counter[Hashable], reviews: Counter[Hashable]
+) -> list[BreakdownRow]:
+    rows: list[BreakdownRow] = [
         {
             "id": owner,
             "count": count,

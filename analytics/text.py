@@ -189,7 +189,7 @@ def _batches(texts: Iterable[str]) -> Iterable[list[str]]:
         yield batch
 
 
-class _Memo(dict):
+class _Memo(dict[str, bool]):
     def __init__(self, function: Callable[[str], bool]) -> None:
         super().__init__()
         self.function = function
@@ -303,7 +303,8 @@ def build_segmenter(
             tokenizer.add_word(entry.word, entry.freq, entry.tag)
 
         def cut(text: str) -> list[str]:
-            return tokenizer.lcut(text, HMM=False)
+            words: list[str] = tokenizer.lcut(text, HMM=False)
+            return words
 
     else:
         raise ValueError(f"unknown segmentation engine {engine!r}")

@@ -17,7 +17,7 @@ hundred thousand clauses with dictionary lookups and the table is stored as JSON
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,9 +82,10 @@ class ComplaintModel:
         vocabulary = {term: i for i, term in enumerate(self.weights)}
         counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
         counts.data[:] = 1.0
-        return self.intercept + counts @ np.fromiter(
+        odds: np.ndarray = self.intercept + counts @ np.fromiter(
             self.weights.values(), dtype=np.float64, count=len(self.weights)
         )
+        return odds
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
         """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the
@@ -174,7 +175,7 @@ def _fit(
     )
     if min(int((labels == 0).sum()), int((labels == 1).sum())) < MIN_EXAMPLES_PER_CLASS:
         raise ValueError("too few rated reviews to learn complaints from")
-    vocabulary: dict[Hashable, int] = {}
+    vocabulary: dict[str, int] = {}
     matrix = count_matrix(_feature_docs(docs), vocabulary, grow=True)
     matrix.data[:] = 1.0  # presence, not counts
     document_frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])

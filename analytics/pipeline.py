@@ -56,7 +56,9 @@ def decide(
         for clause in review
     ]
     decisions = iter(model.decide_many([clause.tokens for clause in flat], priors).tolist())
-    return [[clause._replace(complaint=next(decisions)) for clause in review] for review in reviews]
+    return [
+        [Clause(tokens, contrast, next(decisions)) for tokens, contrast, _old in review] for review in reviews
+    ]
 
 
 def labelled_clauses(

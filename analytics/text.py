@@ -189,7 +189,7 @@ def _batches(texts: Iterable[str]) -> Iterable[list[str]]:
         yield batch
 
 
-class _Memo(dict):
+class _Memo(dict[str, bool]):
     def __init__(self, function: Callable[[str], bool]) -> None:
         super().__init__()
         self.function = function
@@ -214,10 +214,12 @@ class Segmenter:
         self.normaliser = normaliser
         self.stopwords = stopwords
         self.fingerprint = fingerprint
-        self._kept = _Memo(self.keep)  # word → keep(word): a review corpus repeats few distinct words
+        self._kept = _Memo(self._keeps)  # word → kept or not: a review corpus repeats few distinct words
         self._content: set[str] = set()  # the kept words, for filter_many
+        # Whether a word is a content word (memoised: loops over millions of words call it).
+        self.keep: Callable[[str], bool] = self._kept.__getitem__
 
-    def keep(self, token: str) -> bool:
+    def _keeps(self, token: str) -> bool:
         if token in self.stopwords:
             return False
         if _HAS_CJK.search(token):
@@ -301,7 +303,8 @@ def build_segmenter(
             tokenizer.add_word(entry.word, entry.freq, entry.tag)
 
         def cut(text: str) -> list[str]:
-            return tokenizer.lcut(text, HMM=False)
+            words: list[str] = tokenizer.lcut(text, HMM=False)
+            return words
 
     else:
         raise ValueError(f"unknown segmentation engine {engine!r}")

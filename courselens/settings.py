@@ -309,7 +309,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Reviews ---
 REVIEW_TEXT_MAX_CHARS = 5000
 
-# --- Failure signals (analytics/text.py, analytics/signals.py; runs in analytics/services/signal_runs.py) ---
+# --- Failure signals (analytics/text.py, analytics/signals/; runs in analytics/services/signal_runs.py) ---
 # The labelled reviews the complaint classifier learns from (labels: "praise" or a complaint kind).
 SIGNAL_TRAINING_REVIEWS = Path(os.environ.get("SIGNAL_TRAINING_REVIEWS", BASE_DIR / "demo" / "reviews.jsonl"))
 SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR / "demo" / "labels.jsonl"))

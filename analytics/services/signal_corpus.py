@@ -36,6 +36,9 @@ from reviews.models import Review
 
 # Reviews segmented (and cached) per step: one progress update and one short transaction each.
 BATCH = 5000
+# The models learn from at most this many reviews (a seeded sample of a larger corpus): what they learn, a
+# platform's language, is there many times over, and memory and time stay bounded as the corpus grows.
+TRAINING_SAMPLE = 200_000
 _LOAD_CHUNK = 20000
 _NO_DATE = np.iinfo(np.int64).min
 
@@ -119,11 +122,12 @@ def bring_up_to_date(corpus: Corpus, progress: Callable[[int, str], None]) -> Si
     models = stored_models()
     if needs_training(models, len(corpus.packed)):
         progress(30, _("Learning the platform's language"))
-        every = [
-            fresh[position] if position in fresh else clauses.unpack(packed)
-            for position, packed in enumerate(corpus.packed)
-        ]
-        models = train_and_store(every, corpus.ratings)
+        sample = training_sample(len(corpus.packed))
+        models = train_and_store(
+            [fresh[p] if p in fresh else clauses.unpack(corpus.packed[p]) for p in sample],
+            [corpus.ratings[p] for p in sample],
+            corpus_size=len(corpus.packed),
+        )
         corpus.counts["trained"] = 1
     assert models is not None
     pipeline_id = segmenter_part + models.fingerprint[:16]
@@ -163,6 +167,14 @@ def bring_up_to_date(corpus: Corpus, progress: Callable[[int, str], None]) -> Si
             # A low rating whose text raises no complaint: mis-starred praise, counted and left alone.
             corpus.counts["rating_mismatch"] += 1
     return models
+
+
+def training_sample(size: int) -> list[int]:
+    """Positions of the reviews the models learn from: all of them, or a seeded sample in corpus order."""
+    limit = TRAINING_SAMPLE
+    if size <= limit:
+        return list(range(size))
+    return sorted(np.random.default_rng(0).choice(size, limit, replace=False).tolist())
 
 
 def stale_review_ids() -> list[int]:

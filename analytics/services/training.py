@@ -170,24 +170,26 @@ def needs_training(models: SignalModels | None, corpus_size: int) -> bool:
     return growth > settings.SIGNAL_RETRAIN_GROWTH
 
 
-def train_and_store(reviews: Sequence[Sequence[Clause]], ratings: Sequence[int | None]) -> SignalModels:
-    """Learn the complaint model and word vectors from the corpus and store them (replacing the old ones).
+def train_and_store(
+    reviews: Sequence[Sequence[Clause]], ratings: Sequence[int | None], *, corpus_size: int | None = None
+) -> SignalModels:
+    """Learn the complaint model and word vectors from the corpus (or a sample of it: corpus_size is then the
+    whole corpus's size, which needs_training compares against) and store them, replacing the old ones.
 
     With too few rated reviews (and no labelled ones) the rating rule stands in and nothing is stored."""
+    size = len(reviews) if corpus_size is None else corpus_size
     labelled, _digest = labelled_training()
     try:
         model = complaints.train(zip(reviews, ratings, strict=True), labelled)
     except ValueError as error:
         logger.warning("complaints fall back to the rating rule: %s", error)
-        return SignalModels(
-            RATING_RULE, _vectors(reviews, labelled), "rating-rule", "rating-rule", len(reviews)
-        )
+        return SignalModels(RATING_RULE, _vectors(reviews, labelled), "rating-rule", "rating-rule", size)
     vectors = _vectors(reviews, labelled)
     payload = json.dumps(model.as_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     fingerprint = _base_fingerprint()
     LearnedModel.objects.update_or_create(
         kind=LearnedModel.COMPLAINTS,
-        defaults={"fingerprint": fingerprint, "reviews": len(reviews), "payload": payload},
+        defaults={"fingerprint": fingerprint, "reviews": size, "payload": payload},
     )
     if vectors is not None:
         buffer = io.BytesIO()
@@ -196,11 +198,11 @@ def train_and_store(reviews: Sequence[Sequence[Clause]], ratings: Sequence[int |
         np.savez_compressed(buffer, **arrays)
         LearnedModel.objects.update_or_create(
             kind=LearnedModel.WORD_VECTORS,
-            defaults={"fingerprint": fingerprint, "reviews": len(reviews), "payload": buffer.getvalue()},
+            defaults={"fingerprint": fingerprint, "reviews": size, "payload": buffer.getvalue()},
         )
     else:
         LearnedModel.objects.filter(kind=LearnedModel.WORD_VECTORS).delete()
-    return SignalModels(model, vectors, "learned", _model_fingerprint(payload), len(reviews))
+    return SignalModels(model, vectors, "learned", _model_fingerprint(payload), size)
 
 
 def _vectors(reviews: Sequence[Sequence[Clause]], labelled: Sequence[LabelledClause]) -> WordVectors | None:

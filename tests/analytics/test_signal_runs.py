@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from analytics import reports
 from analytics.models import (
     ACTIVE_RUN_STATUSES,
+    LearnedModel,
     ReviewSignal,
     ReviewTokens,
     SignalAssigner,
@@ -20,7 +21,7 @@ from analytics.models import (
     SignalDefinition,
     SignalRun,
 )
-from analytics.services import assignment, signal_extraction, signal_runs, taxonomy
+from analytics.services import assignment, signal_corpus, signal_extraction, signal_runs, taxonomy
 from reviews.models import Review
 from tests.analytics.signal_corpus import go_course, make_corpus
 from tests.factories import ReviewFactory, StaffUserFactory
@@ -416,3 +417,26 @@ def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(go_seeded):
     # cluster keeps the dismissed identity instead of coming back as a "new" candidate.
     dismissed = {review_id for review_id, key in found.items() if key == "outdated_tooling"}
     assert dismissed and {labels[review_id] for review_id in dismissed} == {"outdated_tooling"}
+
+
+def test_the_models_learn_from_a_bounded_sample_and_remember_the_corpus_size(seeded, monkeypatch):
+    labels = make_corpus()
+    monkeypatch.setattr(signal_corpus, "TRAINING_SAMPLE", 25)
+    learned_from: list[int] = []
+    real_train = signal_corpus.train_and_store
+
+    def watched(reviews, ratings, **options):
+        learned_from.append(len(reviews))
+        return real_train(reviews, ratings, **options)
+
+    monkeypatch.setattr(signal_corpus, "train_and_store", watched)
+    assert run_once().status == SignalRun.Status.SUCCEEDED
+    assert learned_from == [25]
+    # Stored with the size of the whole corpus, so the next run does not take the sample for a shrunk corpus
+    # and learn again.
+    assert LearnedModel.objects.get(kind=LearnedModel.COMPLAINTS).reviews == len(labels)
+    assert run_once().status == SignalRun.Status.SUCCEEDED
+    assert learned_from == [25]
+    sample = signal_corpus.training_sample(1000)
+    assert len(sample) == 25 and sorted(set(sample)) == sample == signal_corpus.training_sample(1000)
+    assert signal_corpus.training_sample(10) == list(range(10))

@@ -1,4 +1,4 @@
-"""Signal extraction maths (analytics/signals.py) on plain lists: no database.
+"""Signal extraction maths (analytics/signals/) on plain lists: no database.
 
 Guided assignment and the incremental assigner run on small hand-made complaint clauses; discovery runs on
 real reviews from ../shared/data/real/ (tests/analytics/real_corpus.py), where it must find themes of its own.

@@ -1,0 +1,56 @@
+"""The complaint clauses of a corpus, flattened from each review's packed clauses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics import clauses as clause_format
+from analytics.signals.spec import PUNCTUATION
+
+
+@dataclass
+class ComplaintClauses:
+    """The complaint clauses of a corpus, flattened: one entry per clause."""
+
+    review: np.ndarray  # review index of each clause
+    docs: list[str]  # content tokens joined by spaces
+    tokens: list[tuple[str, ...]]
+    # A review's complaint clauses together, for the defined signals only: a learner may spread what a seed
+    # phrase says over two clauses ("没有超时，也没有重试"); such units never enter discovery.
+    whole: np.ndarray
+
+
+def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarray]:
+    owners: list[int] = []
+    docs: list[str] = []
+    tokens: list[tuple[str, ...]] = []
+    whole: list[bool] = []
+    complaint = np.zeros(len(packed), dtype=bool)
+    for index, review in enumerate(packed):
+        if clause_format.COMPLAINT_MARK not in review:
+            continue
+        parts = []
+        for clause in clause_format.unpack(review):
+            if clause.complaint:
+                content = tuple(token for token in clause.tokens if token not in PUNCTUATION)
+                if content:
+                    parts.append(content)
+        for content in parts:
+            owners.append(index)
+            docs.append(" ".join(content))
+            tokens.append(content)
+            whole.append(False)
+            complaint[index] = True
+        if len(parts) > 1:
+            joined = tuple(token for content in parts for token in content)
+            owners.append(index)
+            docs.append(" ".join(joined))
+            tokens.append(joined)
+            whole.append(True)
+    return (
+        ComplaintClauses(np.asarray(owners, dtype=np.int64), docs, tokens, np.asarray(whole, dtype=bool)),
+        complaint,
+    )

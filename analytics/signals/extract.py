@@ -1,0 +1,150 @@
+"""The pipeline end to end: complaint clauses in, assigned and discovered signals out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+import numpy as np
+
+from analytics.embeddings import WordVectors
+from analytics.signals.assigner import assigner_payload
+from analytics.signals.corpus import complaint_clauses
+from analytics.signals.describe import describe, match_known, merge_alike
+from analytics.signals.discovery import discover
+from analytics.signals.guided import guided_assignment
+from analytics.signals.matrices import count_matrix, idf_weights, tfidf
+from analytics.signals.results import ExtractionResult, RunCounts, SignalGroup
+from analytics.signals.spec import Parameters, SignalSpec
+
+ProgressCallback = Callable[[int, str], None]
+
+
+def _report(progress: ProgressCallback | None, percent: int, step: str) -> None:
+    if progress is not None:
+        progress(percent, step)
+
+
+def extract(
+    packed: Sequence[str],
+    courses: Sequence[Hashable],
+    specs: Sequence[SignalSpec],
+    *,
+    vectors: WordVectors | None,
+    parameters: Parameters | None = None,
+    keyword_stopwords: frozenset[str] = frozenset(),
+    progress: ProgressCallback | None = None,
+) -> ExtractionResult:
+    """Assign and discover signals among the complaint clauses of the reviews.
+
+    packed: each review's clauses with their complaint decisions (analytics.clauses.pack), "" for a review
+    kept out of analysis (noise); courses: each review's course (for scoped seeds); vectors: word vectors of
+    the corpus (None: discovery is skipped). Results refer to reviews by their position in these lists.
+    keyword_stopwords: words never shown as a keyword (they still count for assignment).
+    """
+    params = parameters or Parameters()
+    n = len(packed)
+    if len(courses) != n:
+        raise ValueError("packed and courses must describe the same reviews")
+    found, complaint = complaint_clauses(packed)
+    m = len(found.docs)
+    counts: RunCounts = {
+        "reviews": n,
+        "complaints": int(complaint.sum()),
+        "complaint_clauses": int((~found.whole).sum()),
+    }
+
+    vocabulary: dict[str, int] = {}
+    term_counts = count_matrix(found.docs, vocabulary, grow=True)
+    idf = idf_weights(term_counts) if m else np.zeros(0)
+    matrix = tfidf(term_counts, idf)
+
+    _report(progress, 45, "assigning complaints to defined signals")
+    guided = [spec for spec in specs if spec.guided]
+    clause_courses = [courses[r] for r in found.review.tolist()]
+    primary, scores, guided_centroids = guided_assignment(matrix, vocabulary, guided, clause_courses, params)
+    # A review's clauses together only stand in when none of its clauses matched a signal alone.
+    matched = np.zeros(n, dtype=bool)
+    matched[found.review[(primary >= 0) & ~found.whole]] = True
+    primary[found.whole & matched[found.review]] = -1
+
+    _report(progress, 60, "discovering new signals")
+    leftover = np.flatnonzero((primary < 0) & ~found.whole)
+    discovered_rows, discovered_scores, centroids, floors, focus = discover(
+        [found.tokens[i] for i in leftover.tolist()], vectors, params
+    )
+    clause_signal = np.full(m, -1, dtype=np.int64)
+    clause_score = np.zeros(m)
+    guided_groups = len(guided)
+    clause_signal[primary >= 0] = primary[primary >= 0]
+    # Guided matches rank above discovered ones when a review has both: a seed phrase is explicit evidence.
+    clause_score[primary >= 0] = 1.0 + scores[primary >= 0]
+    for g, (rows, similarity) in enumerate(zip(discovered_rows, discovered_scores, strict=True)):
+        clause_signal[leftover[rows]] = guided_groups + g
+        clause_score[leftover[rows]] = similarity
+
+    _report(progress, 75, "describing signals")
+    review_signal, review_clause = _best_clause_per_review(found.review, clause_signal, clause_score, n)
+    groups: list[SignalGroup] = []
+    for s in range(guided_groups + len(discovered_rows)):
+        picked = np.flatnonzero(review_signal == s)
+        is_discovered = s >= guided_groups
+        # A theme is what several learners say: clauses of one long review do not make a signal.
+        if not len(picked) or (is_discovered and len(picked) < params.min_cluster_size):
+            continue
+        group = SignalGroup(
+            key=None if is_discovered else guided[s].key,
+            members=picked.tolist(),
+            scores=[round(float(clause_score[review_clause[r]]), 5) for r in picked],
+            discovered=is_discovered,
+            clauses={int(r): found.docs[review_clause[r]] for r in picked},
+        )
+        if is_discovered:
+            group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
+            group.similarity_floor = floors[s - guided_groups]
+        groups.append(group)
+    describe(
+        groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params, quotes=False
+    )
+    # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
+    groups = [group for group in merge_alike(groups) if group.keywords or not group.discovered]
+    groups = match_known(groups, specs, params)
+    describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
+    # A signal's members' reviews are disjoint by construction; order: guided first, then by size.
+    groups.sort(key=lambda group: (group.discovered, -len(group.members)))
+    assigned = {member for group in groups for member in group.members}
+    unassigned = sorted(int(r) for r in np.flatnonzero(complaint) if int(r) not in assigned)
+    counts["assigned"] = len(assigned)
+    counts["unassigned"] = len(unassigned)
+    counts["signals"] = len(groups)
+    counts["discovered"] = sum(group.discovered for group in groups)
+    assigner = assigner_payload(groups, guided, guided_centroids, vocabulary, idf, params, focus)
+    return ExtractionResult(
+        complaint=complaint, groups=groups, unassigned=unassigned, assigner=assigner, counts=counts
+    )
+
+
+def _best_clause_per_review(
+    owners: np.ndarray, clause_signal: np.ndarray, clause_score: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each review's signal (-1: none) and the clause that shows it.
+
+    A review whose clauses point to several signals belongs to the one its clauses support most (the
+    sum of their scores: "没有超时，context 没用过，出错只打印日志" is about timeouts, not about toy
+    printing); the signal's best-scoring clause in the review is the one quoted.
+    """
+    review_signal = np.full(n, -1, dtype=np.int64)
+    review_clause = np.full(n, -1, dtype=np.int64)
+    support: dict[tuple[int, int], float] = {}
+    best_clause: dict[tuple[int, int], int] = {}
+    for clause in np.flatnonzero(clause_signal >= 0).tolist():
+        key = (int(owners[clause]), int(clause_signal[clause]))
+        support[key] = support.get(key, 0.0) + float(clause_score[clause])
+        if key not in best_clause or clause_score[clause] > clause_score[best_clause[key]]:
+            best_clause[key] = clause
+    best = np.full(n, -np.inf)
+    for (review, signal), total in support.items():
+        if total > best[review]:
+            best[review] = total
+            review_signal[review] = signal
+            review_clause[review] = best_clause[(review, signal)]
+    return review_signal, review_clause

@@ -1,0 +1,105 @@
+"""Guided assignment: complaint clauses take a defined signal by its seed phrases and learned terms."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from analytics.signals.spec import Parameters, SignalSpec
+
+# Added to a scoped signal's score where it matches, so it wins over a course-wide one (scores are ≤ 1).
+SCOPED_PREFERENCE = 1.0
+
+
+def phrase_ids(spec: SignalSpec, vocabulary: Mapping[str, int]) -> list[list[int]]:
+    """The spec's seed phrases as vocabulary ids; a phrase with a word no complaint uses can never match."""
+    phrases = []
+    for phrase in spec.terms:
+        ids = [vocabulary.get(token) for token in dict.fromkeys(phrase)]
+        if ids and all(i is not None for i in ids):
+            phrases.append([int(i) for i in ids if i is not None])
+    return phrases
+
+
+def _seed_scores(
+    columns: sparse.csc_matrix, vocabulary: Mapping[str, int], spec: SignalSpec, params: Parameters
+) -> np.ndarray:
+    """Share of each clause's TF-IDF mass on the spec's terms; 0 where none of its seed phrases occurs.
+
+    A seed phrase of several words ("没有 超时", "照着 PPT 念") counts only where all its words occur; its
+    words then count once each. Learned terms add their weight × learned_weight, but only to clauses a
+    seed phrase already matched: they sharpen the signal, they never widen it.
+    """
+    n = columns.shape[0]
+    phrases = phrase_ids(spec, vocabulary)
+    phrase_terms = list(dict.fromkeys(i for ids in phrases for i in ids))
+    learned = [
+        (vocabulary[term], float(weight))
+        for term, weight in spec.learned.items()
+        if term in vocabulary and vocabulary[term] not in phrase_terms
+    ]
+    terms = phrase_terms + [i for i, _weight in learned]
+    if not phrase_terms:
+        return np.zeros(n)
+    values = columns[:, terms].toarray()
+    where = {term: position for position, term in enumerate(terms)}
+    activated = np.zeros((n, len(phrase_terms)), dtype=bool)
+    for ids in phrases:
+        positions = [where[i] for i in ids]
+        activated[:, positions] |= (values[:, positions] > 0).all(axis=1)[:, None]
+    scores: np.ndarray = (values[:, : len(phrase_terms)] * activated).sum(axis=1)
+    matched = activated.any(axis=1)
+    for position, (_i, weight) in enumerate(learned, start=len(phrase_terms)):
+        scores += params.learned_weight * weight * values[:, position] * matched
+    return scores
+
+
+def guided_assignment(
+    matrix: sparse.csr_matrix,
+    vocabulary: Mapping[str, int],
+    specs: Sequence[SignalSpec],
+    clause_courses: Sequence[Hashable],
+    params: Parameters,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Primary signal index per complaint clause (-1: none), its score, and each signal's centroid.
+
+    The seeds pick a first set of clauses; the centroid of what they picked then refines the score once
+    (learning the signal's other words from its own clauses), within the signal's scope only.
+    """
+    rows = matrix.shape[0]
+    if not specs or rows == 0:
+        return np.full(rows, -1), np.zeros(rows), np.zeros((len(specs), matrix.shape[1]))
+    columns = matrix.tocsc()
+    table = np.zeros((rows, len(specs)))
+    in_scope = np.ones((rows, len(specs)), dtype=bool)
+    for s, spec in enumerate(specs):
+        if spec.courses is not None:
+            in_scope[:, s] = np.fromiter(
+                (course in spec.courses for course in clause_courses), dtype=bool, count=rows
+            )
+        table[:, s] = _seed_scores(columns, vocabulary, spec, params) * in_scope[:, s]
+    scoped = np.array([spec.courses is not None for spec in specs])
+    first = _pick(table, params.assign_threshold, scoped)
+    centroids = np.zeros((len(specs), matrix.shape[1]))
+    for s in range(len(specs)):
+        members = np.flatnonzero(first == s)
+        if len(members):
+            centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
+            centroids[s] = centroid / (np.linalg.norm(centroid) or 1.0)
+    similarity = np.asarray(matrix @ centroids.T) * in_scope
+    combined = (1 - params.refine_weight) * table + params.refine_weight * similarity
+    primary = _pick(combined, params.assign_threshold, scoped)
+    best = combined[np.arange(rows), np.maximum(primary, 0)]
+    return primary, np.where(primary >= 0, best, 0.0), centroids
+
+
+def _pick(scores: np.ndarray, threshold: float, scoped: np.ndarray | None = None) -> np.ndarray:
+    """Each row's best column at or above the threshold (-1: none). A scoped signal (e.g. the Go ones) is
+    more specific than a course-wide one: where both reach the threshold, the scoped one is picked."""
+    if scoped is not None and scoped.any():
+        scores = scores + np.where((scores >= threshold) & scoped[None, :], SCOPED_PREFERENCE, 0.0)
+    best = scores.argmax(axis=1)
+    top = scores[np.arange(scores.shape[0]), best]
+    return np.where(top >= threshold, best, -1)

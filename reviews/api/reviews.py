@@ -1,13 +1,8 @@
-"""REST API for the catalog and learner reviews (DRF). Writes go through reviews.services.
-
-Serializer fields for review input run the shared validators (reviews.validators), and the services check
-again, so the API, the forms and the importer accept and reject the same values with the same messages.
-"""
+"""The review API: read, write (through reviews.services), vote and report."""
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, F, OuterRef, Q, Value
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -16,287 +11,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from reviews import privacy, services
+from reviews.api.catalog import ordering_filter
+from reviews.api.schemas import CONTEXT_SCHEMA, DIMENSIONS_SCHEMA, RATING_SCHEMA
 from reviews.models import (
-    DIMENSION_KEYS,
-    WEEKLY_HOURS_MAX,
     Course,
-    Instructor,
     Review,
-    ReviewQuerySet,
     ReviewReport,
     ReviewVote,
-    Tag,
 )
 from reviews.validators import (
-    EARLIEST_TAKEN_YEAR,
     validate_dimensions,
     validate_rating,
     validate_review_context,
     validate_review_text,
 )
-
-SLUG_IN_URL = r"[^/]+"  # slugs may be Unicode (allow_unicode=True), e.g. "go-高并发实战"
-
-_RATING_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 5}
-_DIMENSIONS_SCHEMA = {
-    "type": "object",
-    "properties": {key: {**_RATING_SCHEMA, "nullable": True} for key in DIMENSION_KEYS},
-    "additionalProperties": False,
-    "description": "Teaching-dimension ratings 1-5, each optional; null or a missing key means not rated.",
-}
-
-
-def _taken_pattern() -> str:
-    """The months validate_review_context accepts: from EARLIEST_TAKEN_YEAR to this month."""
-    today = timezone.localdate()
-    earlier_years = "|".join(str(year) for year in range(EARLIEST_TAKEN_YEAR, today.year))
-    this_year = "|".join(f"{month:02d}" for month in range(1, today.month + 1))
-    return rf"^(?:(?:{earlier_years})-(?:0[1-9]|1[0-2])|{today.year}-(?:{this_year}))$"
-
-
-_CONTEXT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "taken": {"type": "string", "pattern": _taken_pattern(), "nullable": True, "example": "2024-03"},
-        "finished": {"type": "boolean", "nullable": True},
-        "weekly_hours": {"type": "integer", "minimum": 1, "maximum": WEEKLY_HOURS_MAX, "nullable": True},
-        "difficulty": {"type": "integer", "minimum": 1, "maximum": 5, "nullable": True},
-        "would_recommend": {"type": "boolean", "nullable": True},
-    },
-    "additionalProperties": False,
-    "description": "Reviewer context, each part optional: the month the course was taken, whether it was "
-    "finished, hours a week, difficulty 1 (very easy) to 5 (very hard), whether they would recommend it.",
-}
-_AVERAGES_SCHEMA = {
-    "type": "object",
-    "properties": {key: {"type": "number", "format": "double", "nullable": True} for key in DIMENSION_KEYS},
-    "description": "Average of each teaching dimension over published reviews (null: nobody rated it).",
-}
-_DISTRIBUTION_SCHEMA = {
-    "type": "object",
-    "properties": {str(stars): {"type": "integer"} for stars in range(1, 6)},
-    "description": "Number of published reviews per overall rating.",
-}
-
-
-# --- Statistics over published reviews -------------------------------------------------------------------
-
-
-def _review_summary(reviews: ReviewQuerySet) -> dict:
-    summary = reviews.rating_summary()
-    return {
-        "dimension_averages": {
-            item["key"]: None if item["average"] is None else round(item["average"], 2)
-            for item in summary["dimensions"]
-        },
-        "rating_distribution": {
-            str(item["stars"]): item["count"] for item in reversed(summary["distribution"])
-        },
-    }
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-# --- Catalog serializers ---------------------------------------------------------------------------------
-
-
-class TagSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Tag
-        fields = ["name", "slug"]
-
-
-class InstructorSummarySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Instructor
-        fields = ["slug", "name", "github_login"]
-
-
-class CourseSummarySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Course
-        fields = ["slug", "title", "provider", "level"]
-
-
-class ReviewStatsMixin(serializers.Serializer):
-    review_count = serializers.IntegerField(read_only=True, help_text="Published reviews.")
-    avg_rating = serializers.SerializerMethodField(help_text="Average overall rating of published reviews.")
-
-    @extend_schema_field({"type": "number", "format": "double", "nullable": True})
-    def get_avg_rating(self, obj) -> float | None:
-        return _rounded(obj.avg_rating)
-
-
-class CourseListSerializer(ReviewStatsMixin, serializers.ModelSerializer):
-    tags = TagSerializer(many=True, read_only=True)
-    instructors = InstructorSummarySerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Course
-        fields = [
-            "slug",
-            "title",
-            "provider",
-            "level",
-            "url",
-            "tags",
-            "instructors",
-            "review_count",
-            "avg_rating",
-        ]
-
-
-class CourseDetailSerializer(CourseListSerializer):
-    dimension_averages = serializers.SerializerMethodField()
-    rating_distribution = serializers.SerializerMethodField()
-
-    class Meta(CourseListSerializer.Meta):
-        fields = [
-            *CourseListSerializer.Meta.fields,
-            "description",
-            "repo_url",
-            "dimension_averages",
-            "rating_distribution",
-        ]
-
-    def _summary(self, course: Course) -> dict:
-        # Several fields read the summary: one query per course, shared through the request's context.
-        summaries = self.context.setdefault("course_review_summaries", {})
-        if course.pk not in summaries:
-            summaries[course.pk] = _review_summary(Review.objects.published().filter(course=course))
-        return summaries[course.pk]
-
-    @extend_schema_field(_AVERAGES_SCHEMA)
-    def get_dimension_averages(self, course: Course) -> dict:
-        return self._summary(course)["dimension_averages"]
-
-    @extend_schema_field(_DISTRIBUTION_SCHEMA)
-    def get_rating_distribution(self, course: Course) -> dict:
-        return self._summary(course)["rating_distribution"]
-
-
-class InstructorListSerializer(ReviewStatsMixin, serializers.ModelSerializer):
-    course_count = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Instructor
-        fields = ["slug", "name", "github_login", "homepage", "course_count", "review_count", "avg_rating"]
-
-
-class InstructorDetailSerializer(InstructorListSerializer):
-    courses = CourseSummarySerializer(many=True, read_only=True)
-    dimension_averages = serializers.SerializerMethodField()
-
-    class Meta(InstructorListSerializer.Meta):
-        fields = [*InstructorListSerializer.Meta.fields, "bio", "courses", "dimension_averages"]
-
-    @extend_schema_field(_AVERAGES_SCHEMA)
-    def get_dimension_averages(self, instructor: Instructor) -> dict:
-        return _review_summary(Review.objects.published().filter(course__instructors=instructor))[
-            "dimension_averages"
-        ]
-
-
-# --- Catalog views ---------------------------------------------------------------------------------------
-
-COURSE_ORDERING: dict[str, list] = {
-    "title": ["title"],
-    "rating": [F("avg_rating").desc(nulls_last=True), "title"],
-    "reviews": ["-review_count", "title"],
-    "newest": ["-created_at"],
-}
-INSTRUCTOR_ORDERING: dict[str, list] = {
-    "name": ["name"],
-    "rating": [F("avg_rating").desc(nulls_last=True), "name"],
-    "reviews": ["-review_count", "name"],
-}
-
-
-def _ordering_filter(choices: dict[str, list], help_text: str) -> filters.ChoiceFilter:
-    return filters.ChoiceFilter(
-        choices=[(key, key) for key in choices],
-        method="filter_ordering",
-        label=help_text,
-    )
-
-
-class CourseFilter(filters.FilterSet):
-    provider = filters.CharFilter(field_name="provider", label="Provider, e.g. 极客时间 (exact).")
-    level = filters.ChoiceFilter(field_name="level", choices=Course.Level.choices)
-    tag = filters.CharFilter(field_name="tags__slug", label="Tag slug.")
-    instructor = filters.CharFilter(field_name="instructors__slug", label="Instructor slug.")
-    search = filters.CharFilter(
-        method="filter_search", label="Words in the title, description or instructor."
-    )
-    ordering = _ordering_filter(COURSE_ORDERING, "Sort: title (default), rating, reviews or newest.")
-
-    class Meta:
-        model = Course
-        fields = ["provider", "level", "tag", "instructor", "search", "ordering"]
-
-    def filter_search(self, queryset, name, value):
-        matching = Course.objects.filter(
-            Q(title__icontains=value)
-            | Q(description__icontains=value)
-            | Q(instructors__name__icontains=value)
-        )
-        return queryset.filter(pk__in=matching.values("pk"))
-
-    def filter_ordering(self, queryset, name, value):
-        return queryset.order_by(*COURSE_ORDERING[value])
-
-
-class InstructorFilter(filters.FilterSet):
-    search = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Words in the name.")
-    course = filters.CharFilter(field_name="courses__slug", label="Course slug.")
-    ordering = _ordering_filter(INSTRUCTOR_ORDERING, "Sort: name (default), rating or reviews.")
-
-    class Meta:
-        model = Instructor
-        fields = ["search", "course", "ordering"]
-
-    def filter_ordering(self, queryset, name, value):
-        return queryset.order_by(*INSTRUCTOR_ORDERING[value])
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List courses with their review count and average rating"),
-    retrieve=extend_schema(summary="One course with dimension averages and rating distribution"),
-)
-class CourseViewSet(viewsets.ReadOnlyModelViewSet):
-    lookup_field = "slug"
-    lookup_value_regex = SLUG_IN_URL
-    filterset_class = CourseFilter
-
-    def get_queryset(self):
-        return Course.objects.with_review_stats()
-
-    def get_serializer_class(self):
-        return CourseDetailSerializer if self.action == "retrieve" else CourseListSerializer
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List instructors with course and review counts"),
-    retrieve=extend_schema(summary="One instructor with courses and dimension averages"),
-)
-class InstructorViewSet(viewsets.ReadOnlyModelViewSet):
-    lookup_field = "slug"
-    lookup_value_regex = SLUG_IN_URL
-    filterset_class = InstructorFilter
-
-    def get_queryset(self):
-        queryset = Instructor.objects.with_review_stats()
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related("courses")
-        return queryset
-
-    def get_serializer_class(self):
-        return InstructorDetailSerializer if self.action == "retrieve" else InstructorListSerializer
-
-
-# --- Review input fields (shared validators) -------------------------------------------------------------
 
 
 class _ValidatorField(serializers.Field):
@@ -317,7 +45,7 @@ class _ValidatorField(serializers.Field):
         return value
 
 
-@extend_schema_field(_RATING_SCHEMA)
+@extend_schema_field(RATING_SCHEMA)
 class RatingField(_ValidatorField):
     validator = staticmethod(validate_rating)
 
@@ -327,12 +55,12 @@ class ReviewTextField(_ValidatorField):
     validator = staticmethod(validate_review_text)
 
 
-@extend_schema_field({**_DIMENSIONS_SCHEMA, "nullable": True})
+@extend_schema_field({**DIMENSIONS_SCHEMA, "nullable": True})
 class DimensionsField(_ValidatorField):
     validator = staticmethod(validate_dimensions)  # null → no dimension rated
 
 
-@extend_schema_field({**_CONTEXT_SCHEMA, "nullable": True})
+@extend_schema_field({**CONTEXT_SCHEMA, "nullable": True})
 class ReviewContextField(_ValidatorField):
     validator = staticmethod(validate_review_context)  # null → nothing said
 
@@ -392,7 +120,7 @@ class ReviewSerializer(serializers.ModelSerializer):
     def get_author(self, review: Review) -> str | None:
         return review.author.get_username() if review.author else None
 
-    @extend_schema_field(_DIMENSIONS_SCHEMA)
+    @extend_schema_field(DIMENSIONS_SCHEMA)
     def get_dimensions(self, review: Review) -> dict:
         return review.dimensions
 
@@ -404,7 +132,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             return ""
         return privacy.personal_data_note(privacy.held_for_personal_data(review))
 
-    @extend_schema_field(_CONTEXT_SCHEMA)
+    @extend_schema_field(CONTEXT_SCHEMA)
     def get_context(self, review: Review) -> dict:
         return review.context.as_json()
 
@@ -520,7 +248,7 @@ class ReviewFilter(filters.FilterSet):
         field_name="would_recommend", label="Reviewers who would recommend it (or not)."
     )
     difficulty = WholeNumberFilter(field_name="difficulty", label="Difficulty the reviewer gave, 1-5.")
-    ordering = _ordering_filter(
+    ordering = ordering_filter(
         REVIEW_ORDERING, "Sort: newest (default), oldest, helpful, rating_high, rating_low."
     )
 

@@ -90,11 +90,11 @@ def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = Notification.objects.filter(user=request.user).select_related("course", "instructor")
     page = Paginator(rows, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
-    response = render(
+    # Marked read before the page is drawn, so its header counts only what is still unread; the rows already
+    # read into memory keep their unread state, so what was new on this visit is still marked new here.
+    follows.notifications_mark_read(user=request.user, notifications=shown)
+    return render(
         request,
         "analytics/notifications.html",
         {"page_obj": page, "shown": shown, "nav_section": "notifications"},
     )
-    # Rendered first, so what was new on this visit is still marked new on the page.
-    follows.notifications_mark_read(user=request.user, notifications=shown)
-    return response

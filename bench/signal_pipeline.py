@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +65,18 @@ def load_labelled(reviews: Path, labels: Path | None = None) -> Labelled:
     return data
 
 
-def seed_specs() -> list[signals.SignalSpec]:
-    """The shipped seeds; the benches' catalogs are all Go courses, so their scope is every course."""
+def seed_specs(courses: Iterable[str] = ()) -> list[signals.SignalSpec]:
+    """The shipped seeds. The benches' catalogs are all Go courses, so a scoped (Go) seed's courses are all of
+    `courses`; it stays scoped, so it wins over a course-wide seed as it does in production."""
     segmenter = text.get_segmenter()
+    every = frozenset(courses)
     return [
-        signals.SignalSpec(key=seed["key"], terms=signals.seed_phrases(seed["seed_terms"], segmenter.tokens))
+        signals.SignalSpec(
+            key=seed["key"],
+            terms=signals.seed_phrases(seed["seed_terms"], segmenter.tokens),
+            courses=every if seed.get("scope_tags") else None,
+            scope=tuple(seed.get("scope_tags", ())),
+        )
         for seed in json.loads(SEEDS.read_text(encoding="utf-8"))
     ]
 
@@ -107,7 +115,7 @@ def run(
     return signals.extract(
         corpus.packed,
         courses,
-        seed_specs(),
+        seed_specs(courses),
         vectors=corpus.models[1],
         parameters=parameters,
         keyword_stopwords=text.load_stopwords(KEYWORD_STOPWORDS),

@@ -30,14 +30,11 @@ def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarr
     whole: list[bool] = []
     complaint = np.zeros(len(packed), dtype=bool)
     for index, review in enumerate(packed):
-        if clause_format.COMPLAINT_MARK not in review:
-            continue
         parts = []
-        for clause in clause_format.unpack(review):
-            if clause.complaint:
-                content = tuple(token for token in clause.tokens if token not in PUNCTUATION)
-                if content:
-                    parts.append(content)
+        for found in clause_format.complaint_tokens(review):
+            content = tuple(token for token in found if token not in PUNCTUATION)
+            if content:
+                parts.append(content)
         for content in parts:
             owners.append(index)
             docs.append(" ".join(content))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -22,26 +23,17 @@ def _displayable(term: str, stopwords: frozenset[str]) -> bool:
     return len(term) >= 2 and not any(char.isdigit() for char in term) and term not in stopwords
 
 
-def describe(
-    groups: Sequence[SignalGroup],
-    found: ComplaintClauses,
-    review_clause: np.ndarray,
-    term_counts: sparse.csr_matrix,
-    matrix: sparse.csr_matrix,
-    vocabulary: Mapping[str, int],
-    stopwords: frozenset[str],
-    params: Parameters,
-    *,
-    quotes: bool = True,
-) -> None:
-    """Each group's c-TF-IDF keywords (words and two-word phrases) against the other groups and the
-    unassigned complaints, and (with `quotes`) its representative quotes."""
-    if not groups:
-        return
-    m = len(found.docs)
-    clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
-    for g, group in enumerate(groups):
-        clause_group[[int(review_clause[r]) for r in group.members]] = g
+@dataclass(frozen=True)
+class KeywordTerms:
+    """The displayable terms (words and two-word phrases) of every complaint clause, flat: entry i says
+    clause `clause[i]` holds term `column[i]` (each term once per clause). Computed once per run."""
+
+    names: list[str]
+    clause: np.ndarray
+    column: np.ndarray
+
+
+def keyword_terms(found: ComplaintClauses, stopwords: frozenset[str]) -> KeywordTerms:
     names: list[str] = []
     ids: dict[str, int] = {}
     word_term: dict[str, int] = {}
@@ -55,13 +47,9 @@ def describe(
             names.append(term)
         return ids[term]
 
-    owners: list[int] = []
+    clause_of: list[int] = []
     columns: list[int] = []
-    unassigned = len(groups)
     for c, tokens in enumerate(found.tokens):
-        g = int(clause_group[c])
-        if found.whole[c] and g == unassigned:
-            continue  # a review's clauses together: counted clause by clause already
         seen: set[int] = set()
         for word in tokens:
             column = word_term.get(word)
@@ -78,13 +66,38 @@ def describe(
                 column = pair_term[pair] = term_id(_phrase(a, b)) if real else -1
             if column >= 0:
                 seen.add(column)
-        owners.extend([g] * len(seen))
+        clause_of.extend([c] * len(seen))
         columns.extend(seen)
+    return KeywordTerms(names, np.asarray(clause_of, dtype=np.int64), np.asarray(columns, dtype=np.int64))
+
+
+def describe(
+    groups: Sequence[SignalGroup],
+    found: ComplaintClauses,
+    review_clause: np.ndarray,
+    matrix: sparse.csr_matrix,
+    terms: KeywordTerms,
+    params: Parameters,
+    *,
+    quotes: bool = True,
+) -> None:
+    """Each group's c-TF-IDF keywords (words and two-word phrases) against the other groups and the
+    unassigned complaints, and (with `quotes`) its representative quotes."""
+    if not groups:
+        return
+    m = len(found.docs)
+    clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
+    for g, group in enumerate(groups):
+        clause_group[[int(review_clause[r]) for r in group.members]] = g
+    names = terms.names
     if not names:
         return
+    owner = clause_group[terms.clause]
+    # A review's clauses together, unassigned: counted clause by clause already.
+    counted = ~(found.whole[terms.clause] & (owner == len(groups)))
     # clauses of each group (and of the unassigned complaints) holding each term
     table = np.zeros((len(groups) + 1, len(names)))
-    np.add.at(table, (np.asarray(owners, dtype=np.int64), np.asarray(columns, dtype=np.int64)), 1)
+    np.add.at(table, (owner[counted], terms.column[counted]), 1)
     weights = _ctfidf(table)
     for g, group in enumerate(groups):
         # A keyword must recur: a word from one review (a username, a typo) says nothing about a theme.

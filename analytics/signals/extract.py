@@ -9,7 +9,7 @@ import numpy as np
 from analytics.embeddings import WordVectors
 from analytics.signals.assigner import assigner_payload
 from analytics.signals.corpus import complaint_clauses
-from analytics.signals.describe import describe, match_known, merge_alike
+from analytics.signals.describe import describe, keyword_terms, match_known, merge_alike
 from analytics.signals.discovery import discover
 from analytics.signals.guided import guided_assignment
 from analytics.signals.matrices import count_matrix, idf_weights, tfidf
@@ -102,13 +102,12 @@ def extract(
             group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
             group.similarity_floor = floors[s - guided_groups]
         groups.append(group)
-    describe(
-        groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params, quotes=False
-    )
+    terms = keyword_terms(found, keyword_stopwords)
+    describe(groups, found, review_clause, matrix, terms, params, quotes=False)
     # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
     groups = [group for group in merge_alike(groups) if group.keywords or not group.discovered]
     groups = match_known(groups, specs, params)
-    describe(groups, found, review_clause, term_counts, matrix, vocabulary, keyword_stopwords, params)
+    describe(groups, found, review_clause, matrix, terms, params)
     # A signal's members' reviews are disjoint by construction; order: guided first, then by size.
     groups.sort(key=lambda group: (group.discovered, -len(group.members)))
     assigned = {member for group in groups for member in group.members}

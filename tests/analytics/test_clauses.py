@@ -1,5 +1,7 @@
 """Clauses (analytics/clauses.py): where one review's praise ends and its complaint begins."""
 
+import pytest
+
 from analytics import clauses, text
 
 
@@ -43,3 +45,18 @@ def test_it_marks_a_whole_clause_even_when_it_holds_spaces():
     raw = "讲得也一般，念 PPT 为主，但这个我忍了"
     start, end = clauses.locate(raw, ["念", "ppt"])
     assert raw[start:end] == "念 PPT 为主"
+
+
+@pytest.mark.parametrize(
+    "packed",
+    [
+        "",
+        "| 讲得 好",
+        "| 讲得 好 !^ 声音 太小",
+        "!| 没有 超时 !| 没有 重试 ^ 希望 改进",
+        "!^ c++ a^b x|y !| 最后",
+    ],
+)
+def test_the_complaint_tokens_of_a_packed_review_are_those_unpack_marks_complaint(packed):
+    expected = [list(clause.tokens) for clause in clauses.unpack(packed) if clause.complaint]
+    assert clauses.complaint_tokens(packed) == expected

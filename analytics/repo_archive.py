@@ -104,7 +104,7 @@ class _Entry:
     hard_link: bool = False
 
 
-def read_tarball(source: str | os.PathLike | IO[bytes], *, limits: Limits = Limits()) -> RepoTree:
+def read_tarball(source: str | os.PathLike[str] | IO[bytes], *, limits: Limits = Limits()) -> RepoTree:
     """Read a .tar.gz (or plain .tar) into a RepoTree, refusing hostile archives (see module docstring).
 
     A single top-level directory (as in GitHub's and `git archive`'s tarballs) is treated as the root. The
@@ -201,7 +201,7 @@ def _common_root(paths: list[str]) -> str:
     return ""
 
 
-def read_directory(root: str | os.PathLike, *, limits: Limits = Limits()) -> RepoTree:
+def read_directory(root: str | os.PathLike[str], *, limits: Limits = Limits()) -> RepoTree:
     """Read a checked-out repository. Symlinks are skipped, never followed; the same limits apply."""
     base = Path(root)
     if not base.is_dir():

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from analytics.repo_archive import NotAGoRepository, RepoTree
 from analytics.repo_audit_meanings import LABELS, MEANINGS
@@ -66,7 +66,7 @@ class GoSource:
 def strip_go(source: str) -> GoSource:
     strings: list[str] = []
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         text = match.group(0)
         newlines = "\n" * text.count("\n")
         if text.startswith("//"):
@@ -289,7 +289,7 @@ class AuditReport:
             counts[finding.verdict] += 1
         return counts
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "score": self.score,
             "verdicts": self.verdict_counts(),
@@ -298,7 +298,7 @@ class AuditReport:
         }
 
 
-def _judgements(f: dict) -> Iterable[tuple[str, object, Verdict, str]]:
+def _judgements(f: dict[str, Any]) -> Iterable[tuple[str, object, Verdict, str]]:
     """(finding, value shown, verdict, meaning case) for each figure that applies to this repository."""
     if f["go_module"]:
         yield "go_module", True, "good", "yes"

@@ -35,6 +35,7 @@ from analytics.services.token_cache import insert_rows
 from analytics.signals import (
     ExtractionResult,
     Parameters,
+    Report,
     SignalSpec,
     extract,
     in_scope,
@@ -245,7 +246,7 @@ def _new_definition_key() -> str:
 def _save_signal_run(
     run: SignalRun,
     result: ExtractionResult,
-    report: dict,
+    report: Report,
     review_ids: list[int],
     counts: dict,
     timings: dict,

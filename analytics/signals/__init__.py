@@ -32,7 +32,7 @@ from analytics.signals.assigner import assign_one
 from analytics.signals.describe import keyword_overlap
 from analytics.signals.extract import ProgressCallback, extract
 from analytics.signals.matrices import count_matrix, idf_weights, tfidf
-from analytics.signals.report import summarise
+from analytics.signals.report import Report, SignalSummary, summarise
 from analytics.signals.results import (
     Assigner,
     DiscoveredAssigner,
@@ -52,9 +52,11 @@ __all__ = [
     "GuidedAssigner",
     "Parameters",
     "ProgressCallback",
+    "Report",
     "RunCounts",
     "SignalGroup",
     "SignalSpec",
+    "SignalSummary",
     "assign_one",
     "count_matrix",
     "extract",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -21,6 +21,40 @@ class BreakdownRow(TypedDict):
     share: float
 
 
+class SignalSummary(TypedDict):
+    """One signal in a run's report."""
+
+    group: int
+    key: str | None
+    size: int
+    share: float
+    lift: float | None
+    mean_rating_with: float | None
+    mean_rating_without: float | None
+    trend: list[int]
+    undated: int
+    by_course: list[BreakdownRow]
+    by_instructor: list[BreakdownRow]
+    cluster: NotRequired[int]  # the stored SignalCluster, once the run is saved
+
+
+class Report(TypedDict):
+    """A run's report (SignalRun.report): summarise() gives the first part, the run adds the rest."""
+
+    reviews: int
+    complaints: int
+    assigned: int
+    months: list[str]
+    complaints_by_month: list[int]
+    undated: int
+    undated_complaints: int
+    signals: list[SignalSummary]
+    # Added by the run, which knows the reviews' ids and the noise gate's counts:
+    unassigned_complaints: NotRequired[list[int]]
+    noise: NotRequired[dict[str, int]]
+    rating_mismatch: NotRequired[int]
+
+
 def summarise(
     result: ExtractionResult,
     *,
@@ -28,7 +62,7 @@ def summarise(
     months: Sequence[str | None],
     courses: Sequence[Hashable],
     instructors: Mapping[Hashable, Sequence[Hashable]],
-) -> dict[str, Any]:
+) -> Report:
     """Shares overall, per course, per instructor and per month, and each signal's rating lift.
 
     share: the signal's share of all complaints. lift: mean rating of the reviews without the signal
@@ -64,7 +98,7 @@ def summarise(
             reviews_by_instructor[owner] += count
             complaints_by_instructor[owner] += complaints_by_course[course]
 
-    signals = []
+    signals: list[SignalSummary] = []
     for g, group in enumerate(result.groups):
         members = np.asarray(group.members, dtype=int)
         inside = np.zeros(n, dtype=bool)

@@ -1,4 +1,4 @@
-"""Scores, ranking pages, API and comparison: what a prospective student sees, and that it stays cheap."""
+"""Scores, ranking pages and API: what a prospective student sees, and that it stays cheap."""
 
 import json
 from datetime import timedelta
@@ -18,18 +18,10 @@ from analytics.models import CourseScore, EvidenceSnapshot, InstructorScore, Sig
 from analytics.services.scores import scores_recompute, scores_recompute_soon
 from reviews.models import Review
 from tests.analytics import signal_data
+from tests.analytics.scoring_data import STRONG_FIGURES, evidence, teach, two_scored
 from tests.factories import CourseFactory, InstructorFactory, StaffUserFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
-
-STRONG_FIGURES = {
-    "go_repos": 12,
-    "go_stars": 4000,
-    "followers": 900,
-    "golang_go_commits": 15,
-    "allowlist_merged_prs": 40,
-    "months_since_activity": 0.5,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -39,37 +31,6 @@ def _empty_cache():
     yield
     cache.clear()
     ranking_cache.forget_local()
-
-
-def teach(instructor, ratings, *, course=None, status=Review.Status.PUBLISHED, age_days=10, **dims):
-    """Published reviews with these ratings on one course taught by `instructor`."""
-    course = course or CourseFactory(instructors=[instructor])
-    now = timezone.now()
-    Review.objects.bulk_create(
-        Review(
-            course=course,
-            rating=rating,
-            text=f"评价 {index}",
-            status=status,
-            source=Review.Source.IMPORT,
-            created_at=now - timedelta(days=age_days),
-            **{f"dim_{key}": value for key, value in dims.items()},
-        )
-        for index, rating in enumerate(ratings)
-    )
-    return course
-
-
-def evidence(instructor, figures=None):
-    return EvidenceSnapshot.objects.create(
-        instructor=instructor,
-        fetched_at=timezone.now(),
-        figures=figures or STRONG_FIGURES,
-        payload_summary={
-            "login": instructor.github_login or "x",
-            "top_repos": [{"name": "gocache", "stars": 4000}],
-        },
-    )
 
 
 @pytest.fixture
@@ -452,70 +413,6 @@ def test_it_shows_the_weights_from_settings_on_how_we_rank(client, settings):
     assert "7" in html
 
 
-# --- Compare ------------------------------------------------------------------------------------------------
-
-
-def two_scored():
-    ada = InstructorFactory(slug="ada", name="Ada", github_login="ada")
-    teach(ada, [5] * 6, practice=5, testing=4)
-    evidence(ada)
-    bob = InstructorFactory(slug="bob", name="Bob")
-    teach(bob, [3] * 6, practice=2)
-    scores_recompute()
-    return ada, bob
-
-
-def test_it_compares_two_instructors_with_a_radar(client, django_assert_max_num_queries):
-    two_scored()
-    with django_assert_max_num_queries(3):
-        response = client.get(reverse("compare"), {"instructors": "ada,bob"})
-    assert response.status_code == 200
-    radar = response.context["radar"]
-    assert [series["name"] for series in radar["series"]][:2] == ["Ada", "Bob"]
-    assert radar["series"][0]["values"][0] == 5.0
-    assert radar["series"][-1]["baseline"] is True
-    html = response.content.decode()
-    assert 'id="compare-radar"' in html and "echarts-6.1.0.min.js" in html
-
-
-def test_it_redirects_ticked_compare_checkboxes_to_the_short_address(client):
-    two_scored()
-    response = client.get(reverse("compare"), {"instructors": ["ada", "bob"]})
-    assert response.status_code == 302
-    assert response["Location"] == "/compare/?instructors=ada%2Cbob"
-
-
-@pytest.mark.parametrize(
-    ("slugs", "message"),
-    [
-        ("nobody", "No instructor with the slug: nobody"),
-        ("ada,bob,c,d,e", "at most four instructors"),
-        ("ada,nobody", "No instructor with the slug: nobody"),
-    ],
-)
-def test_it_explains_what_is_wrong_with_a_comparison(client, slugs, message):
-    two_scored()
-    response = client.get(reverse("compare"), {"instructors": slugs}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400
-    assert message in response.content.decode()
-
-
-def test_it_offers_the_picker_with_the_one_instructor_ticked(client):
-    two_scored()
-    response = client.get(reverse("compare"), {"instructors": "ada"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert 'value="ada" checked' in html
-    assert "more instructors to compare with" in html
-
-
-def test_it_offers_a_picker_when_nothing_is_selected_to_compare(client):
-    two_scored()
-    response = client.get(reverse("compare"))
-    assert response.status_code == 200
-    assert response.content.decode().count('name="instructors"') == 2
-
-
 # --- Partials -----------------------------------------------------------------------------------------------
 
 
@@ -634,68 +531,3 @@ def test_it_says_when_few_reviews_pull_a_figure_towards_the_platform_average(cli
     many = page("many")
     assert "48 reviews average 4.00★" in many
     assert "Pulled towards the platform average" not in many
-
-
-# --- Course comparison ------------------------------------------------------------------------------------
-
-
-def two_courses():
-    ada = InstructorFactory(slug="ada", name="Ada")
-    good = teach(ada, [5] * 8, practice=5, testing=4)
-    weak = teach(ada, [2] * 8, practice=2, testing=1)
-    good.slug, weak.slug = "good", "weak"
-    good.title, weak.title = "好课", "弱课"
-    good.save()
-    weak.save()
-    scores_recompute()
-    return good, weak
-
-
-def test_compare_puts_two_to_four_courses_side_by_side(client):
-    good, weak = two_courses()
-    response = client.get(reverse("compare-courses"), {"courses": "good,weak"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "好课" in html and "弱课" in html and "compare-radar" in html
-    rows = {row["label"]: row for row in response.context["rows"]}
-    assert rows["Practice depth"]["cells"][0]["best"] is True  # the better course's dimension is marked
-    assert rows["Failure-signal burden"]["kind"] == "percent_sign"
-
-
-@pytest.mark.parametrize(
-    ("courses", "message"),
-    [("good,weak,a,b,c", "at most four courses"), ("good,nope", "No course with the slug: nope")],
-)
-def test_compare_courses_explains_what_is_wrong(client, courses, message):
-    two_courses()
-    response = client.get(reverse("compare-courses"), {"courses": courses}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400 and message in response.content.decode()
-
-
-def test_compare_courses_from_one_course_offers_the_picker_with_it_ticked(client):
-    two_courses()
-    response = client.get(reverse("compare-courses"), {"courses": "good"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 200
-    assert 'name="courses" value="good" checked' in response.content.decode()
-
-
-def test_it_ticks_an_instructor_without_a_score_first_in_the_picker(client):
-    two_scored()
-    InstructorFactory(slug="cy", name="Cy")
-    response = client.get(reverse("compare"), {"instructors": "cy"}, HTTP_ACCEPT_LANGUAGE="en")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'value="cy" checked' in html
-    assert html.index('value="cy"') < html.index('value="ada"')
-    assert "Not ranked yet" in html
-
-
-def test_it_ticks_a_course_without_a_score_first_in_the_picker(client):
-    two_courses()
-    CourseFactory(slug="new", title="新课")
-    response = client.get(reverse("compare-courses"), {"courses": "new"}, HTTP_ACCEPT_LANGUAGE="en")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'name="courses" value="new" checked' in html
-    assert html.index('value="new"') < html.index('value="good"')
-    assert "Not ranked yet" in html

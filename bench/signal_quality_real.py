@@ -226,6 +226,14 @@ def main() -> int:
             title = f"real sample ({len(lines)} reviews imported{quick})"
         scored = score_with_baselines(report, labels, ratings, texts, themes)
         print_scores(title, scored, report)
+        # The same run scored on the labelled 1–2★ reviews only: the reviews unhappy learners write, where
+        # the signals matter most (and what a set labelled from low-star reviews alone would measure).
+        low = {i: label for i, label in labels.items() if ratings[i] <= real_eval.LOW_STARS}
+        low_scores = score_with_baselines(report, low, ratings, texts, themes)
+        print(f"\n=== the same run, labelled 1–2★ reviews only ({len(low)}) ===")
+        print(real_eval.format_table(low_scores))
+        print()
+        print(real_eval.format_themes("pipeline", low_scores[0][1]))
         if timings:
             print("timings: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
         if not args.no_eval_set:

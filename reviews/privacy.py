@@ -2,6 +2,9 @@
 
 The finding itself is in reviews/pii.py (pure); the hold is the `personal_data` moderation rule."""
 
+import re
+
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +32,24 @@ def text_for(review: Review, user) -> str:
     if user is not None and getattr(user, "is_authenticated", False) and review.author_id == user.pk:
         return review.text
     return pii.mask(review.text)
+
+
+# What masking can hide: digits, the Latin letters of e-mail addresses and WeChat ids, Chinese numerals.
+# A query with none of them cannot match inside masked personal data: the database alone answers it.
+_MAY_BE_MASKED = re.compile(r"[0-9０-９A-Za-zＡ-Ｚａ-ｚ@＠零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺]")
+
+
+def text_search(reviews: QuerySet[Review], query: str) -> QuerySet[Review]:
+    """The reviews whose text contains `query` as others read it (personal data masked): a search must not
+    find, digit by digit, the number a page shows as 138****5678."""
+    found = reviews.filter(text__icontains=query)
+    if not _MAY_BE_MASKED.search(query):
+        return found
+    needle = query.lower()
+    hidden = [
+        pk for pk, text in found.values_list("pk", "text").iterator() if needle not in pii.mask(text).lower()
+    ]
+    return found.exclude(pk__in=hidden) if hidden else found
 
 
 def held_for_personal_data(review: Review) -> list[str]:

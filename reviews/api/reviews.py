@@ -241,7 +241,7 @@ class ReviewFilter(filters.FilterSet):
     course = filters.CharFilter(field_name="course__slug", label="Course slug.")
     instructor = filters.CharFilter(field_name="course__instructors__slug", label="Instructor slug.")
     rating = WholeNumberFilter(field_name="rating", label="Only reviews with this overall rating.")
-    search = filters.CharFilter(field_name="text", lookup_expr="icontains", label="Words in the review text.")
+    search = filters.CharFilter(method="filter_search", label="Words in the review text (as shown: masked).")
     mine = TrueOrFalseFilter(method="filter_mine", label="Only your own reviews (true) or others' (false).")
     finished = TrueOrFalseFilter(field_name="finished", label="Reviewers who finished the course (or not).")
     would_recommend = TrueOrFalseFilter(
@@ -271,6 +271,9 @@ class ReviewFilter(filters.FilterSet):
         if not (user and user.is_authenticated):
             return queryset.none() if value else queryset
         return queryset.filter(author=user) if value else queryset.exclude(author=user)
+
+    def filter_search(self, queryset, name, value):
+        return privacy.text_search(queryset, value)
 
     def filter_ordering(self, queryset, name, value):
         return queryset.order_by(*REVIEW_ORDERING[value])

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
+from reviews import privacy
 from reviews.forms import CourseFilterForm, InstructorFilterForm, ReviewFilterForm
 from reviews.models import Course, Instructor, Review, Tag
 from reviews.views.common import PUBLISHED, REVIEW_SORTS, REVIEWS_PER_PAGE, reported_ids, reviews_for_display
@@ -91,7 +92,7 @@ def course_search(query: str) -> Q:
         by_instructor = Course.instructors.through.objects.filter(
             Q(instructor__name__icontains=variant) | Q(instructor__github_login__icontains=variant)
         )
-        by_review = Review.objects.filter(status=PUBLISHED, text__icontains=variant)
+        by_review = privacy.text_search(Review.objects.filter(status=PUBLISHED), variant)
         found |= (
             Q(title__icontains=variant)
             | Q(provider__icontains=variant)

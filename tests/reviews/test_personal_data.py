@@ -193,3 +193,24 @@ def test_export_masks_personal_data_unless_asked_for_an_exact_backup(tmp_path):
     backup = json.loads((tmp_path / "backup.jsonl").read_text(encoding="utf-8"))
     assert backup["text"] == ID_TEXT
     assert [revision["text"] for revision in backup["revisions"]] == [PHONE_TEXT, ID_TEXT]
+
+
+def test_search_finds_what_others_read_and_never_the_masked_digits(client):
+    course = CourseFactory(slug="masked-course", title="并发编程")
+    review = published(PHONE_TEXT, course=course)
+    api = APIClient()
+
+    def api_hits(query: str) -> list[int]:
+        return [row["id"] for row in api.get("/api/reviews/", {"search": query}).json()["results"]]
+
+    def course_hits(query: str) -> bool:
+        return "masked-course" in client.get(reverse("course-list"), {"q": query}).content.decode()
+
+    # What the page shows is found: words, and the digits left visible.
+    for query in ("真实项目", "5678", "138"):
+        assert api_hits(query) == [review.pk], query
+        assert course_hits(query), query
+    # What the page masks is not: searching digit by digit would otherwise give the number back.
+    for query in ("13812345678", "1381", "812345"):
+        assert api_hits(query) == [], query
+        assert not course_hits(query), query

@@ -2,40 +2,16 @@
 course and others filter by it; a learner follows a course and sees the change in the header and on the
 notifications page."""
 
-from collections.abc import Iterator
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from analytics.models import Follow
 from analytics.services.scores import scores_recompute
 from reviews.models import Review
-from tests.e2e.conftest import BrowserPage
+from tests.e2e.conftest import log_in
 from tests.factories import CourseFactory, InstructorFactory, ReviewFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"desktop": 1280, "phone": 390}
-
-
-@pytest.fixture(params=list(WIDTHS))
-def screen(request, chromium_browser) -> Iterator[tuple[str, BrowserPage]]:
-    width = WIDTHS[request.param]
-    context = chromium_browser.new_context(
-        locale="zh-CN", viewport={"width": width, "height": 860}, is_mobile=width < 600, has_touch=width < 600
-    )
-    context.set_default_timeout(15_000)
-    page = BrowserPage(context.new_page())
-    yield request.param, page
-    context.close()
-
-
-def log_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
 
 
 def fits_the_screen(page) -> bool:

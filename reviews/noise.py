@@ -25,39 +25,37 @@ MASH = "mash"
 EMPTY = "empty"
 KINDS = (CONTACT, LINK, MASH, EMPTY)
 
-_CHINESE_DIGITS = str.maketrans(
-    {
-        "零": "0",
-        "〇": "0",
-        "洞": "0",
-        "一": "1",
-        "幺": "1",
-        "壹": "1",
-        "二": "2",
-        "贰": "2",
-        "两": "2",
-        "三": "3",
-        "叁": "3",
-        "四": "4",
-        "肆": "4",
-        "五": "5",
-        "伍": "5",
-        "六": "6",
-        "陆": "6",
-        "七": "7",
-        "柒": "7",
-        "八": "8",
-        "捌": "8",
-        "九": "9",
-        "玖": "9",
-    }
-)
-_NUMERALS = frozenset("零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖")
+# Chinese numerals (and the spoken 洞/幺/两) and the digit each stands for; reviews.pii reads them too.
+NUMERAL_DIGITS: dict[str, str] = {
+    "零": "0",
+    "〇": "0",
+    "洞": "0",
+    "一": "1",
+    "幺": "1",
+    "壹": "1",
+    "二": "2",
+    "贰": "2",
+    "两": "2",
+    "三": "3",
+    "叁": "3",
+    "四": "4",
+    "肆": "4",
+    "五": "5",
+    "伍": "5",
+    "六": "6",
+    "陆": "6",
+    "七": "7",
+    "柒": "7",
+    "八": "8",
+    "捌": "8",
+    "九": "9",
+    "玖": "9",
+}
+_CHINESE_DIGITS = str.maketrans(NUMERAL_DIGITS)
+_NUMERALS = frozenset(NUMERAL_DIGITS)
 # What a contact, link or mash needs at least: a digit, a Latin letter, "@", or five numerals in a row
 # (separators allowed between them, as in the digit runs).
-_WORTH_CHECKING = re.compile(
-    r"[0-9a-z@]|(?:[零〇洞一幺壹二贰两三叁四肆五伍六陆七柒八捌九玖][\s\-_.,，。、·*~/|]{0,2}){5}"
-)
+_WORTH_CHECKING = re.compile(r"[0-9a-z@]|(?:[" + "".join(NUMERAL_DIGITS) + r"][\s\-_.,，。、·*~/|]{0,2}){5}")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 # Digits (after numerals became digits) separated only by spaces or light punctuation form one number.
 _DIGIT_RUN = re.compile(r"\d(?:[\s\-_.,，。、·*~/|]{0,2}\d)+")

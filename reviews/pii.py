@@ -25,6 +25,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from reviews.noise import NUMERAL_DIGITS
+
 PHONE = "phone"
 QQ = "qq"
 WECHAT = "wechat"
@@ -32,33 +34,8 @@ EMAIL = "email"
 ID_CARD = "id_card"
 KINDS = (PHONE, QQ, WECHAT, EMAIL, ID_CARD)
 
-_NUMERAL_DIGITS = {
-    "零": "0",
-    "〇": "0",
-    "洞": "0",
-    "一": "1",
-    "幺": "1",
-    "壹": "1",
-    "二": "2",
-    "贰": "2",
-    "两": "2",
-    "三": "3",
-    "叁": "3",
-    "四": "4",
-    "肆": "4",
-    "五": "5",
-    "伍": "5",
-    "六": "6",
-    "陆": "6",
-    "七": "7",
-    "柒": "7",
-    "八": "8",
-    "捌": "8",
-    "九": "9",
-    "玖": "9",
-}
 # Chinese numerals as digits, and Arabic digits as a mark that is no digit.
-_NUMERALS_ONLY = str.maketrans({**{str(digit): "#" for digit in range(10)}, **_NUMERAL_DIGITS})
+_NUMERALS_ONLY = str.maketrans({**{str(digit): "#" for digit in range(10)}, **NUMERAL_DIGITS})
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad")
 # Region codes of the mainland provinces, Taiwan, Hong Kong and Macau: the first two digits of an ID number.
 _ID_PROVINCES = frozenset(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reviews import moderation, pii
 from reviews.models import ModerationEvent, Review
+from reviews.noise import NUMERAL_DIGITS
 
 KIND_LABELS: dict[str, Promise] = {
     pii.PHONE: _("a phone number"),
@@ -36,7 +37,7 @@ def text_for(review: Review, user) -> str:
 
 # What masking can hide: digits, the Latin letters of e-mail addresses and WeChat ids, Chinese numerals.
 # A query with none of them cannot match inside masked personal data: the database alone answers it.
-_MAY_BE_MASKED = re.compile(r"[0-9０-９A-Za-zＡ-Ｚａ-ｚ@＠零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺]")
+_MAY_BE_MASKED = re.compile("[0-9０-９A-Za-zＡ-Ｚａ-ｚ@＠" + "".join(NUMERAL_DIGITS) + "]")
 
 
 def text_search(reviews: QuerySet[Review], query: str) -> QuerySet[Review]:

@@ -1,24 +1,13 @@
 """Comparing two to four instructors or courses side by side: the table, the radar, the picker, the errors."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
-from analytics import ranking_cache
 from analytics.services.scores import scores_recompute
 from tests.analytics.scoring_data import teach, two_scored
 from tests.factories import CourseFactory, InstructorFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    ranking_cache.forget_local()
-    yield
-    cache.clear()
-    ranking_cache.forget_local()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_ranking_cache")]
 
 
 # --- Compare ------------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import Client
@@ -21,16 +20,7 @@ from tests.analytics import signal_data
 from tests.analytics.scoring_data import STRONG_FIGURES, evidence, teach, two_scored
 from tests.factories import CourseFactory, InstructorFactory, StaffUserFactory, TagFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    ranking_cache.forget_local()
-    yield
-    cache.clear()
-    ranking_cache.forget_local()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_ranking_cache")]
 
 
 @pytest.fixture

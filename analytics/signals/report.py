@@ -76,17 +76,10 @@ def summarise(
     total_complaints = int(complaint.sum())
     month_list = sorted({month for month in months if month is not None})
     month_index = {month: i for i, month in enumerate(month_list)}
-    complaints_by_month = [0] * len(month_list)
-    undated_complaints = 0
-    complaints_by_course: Counter[Hashable] = Counter()
+    complaint_rows = np.flatnonzero(complaint).tolist()
+    complaints_by_month, undated_complaints = _by_month(complaint_rows, months, month_index)
+    complaints_by_course: Counter[Hashable] = Counter(courses[i] for i in complaint_rows)
     reviews_by_course: Counter[Hashable] = Counter(courses)
-    for i in np.flatnonzero(complaint).tolist():
-        month = months[i]
-        if month is None:
-            undated_complaints += 1
-        else:
-            complaints_by_month[month_index[month]] += 1
-        complaints_by_course[courses[i]] += 1
 
     def owners_of(course: Hashable) -> Sequence[Hashable]:
         return instructors.get(course, ())
@@ -105,19 +98,12 @@ def summarise(
         inside[members] = True
         with_mean = float(rating_array[inside].mean()) if inside.any() else None
         without_mean = float(rating_array[~inside].mean()) if (~inside).any() else None
-        trend = [0] * len(month_list)
-        undated = 0
-        by_course: Counter[Hashable] = Counter()
+        trend, undated = _by_month(group.members, months, month_index)
+        by_course: Counter[Hashable] = Counter(courses[i] for i in group.members)
         by_instructor: Counter[Hashable] = Counter()
-        for i in group.members:
-            month = months[i]
-            if month is None:
-                undated += 1
-            else:
-                trend[month_index[month]] += 1
-            by_course[courses[i]] += 1
-            for owner in owners_of(courses[i]):
-                by_instructor[owner] += 1
+        for course, count in by_course.items():
+            for owner in owners_of(course):
+                by_instructor[owner] += count
         signals.append(
             {
                 "group": g,
@@ -145,6 +131,21 @@ def summarise(
         "undated_complaints": undated_complaints,
         "signals": signals,
     }
+
+
+def _by_month(
+    rows: Sequence[int], months: Sequence[str | None], month_index: Mapping[str, int]
+) -> tuple[list[int], int]:
+    """How many of `rows` fall in each month (in month_index's order), and how many have no date."""
+    counts = [0] * len(month_index)
+    undated = 0
+    for i in rows:
+        month = months[i]
+        if month is None:
+            undated += 1
+        else:
+            counts[month_index[month]] += 1
+    return counts, undated
 
 
 def _breakdown(

@@ -57,6 +57,18 @@ def review_initial_status(*, author, course: Course, text: str) -> str:
     return Review.Status.PUBLISHED
 
 
+def _record_revision(review: Review, *, context: ReviewContext, by) -> None:
+    """Keep the review as it now stands (rating, text, dimensions, reviewer context) in its history."""
+    ReviewRevision.objects.create(
+        review=review,
+        rating=review.rating,
+        text=review.text,
+        dimensions=review.dimensions,
+        context=context.as_json(),
+        edited_by=by,
+    )
+
+
 def review_submit(
     *,
     author,
@@ -93,14 +105,7 @@ def review_submit(
                 **{dimension_field(key): value for key, value in dimensions.items()},
                 **review_context.model_fields(),
             )
-            ReviewRevision.objects.create(
-                review=review,
-                rating=rating,
-                text=text,
-                dimensions=review.dimensions,
-                context=review_context.as_json(),
-                edited_by=author,
-            )
+            _record_revision(review, context=review_context, by=author)
             review_hold_if_suspicious(review=review)
             notify_review_saved(review.pk)
     except IntegrityError:
@@ -147,14 +152,7 @@ def review_edit(
         for name, value in new_context.model_fields().items():
             setattr(review, name, value)
         review.save()
-        ReviewRevision.objects.create(
-            review=review,
-            rating=rating,
-            text=text,
-            dimensions=review.dimensions,
-            context=new_context.as_json(),
-            edited_by=editor,
-        )
+        _record_revision(review, context=new_context, by=editor)
         review_hold_if_suspicious(review=review, edited=True)
         notify_review_saved(review.pk)
     return review

@@ -59,16 +59,17 @@ def split(words: Sequence[str], keep: Callable[[str], bool] | None = None) -> li
     current: list[str] = []
     contrast = False
     cuts = _CUTS
+    make = tuple.__new__  # a Clause without the named tuple's Python-level constructor
     for word in words:
         kind = cuts[word]
         if kind:
             if current:
-                clauses.append(Clause(tuple(current), contrast))
+                clauses.append(make(Clause, (tuple(current), contrast, False)))
             current, contrast = [], kind == 2
         elif keep is None or keep(word):
             current.append(word)
     if current:
-        clauses.append(Clause(tuple(current), contrast))
+        clauses.append(make(Clause, (tuple(current), contrast, False)))
     return clauses
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -51,8 +52,10 @@ def features(tokens: Sequence[str]) -> list[str]:
 
 
 def _feature_docs(clauses: Iterable[Sequence[str]]) -> list[str]:
-    """Each clause's features joined by spaces, the form signals.count_matrix reads in one pass."""
-    return [" ".join(features(tokens)) for tokens in clauses]
+    """Each clause's features joined by spaces, the form signals.count_matrix reads in one pass (built with
+    C-level joins: this runs over every clause of every run)."""
+    pair, join = PAIR.join, " ".join
+    return [join(chain(tokens, map(pair, zip(tokens, tokens[1:], strict=False)))) for tokens in clauses]
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,20 @@ class ComplaintModel:
         """log_odds() of many clauses, by one sparse product."""
         if not clauses:
             return np.zeros(0)
-        vocabulary = {term: i for i, term in enumerate(self.weights)}
+        vocabulary, weights = self._table()
         counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
         counts.data[:] = 1.0
-        odds: np.ndarray = self.intercept + counts @ np.fromiter(
-            self.weights.values(), dtype=np.float64, count=len(self.weights)
-        )
+        odds: np.ndarray = self.intercept + counts @ weights
         return odds
+
+    def _table(self) -> tuple[dict[str, int], np.ndarray]:
+        """term → column and the weight of each column, built once per model (a run scores in batches)."""
+        table = self.__dict__.get("_columns")
+        if table is None or table[0] != len(self.weights):
+            vocabulary = {term: i for i, term in enumerate(self.weights)}
+            weights = np.fromiter(self.weights.values(), dtype=np.float64, count=len(self.weights))
+            table = self.__dict__["_columns"] = (len(self.weights), vocabulary, weights)
+        return table[1], table[2]
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
         """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the

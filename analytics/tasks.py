@@ -37,10 +37,12 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
 def extract_signals(self, run_id: int) -> str:
     """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
 
-    A group of segment_signal_chunk tasks, one per range of stale reviews, taken by whichever workers are
-    free; the chunk that completes the set (counted in the database, not in the result backend, so a chunk
-    run twice after its worker died counts once) queues finish_signal_run. With nothing stale, the final
-    step runs here at once. Eager (.apply()), the same tasks run in this process."""
+    The models are learned here first when the stored ones will not serve (from a bounded sample); then a
+    group of segment_signal_chunk tasks, one per range of reviews to segment or decide, taken by whichever
+    workers are free; the chunk that completes the set (counted in the database, not in the result
+    backend, so a chunk run twice after its worker died counts once) queues finish_signal_run. With nothing
+    to bring up to date, the final step runs here at once. Eager (.apply()), the same tasks run in this
+    process."""
     ranges = signal_runs.signal_run_plan(run_id=run_id)
     if ranges is None:
         return "skipped"
@@ -65,7 +67,7 @@ def extract_signals(self, run_id: int) -> str:
     ignore_result=True,
 )
 def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
-    """Segment and cache one chunk of a run's stale reviews (primary keys first..last); the chunk that
+    """Segment, decide and cache one chunk of a run's reviews (primary keys first..last); the chunk that
     completes the run's set queues the final step. Idempotent: a chunk that died with its worker is
     delivered again (late acknowledgement; it queues the final step again if the set was complete, and
     the final step runs once) and one that failed is retried; when the retries are used up the run is
@@ -91,7 +93,7 @@ def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
 
 @shared_task(acks_late=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
 def finish_signal_run(run_id: int) -> str:
-    """The workflow's last step: load the (now cached) corpus, learn, decide, extract and save the run.
+    """The workflow's last step: load the (now cached and decided) corpus, extract and save the run.
     Queued more than once (a chunk delivered again), it runs once: the others find the run taken over."""
     return signal_runs.signal_run_finish(run_id=run_id).status
 

@@ -71,6 +71,7 @@ _URL = re.compile(
 )
 _EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _LATIN_RUN = re.compile(r"[a-z]+")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _VOWELS = frozenset("aeiouy")
@@ -115,22 +116,24 @@ def _looks_like_date(digits: str) -> bool:
 
 
 def _contact(folded: str) -> str | None:
-    wechat = _WECHAT_ID.search(folded)
-    if wechat and any(char.isdigit() for char in wechat.group(1)):
-        return wechat.group(0)
-    cue = _CONTACT_CUE.search(folded)
+    if _ASCII_DIGIT.search(folded):  # a WeChat id worth reporting has a digit
+        wechat = _WECHAT_ID.search(folded)
+        if wechat and any(char.isdigit() for char in wechat.group(1)):
+            return wechat.group(0)
+    cue: bool | None = None  # looked for only when a number needs it
     for digits, disguised in _numbers(folded):
         if _is_repetition(digits) or _looks_like_date(digits):
             continue
         # A mobile number is enough alone; so is a long number written to dodge filters (Chinese numerals,
         # digits split by spaces or dots). Any other number of 5+ digits only beside a contact word: a learner
         # asking "有没有QQ群" or quoting an exercise number is not an ad.
-        if (
-            re.fullmatch(r"1[3-9]\d{9}", digits)
-            or (len(digits) >= 7 and disguised)
-            or (len(digits) >= 5 and cue)
-        ):
+        if re.fullmatch(r"1[3-9]\d{9}", digits) or (len(digits) >= 7 and disguised):
             return digits
+        if len(digits) >= 5:
+            if cue is None:
+                cue = _CONTACT_CUE.search(folded) is not None
+            if cue:
+                return digits
     return None
 
 
@@ -156,8 +159,14 @@ def _mash(folded: str) -> str | None:
 
 
 def _empty(folded: str) -> bool:
-    letters = _LETTERS.findall(folded)
-    return not letters or len(set(letters)) == 1 and len(letters) >= 3
+    """No letter at all, or one letter repeated three or more times ("哈哈哈", "。。。" has none)."""
+    first = _LETTERS.search(folded)
+    if first is None:
+        return True
+    letter = first.group()
+    if _LETTERS.search(folded.replace(letter, "")):
+        return False  # two different letters: the common case, found without listing every letter
+    return folded.count(letter) >= 3
 
 
 def screen(text: str) -> NoiseVerdict | None:
@@ -169,7 +178,9 @@ def screen(text: str) -> NoiseVerdict | None:
     contact = _contact(folded)
     if contact is not None:
         return NoiseVerdict(CONTACT, contact)
-    link = _URL.search(folded) or _EMAIL.search(folded)
+    # A link has a dot or "://", an address an "@": most texts need neither pattern scanned.
+    maybe_url = "." in folded or "://" in folded
+    link = (maybe_url and _URL.search(folded)) or ("@" in folded and _EMAIL.search(folded)) or None
     if link is not None:
         return NoiseVerdict(LINK, link.group(0))
     if _empty(folded):

@@ -1,9 +1,12 @@
 """A run's corpus: the published reviews with their cached clauses, brought up to date.
 
+    ensure_models()  the stored models, or new ones learned from a seeded sample (before a run's chunks)
+    outdated_review_ids(models), update_range(first, last, models)
+                    what a run's chunks bring up to date: segment what is stale (noise gate first), decide
+                    the clauses `models` has not decided, cache it all
     load_corpus()   one query of plain rows: ids, ratings, months, courses, cached clauses and what made them
-    bring_up_to_date(corpus, progress)
-                    segments what is stale (noise gate first), learns the models again when needed, decides
-                    the complaint clauses the current model has not decided, and caches all of it
+    bring_up_to_date(corpus, models)
+                    the final step's catch-up on what changed since the chunks ran, and the noise counts
 
 A re-run over an unchanged corpus does none of that work: every row is fresh and the stored models serve.
 """
@@ -18,6 +21,7 @@ from datetime import datetime, tzinfo
 
 import numpy as np
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +30,7 @@ from analytics.clauses import Clause
 from analytics.services.token_cache import md5, store, with_cache
 from analytics.services.training import (
     SignalModels,
+    decisions_id,
     needs_training,
     segmenter_fingerprint,
     stored_models,
@@ -38,7 +43,7 @@ from reviews.models import Review
 BATCH = 5000
 # The models learn from at most this many reviews (a seeded sample of a larger corpus): what they learn, a
 # platform's language, is there many times over, and memory and time stay bounded as the corpus grows.
-TRAINING_SAMPLE = 200_000
+TRAINING_SAMPLE = 100_000
 _LOAD_CHUNK = 20000
 _NO_DATE = np.iinfo(np.int64).min
 
@@ -102,71 +107,168 @@ def load_corpus() -> Corpus:
     return corpus
 
 
-def bring_up_to_date(corpus: Corpus, progress: Callable[[int, str], None]) -> SignalModels:
-    """Segment the stale reviews, learn the models again if needed, decide what is undecided, cache it all.
-    Fills corpus.packed / corpus.noise for every review and corpus.counts; returns the models used."""
-    segmenter = get_segmenter()
-    segmenter_part = segmenter_fingerprint()
-    fresh: dict[int, list[Clause]] = {}
-    stale = corpus.stale
-    for start in range(0, len(stale), BATCH):
-        batch = stale[start : start + BATCH]
-        prepared = pipeline.prepare([text for _position, text in batch], segmenter)
-        for (position, _text), item in zip(batch, prepared, strict=True):
-            fresh[position] = item.clauses
-            corpus.noise[position] = item.noise
-        progress(8 + int(20 * (start + len(batch)) / len(stale)), _("Segmenting review text"))
-    corpus.counts["segmented"] = len(stale)
-    corpus.stale = []
+@dataclass(frozen=True)
+class Update:
+    """What bringing reviews up to date took: how many were segmented, decided, and whether the models were
+    learned again."""
 
+    segmented: int = 0
+    decided: int = 0
+    trained: bool = False
+
+
+def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[SignalModels, Update]:
+    """The models a run decides with: the stored ones, or, when none is usable or the corpus has grown or
+    shrunk enough since (needs_training), new ones learned from a seeded sample of the published reviews.
+    The sample's stale reviews are segmented and cached on the way (decisions pending), so the chunks only
+    decide them. A run calls this once, before its chunks: every chunk decides with the same models."""
+    published = Review.objects.filter(status=Review.Status.PUBLISHED)
+    ids = list(published.order_by("pk").values_list("pk", flat=True))
     models = stored_models()
-    if needs_training(models, len(corpus.packed)):
-        progress(30, _("Learning the platform's language"))
-        sample = training_sample(len(corpus.packed))
-        models = train_and_store(
-            [fresh[p] if p in fresh else clauses.unpack(corpus.packed[p]) for p in sample],
-            [corpus.ratings[p] for p in sample],
-            corpus_size=len(corpus.packed),
+    if models is not None and not needs_training(models, len(ids)):
+        return models, Update()
+    segmenter_part = segmenter_fingerprint()
+    sample = [ids[position] for position in training_sample(len(ids))]
+    reviews: list[list[Clause]] = []
+    ratings: list[int] = []
+    segmented = 0
+    for start in range(0, len(sample), BATCH):
+        rows = list(
+            with_cache(published.filter(pk__in=sample[start : start + BATCH]), segmenter_part)
+            .order_by("pk")
+            .values_list("pk", "rating", "tokens__tokens", "stale_text")
         )
-        corpus.counts["trained"] = 1
-    assert models is not None
-    pipeline_id = segmenter_part + models.fingerprint[:16]
+        stale = [(pk, rating, text) for pk, rating, _cached, text in rows if text is not None]
+        fresh = _segment_and_store(stale, pipeline=segmenter_part)
+        segmented += len(stale)
+        for pk, rating, cached, _text in rows:
+            reviews.append(fresh[pk][0] if pk in fresh else clauses.unpack(cached))
+            ratings.append(rating)
+        if progress is not None:
+            progress(2, _("Learning the platform's language"))
+    models = train_and_store(reviews, ratings, corpus_size=len(ids))
+    return models, Update(segmented=segmented, trained=True)
 
-    progress(38, _("Finding the complaints in each review"))
+
+def outdated_review_ids(models: SignalModels) -> list[int]:
+    """The published reviews whose cached clauses are stale (or missing) or were not decided by `models`,
+    in primary-key order: the reviews a run's chunks bring up to date."""
+    return list(
+        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
+        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=decisions_id(models)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def update_range(first: int, last: int, models: SignalModels) -> Update:
+    """Bring the published reviews with a primary key in [first, last] up to date: segment the stale ones
+    (noise gate first), decide every clause not decided by `models`, cache the result. Idempotent: what an
+    earlier call cached is fresh and decided now, and skipped."""
+    pipeline_id = decisions_id(models)
+    rows = list(
+        with_cache(
+            Review.objects.filter(status=Review.Status.PUBLISHED, pk__range=(first, last)),
+            segmenter_fingerprint(),
+        )
+        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=pipeline_id))
+        .order_by("pk")
+        .values_list("pk", "rating", "tokens__tokens", "tokens__noise", "tokens__text_hash", "stale_text")
+    )
+    stale = [(pk, rating, text) for pk, rating, _cached, _noise, _hash, text in rows if text is not None]
+    segmented = _segment(stale)
     undecided = [
+        (pk, rating, *(segmented[pk] if text is not None else (clauses.unpack(cached), noise)))
+        for pk, rating, cached, noise, _hash, text in rows
+    ]
+    hashes = {pk: md5(text) if text is not None else text_hash for pk, *_rest, text_hash, text in rows}
+    _decide_and_store(undecided, hashes, models)
+    return Update(segmented=len(stale), decided=len(rows))
+
+
+def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
+    """The final step's catch-up: segment and decide what turned stale or undecided since the chunks ran
+    (a review edited meanwhile; everything, when the run had no chunks), in batches; fills corpus.packed /
+    corpus.noise for every review and the noise and mismatch counts."""
+    pipeline_id = decisions_id(models)
+    stale = dict(corpus.stale)
+    corpus.stale = []
+    outdated = [
         position
         for position in range(len(corpus.packed))
-        if position in fresh or corpus.made_by[position] != pipeline_id
+        if position in stale or corpus.made_by[position] != pipeline_id
     ]
-    for start in range(0, len(undecided), BATCH):
-        positions = undecided[start : start + BATCH]
-        reviews = [fresh.pop(p) if p in fresh else clauses.unpack(corpus.packed[p]) for p in positions]
-        decided = pipeline.decide(reviews, [corpus.ratings[p] for p in positions], models.complaints)
-        rows = []
-        for position, review in zip(positions, decided, strict=True):
-            packed = clauses.pack(review)
-            corpus.packed[position] = packed
-            corpus.made_by[position] = pipeline_id
-            rows.append(
-                (
-                    corpus.review_ids[position],
-                    corpus.hashes[position],
-                    corpus.ratings[position],
-                    packed,
-                    any(clause.complaint for clause in review),
-                    corpus.noise[position],
-                )
+    for start in range(0, len(outdated), BATCH):
+        positions = outdated[start : start + BATCH]
+        segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
+        rows = [
+            (
+                p,
+                corpus.ratings[p],
+                *(segmented[p] if p in stale else (clauses.unpack(corpus.packed[p]), corpus.noise[p])),
             )
-        with transaction.atomic():
-            store(rows, pipeline=pipeline_id)
-    corpus.counts["decided"] = len(undecided)
+            for p in positions
+        ]
+        decided = _decide_and_store(
+            [(corpus.review_ids[p], rating, review, noise) for p, rating, review, noise in rows],
+            {corpus.review_ids[p]: corpus.hashes[p] for p in positions},
+            models,
+        )
+        for (p, _rating, _review, noise), packed in zip(rows, decided, strict=True):
+            corpus.packed[p], corpus.noise[p], corpus.made_by[p] = packed, noise, pipeline_id
     for position, noise in enumerate(corpus.noise):
         if noise:
             corpus.counts[f"noise_{noise}"] += 1
         elif corpus.ratings[position] <= 2 and clauses.COMPLAINT_MARK not in corpus.packed[position]:
             # A low rating whose text raises no complaint: mis-starred praise, counted and left alone.
             corpus.counts["rating_mismatch"] += 1
-    return models
+    return Update(segmented=len(stale), decided=len(outdated))
+
+
+def _segment(rows: list[tuple[int, int, str]]) -> dict[int, tuple[list[Clause], str]]:
+    """(key, rating, text) → {key: (clauses without decisions, noise kind)}."""
+    prepared = pipeline.prepare([text for _key, _rating, text in rows], get_segmenter())
+    return {
+        key: (item.clauses, item.noise) for (key, _rating, _text), item in zip(rows, prepared, strict=True)
+    }
+
+
+def _segment_and_store(
+    rows: list[tuple[int, int, str]], *, pipeline: str
+) -> dict[int, tuple[list[Clause], str]]:
+    """_segment() of reviews (id, rating, text), cached with their decisions pending."""
+    segmented = _segment(rows)
+    with transaction.atomic():
+        store(
+            (
+                (pk, md5(text), rating, clauses.pack(segmented[pk][0]), False, segmented[pk][1])
+                for pk, rating, text in rows
+            ),
+            pipeline=pipeline,
+        )
+    return segmented
+
+
+def _decide_and_store(
+    rows: list[tuple[int, int, list[Clause], str]], hashes: dict[int, str], models: SignalModels
+) -> list[str]:
+    """Decide the clauses of reviews (id, rating, clauses, noise kind) with `models` and cache them, each
+    under the MD5 of its text in `hashes`; returns each review's packed clauses."""
+    decided = pipeline.decide(
+        [review for _pk, _rating, review, _noise in rows],
+        [rating for _pk, rating, _review, _noise in rows],
+        models.complaints,
+    )
+    packed = [clauses.pack(review) for review in decided]
+    with transaction.atomic():
+        store(
+            (
+                (pk, hashes[pk], rating, text, any(clause.complaint for clause in review), noise)
+                for (pk, rating, _old, noise), review, text in zip(rows, decided, packed, strict=True)
+            ),
+            pipeline=decisions_id(models),
+        )
+    return packed
 
 
 def training_sample(size: int) -> list[int]:
@@ -175,43 +277,6 @@ def training_sample(size: int) -> list[int]:
     if size <= limit:
         return list(range(size))
     return sorted(np.random.default_rng(0).choice(size, limit, replace=False).tolist())
-
-
-def stale_review_ids() -> list[int]:
-    """The published reviews whose cached clauses are stale (or missing), in primary-key order."""
-    return list(
-        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
-        .filter(stale_text__isnull=False)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def segment_stale(first: int, last: int) -> int:
-    """Segment the stale published reviews with a primary key in [first, last] and cache their clauses,
-    decisions pending (the row's pipeline is the segmenter's part only, so the next corpus load sees them
-    fresh and undecided). Idempotent: what an earlier call cached is fresh now and skipped. Returns how
-    many reviews it segmented."""
-    segmenter = get_segmenter()
-    segmenter_part = segmenter_fingerprint()
-    rows = list(
-        with_cache(
-            Review.objects.filter(status=Review.Status.PUBLISHED, pk__range=(first, last)), segmenter_part
-        )
-        .filter(stale_text__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "rating", "stale_text")
-    )
-    prepared = pipeline.prepare([text for _pk, _rating, text in rows], segmenter)
-    with transaction.atomic():
-        store(
-            (
-                (review_id, md5(text), rating, clauses.pack(item.clauses), False, item.noise)
-                for (review_id, rating, text), item in zip(rows, prepared, strict=True)
-            ),
-            pipeline=segmenter_part,
-        )
-    return len(rows)
 
 
 class _EpochSeconds(models.Func):

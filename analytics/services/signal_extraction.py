@@ -30,7 +30,7 @@ from analytics.models import (
 )
 from analytics.services.assignment import recount_clusters
 from analytics.services.scores import scores_recompute_soon
-from analytics.services.signal_corpus import bring_up_to_date, load_corpus
+from analytics.services.signal_corpus import bring_up_to_date, ensure_models, load_corpus
 from analytics.services.token_cache import insert_rows
 from analytics.signals import (
     ExtractionResult,
@@ -58,7 +58,7 @@ class SignalRunAbandoned(Exception):
     """The run was given up (marked failed) by someone else while this worker was still on it."""
 
 
-def _progress_writer(run_id: int) -> Callable[[int, str], None]:
+def progress_writer(run_id: int) -> Callable[[int, str], None]:
     def write(percent: int, step: str) -> None:
         updated = SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
             # Never backwards: the final step of a workflow starts after its chunks moved the bar on.
@@ -102,7 +102,7 @@ def execute_signal_run(run: SignalRun) -> None:
 def _compute_and_save_signal_run(run: SignalRun) -> None:
     started = time.monotonic()
     timings: dict[str, float] = {}
-    progress = _progress_writer(run.pk)
+    progress = progress_writer(run.pk)
     params = Parameters.from_mapping(run.parameters)
 
     progress(3, _("Loading reviews"))
@@ -114,7 +114,9 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     # Linear algebra on one thread: a worker shares its cores with other workers, and BLAS threads fighting
     # over two cores made the word vectors five times slower.
     with threadpool_limits(limits=1):
-        models = bring_up_to_date(corpus, progress)
+        # Learned before the chunks: learned here only if they went missing since.
+        models, learned = ensure_models(progress)
+        update = bring_up_to_date(corpus, models)
         timings["prepare"] = round(time.monotonic() - mark, 3)
 
         mark = time.monotonic()
@@ -154,15 +156,16 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
 
     progress(90, _("Saving results"))
     mark = time.monotonic()
+    so_far = run.counts or {}  # the plan's and the chunks' share of the work
     counts = {
-        **{key: run.counts[key] for key in ("chunks", "chunks_done") if key in (run.counts or {})},
+        **{key: so_far[key] for key in ("chunks", "chunks_done") if key in so_far},
         **result.counts,
         "noise": sum(report["noise"].values()),
         "rating_mismatch": corpus.counts["rating_mismatch"],
         "undated": report["undated"],
-        "segmented": corpus.counts["segmented"],
-        "decided": corpus.counts["decided"],
-        "trained": corpus.counts["trained"],
+        "segmented": int(so_far.get("segmented", 0)) + learned.segmented + update.segmented,
+        "decided": int(so_far.get("decided", 0)) + update.decided,
+        "trained": int(so_far.get("trained", 0)) + int(learned.trained),
         "classifier": models.kind,
     }
     _save_signal_run(run, result, report, corpus.review_ids, counts, timings, started, mark)

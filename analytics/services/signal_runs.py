@@ -18,8 +18,9 @@ from threadpoolctl import threadpool_limits
 
 from analytics import jobs
 from analytics.models import SignalRun
-from analytics.services.signal_corpus import segment_stale, stale_review_ids
-from analytics.services.signal_extraction import SignalRunAbandoned, execute_signal_run
+from analytics.services.signal_corpus import ensure_models, outdated_review_ids, update_range
+from analytics.services.signal_extraction import SignalRunAbandoned, execute_signal_run, progress_writer
+from analytics.services.training import stored_models
 from analytics.signals import Parameters
 
 logger = logging.getLogger(__name__)
@@ -163,37 +164,33 @@ def _claim_signal_run(run_id: int, *, worker: str = "", take_over: bool = False)
         return run
 
 
-def signal_run_execute(*, run_id: int) -> SignalRun:
-    """Execute one extraction run (the Celery task and `manage.py extract_signals` call this).
-
-    Progress (0–100 and the step) and a heartbeat go to the run row as it goes. All clusters and
-    assignments are written in one transaction that also marks the run current (and the previous one
-    not); a run that fails or is killed part-way never becomes current. Idempotent: a finished run, or
-    one another live worker is executing, is returned unchanged.
-    """
-    run = _claim_signal_run(run_id)
-    if run is None:
-        return SignalRun.objects.get(pk=run_id)
-    return _execute_claimed(run)
-
-
 def signal_run_plan(*, run_id: int) -> list[tuple[int, int]] | None:
-    """Start a run as a workflow: claim it and split its stale reviews into chunks of consecutive primary
-    keys, [(first, last), ...], for signal_run_chunk. None when the run is finished or a live worker has it.
+    """Start a run as a workflow: claim it, learn the models first if the stored ones will not serve (from
+    a bounded sample), and split the reviews to bring up to date into chunks of consecutive primary keys,
+    [(first, last), ...], for signal_run_chunk. None when the run is finished or a live worker has it.
 
     The chunk counts go to the run's counts ("chunks", "chunks_done") and its progress."""
     run = _claim_signal_run(run_id, worker=WORKFLOW)
     if run is None:
         return None
     try:
-        ids = stale_review_ids()
-        # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the
-        # chunks write stays fresh.
-        size = max(1, settings.SIGNAL_RUN_CHUNK_SIZE)
-        ranges = [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1):
+            models, update = ensure_models(progress_writer(run_id))
+            ids = outdated_review_ids(models)
+            # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the
+            # chunks write stays fresh.
+            size = max(1, settings.SIGNAL_RUN_CHUNK_SIZE)
+            ranges = [
+                (ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)
+            ]
             SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
-                counts={"chunks": len(ranges), "chunks_done": 0},
+                counts={
+                    "chunks": len(ranges),
+                    "chunks_done": 0,
+                    "segmented": update.segmented,
+                    "decided": 0,
+                    "trained": int(update.trained),
+                },
                 progress=3,
                 step=_chunk_step(0, len(ranges)),
                 heartbeat_at=timezone.now(),
@@ -217,42 +214,58 @@ class ChunkOutcome:
 
 
 def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
-    """Segment and cache the stale reviews of one chunk of a run (primary keys first..last) and mark the
-    chunk done. Idempotent: a chunk delivered again after it finished (its worker died before acknowledging
-    it) counts once. Nothing is done when the run is no longer running (it was given up)."""
-    if not SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).exists():
+    """Bring one chunk of a run's reviews up to date (primary keys first..last: segmented, decided by the
+    run's models, cached) and mark the chunk done. Idempotent: a chunk delivered again after it finished
+    (its worker died before acknowledging it) counts once. Nothing is done when the run is no longer
+    running (it was given up)."""
+    if not SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+        heartbeat_at=timezone.now()
+    ):
         return ChunkOutcome(0, completes_run=False)
-    SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+    models = stored_models()
+    if models is None:
+        raise RuntimeError("the run's models are gone: the run must start again")
     with threadpool_limits(limits=1):
-        segmented = segment_stale(first, last)
+        update = update_range(first, last, models)
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         run = SignalRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != SignalRun.Status.RUNNING:
-            return ChunkOutcome(segmented, completes_run=False)
-        total = int(run.counts.get("chunks", 0))
-        finished = sorted({*run.counts.get(_CHUNKS_FINISHED, []), first})
+            return ChunkOutcome(update.segmented, completes_run=False)
+        counts = run.counts
+        total = int(counts.get("chunks", 0))
+        finished = set(counts.get(_CHUNKS_FINISHED, []))
+        if first not in finished:
+            finished.add(first)
+            counts["segmented"] = counts.get("segmented", 0) + update.segmented
+            counts["decided"] = counts.get("decided", 0) + update.decided
         done = len(finished)
-        run.counts = {**run.counts, "chunks_done": done, _CHUNKS_FINISHED: finished}
-        run.progress = max(run.progress, 3 + int(25 * done / max(total, 1)))
+        run.counts = {**counts, "chunks_done": done, _CHUNKS_FINISHED: sorted(finished)}
+        run.progress = max(run.progress, 3 + int(40 * done / max(total, 1)))
         run.step = _chunk_step(done, total)
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["counts", "progress", "step", "heartbeat_at"])
         # Still the workflow's (no final step has taken it over yet) and every chunk is in.
         completes = done >= total and run.worker == WORKFLOW
-    return ChunkOutcome(segmented, completes_run=completes)
+    return ChunkOutcome(update.segmented, completes_run=completes)
 
 
 def signal_run_finish(*, run_id: int) -> SignalRun:
-    """The workflow's last step, once every chunk is cached: take the run over and compute and save it as
-    signal_run_execute does (any review that turned stale since the chunks were planned is segmented here)."""
+    """The workflow's last step, once every chunk is cached: take the run over, then compute and save it
+    (any review that turned stale since the chunks were planned is brought up to date here).
+
+    Progress (0–100 and the step) and a heartbeat go to the run row as it goes. All clusters and
+    assignments are written in one transaction that also marks the run current (and the previous one
+    not); a run that fails or is killed part-way never becomes current. Idempotent: a finished run, or one
+    another live worker is executing, is returned unchanged."""
     run = _claim_signal_run(run_id, take_over=True)
     if run is None:
         return SignalRun.objects.get(pk=run_id)
     return _execute_claimed(run)
 
 
-def signal_run_execute_in_chunks(*, run_id: int) -> SignalRun:
-    """The workflow in this process, one chunk after another (no worker configured)."""
+def signal_run_execute(*, run_id: int) -> SignalRun:
+    """Execute one extraction run in this process (no worker configured; `manage.py extract_signals`): the
+    workflow's steps one after another, the chunks in order."""
     ranges = signal_run_plan(run_id=run_id)
     if ranges is None:
         return SignalRun.objects.get(pk=run_id)

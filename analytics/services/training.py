@@ -38,7 +38,8 @@ MODEL_VERSION = "2"
 # Without enough rated reviews to learn from: ≤ 2★ reviews' clauses are complaints, 3★ uncertain ones too.
 RATING_RULE = ComplaintModel(
     weights={},
-    intercept=1e-3,
+    # Just past the evidence a clause's words must show (no words here): the rating decides alone.
+    intercept=complaints.MIN_EVIDENCE + 1e-3,
     priors={
         f"{stars}:{contrast}": prior
         for stars, prior in ((1, 0.9), (2, 0.9), (3, 0.5), (4, 0.1), (5, 0.1))
@@ -61,6 +62,12 @@ def segmenter_fingerprint() -> str:
     under another are segmented again."""
     digest = hashlib.sha256(f"{get_segmenter().fingerprint}:{MODEL_VERSION}".encode())
     return digest.hexdigest()[:16]
+
+
+def decisions_id(models: SignalModels) -> str:
+    """Names the cached rows segmented by today's segmenter and decided by `models` (ReviewTokens.pipeline):
+    a row made under another is segmented or decided again."""
+    return segmenter_fingerprint() + models.fingerprint[:16]
 
 
 class _Labelled:
@@ -150,7 +157,7 @@ def stored_models() -> SignalModels | None:
             _Stored.value = SignalModels(
                 complaints=model,
                 vectors=vectors,
-                kind="learned",
+                kind=_kind(model),
                 fingerprint=_model_fingerprint(bytes(complaint_row.payload)),
                 reviews=complaint_row.reviews,
             )
@@ -176,14 +183,16 @@ def train_and_store(
     """Learn the complaint model and word vectors from the corpus (or a sample of it: corpus_size is then the
     whole corpus's size, which needs_training compares against) and store them, replacing the old ones.
 
-    With too few rated reviews (and no labelled ones) the rating rule stands in and nothing is stored."""
+    With too few rated reviews (and no labelled ones) the rating rule stands in (stored as well)."""
     size = len(reviews) if corpus_size is None else corpus_size
     labelled, _digest = labelled_training()
     try:
         model = complaints.train(zip(reviews, ratings, strict=True), labelled)
     except ValueError as error:
+        # Stored like a learned model: every chunk of a run must decide with the same one, and the next
+        # runs keep it until the corpus has grown enough to learn from.
         logger.warning("complaints fall back to the rating rule: %s", error)
-        return SignalModels(RATING_RULE, _vectors(reviews, labelled), "rating-rule", "rating-rule", size)
+        model = RATING_RULE
     vectors = _vectors(reviews, labelled)
     payload = json.dumps(model.as_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     fingerprint = _base_fingerprint()
@@ -202,7 +211,11 @@ def train_and_store(
         )
     else:
         LearnedModel.objects.filter(kind=LearnedModel.WORD_VECTORS).delete()
-    return SignalModels(model, vectors, "learned", _model_fingerprint(payload), size)
+    return SignalModels(model, vectors, _kind(model), _model_fingerprint(payload), size)
+
+
+def _kind(model: ComplaintModel) -> str:
+    return "learned" if model.weights else "rating-rule"
 
 
 def _vectors(reviews: Sequence[Sequence[Clause]], labelled: Sequence[LabelledClause]) -> WordVectors | None:

@@ -29,18 +29,26 @@ def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarr
     tokens: list[tuple[str, ...]] = []
     whole: list[bool] = []
     complaint = np.zeros(len(packed), dtype=bool)
+    no_punctuation = PUNCTUATION.isdisjoint
     for index, review in enumerate(packed):
-        parts = []
-        for found in clause_format.complaint_tokens(review):
-            content = tuple(token for token in found if token not in PUNCTUATION)
-            if content:
-                parts.append(content)
-        for content in parts:
-            owners.append(index)
-            docs.append(" ".join(content))
-            tokens.append(content)
-            whole.append(False)
-            complaint[index] = True
+        if clause_format.COMPLAINT_MARK not in review:
+            continue  # most reviews: read no further
+        parts = [
+            content
+            for found in clause_format.complaint_tokens(review)
+            if (
+                content := tuple(found)
+                if no_punctuation(found)
+                else tuple(token for token in found if token not in PUNCTUATION)
+            )
+        ]
+        if not parts:
+            continue
+        complaint[index] = True
+        owners.extend([index] * len(parts))
+        docs.extend(map(" ".join, parts))
+        tokens.extend(parts)
+        whole.extend([False] * len(parts))
         if len(parts) > 1:
             joined = tuple(token for content in parts for token in content)
             owners.append(index)

@@ -9,8 +9,12 @@ import numpy as np
 from scipy import sparse
 
 from analytics.signals.corpus import ComplaintClauses
+from analytics.signals.matrices import count_matrix
 from analytics.signals.results import SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
+
+# Joins the two words of a phrase while it is counted; no token contains it.
+_PAIR = "\x1f"
 
 
 def _phrase(a: str, b: str) -> str:
@@ -33,11 +37,14 @@ class KeywordTerms:
     column: np.ndarray
 
 
-def keyword_terms(found: ComplaintClauses, stopwords: frozenset[str]) -> KeywordTerms:
+def keyword_terms(
+    found: ComplaintClauses, stopwords: frozenset[str], words: sparse.csr_matrix, vocabulary: dict[str, int]
+) -> KeywordTerms:
+    """The displayable terms of every complaint clause. words: the clauses' word counts (count_matrix of
+    found.docs) with its vocabulary; the two-word phrases are counted the same way, so no Python runs per
+    clause or per word (a run has hundreds of thousands of complaint clauses)."""
     names: list[str] = []
     ids: dict[str, int] = {}
-    word_term: dict[str, int] = {}
-    pair_term: dict[tuple[str, str], int] = {}
 
     def term_id(term: str) -> int:
         if not _displayable(term, stopwords):
@@ -47,28 +54,33 @@ def keyword_terms(found: ComplaintClauses, stopwords: frozenset[str]) -> Keyword
             names.append(term)
         return ids[term]
 
-    clause_of: list[int] = []
-    columns: list[int] = []
-    for c, tokens in enumerate(found.tokens):
-        seen: set[int] = set()
-        for word in tokens:
-            column = word_term.get(word)
-            if column is None:
-                column = word_term[word] = term_id(word)
-            if column >= 0:
-                seen.add(column)
-        for pair in zip(tokens, tokens[1:], strict=False):
-            column = pair_term.get(pair)
-            if column is None:
-                a, b = pair
-                # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
-                real = len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords
-                column = pair_term[pair] = term_id(_phrase(a, b)) if real else -1
-            if column >= 0:
-                seen.add(column)
-        clause_of.extend([c] * len(seen))
-        columns.extend(seen)
-    return KeywordTerms(names, np.asarray(clause_of, dtype=np.int64), np.asarray(columns, dtype=np.int64))
+    word_terms = np.full(words.shape[1], -1, dtype=np.int64)
+    for word, column in vocabulary.items():
+        word_terms[column] = term_id(word)
+    pair_vocabulary: dict[str, int] = {}
+    pair, join = _PAIR.join, " ".join
+    pair_docs = [join(map(pair, zip(tokens, tokens[1:], strict=False))) for tokens in found.tokens]
+    pairs = count_matrix(pair_docs, pair_vocabulary, grow=True)
+    pair_terms = np.full(len(pair_vocabulary), -1, dtype=np.int64)
+    for joined, column in pair_vocabulary.items():
+        a, b = joined.split(_PAIR)
+        # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
+        if len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords:
+            pair_terms[column] = term_id(_phrase(a, b))
+    clauses = np.concatenate([_row_of_entries(words), _row_of_entries(pairs)])
+    columns = np.concatenate([word_terms[words.indices], pair_terms[pairs.indices]])
+    known = columns >= 0
+    # Each term once per clause (a phrase may also be a word of the dictionary).
+    present = sparse.csr_matrix(
+        (np.ones(int(known.sum())), (clauses[known], columns[known])), shape=(len(found.docs), len(names))
+    )
+    present.sum_duplicates()
+    return KeywordTerms(names, _row_of_entries(present), present.indices.astype(np.int64))
+
+
+def _row_of_entries(matrix: sparse.csr_matrix) -> np.ndarray:
+    """The row of each stored entry of a CSR matrix."""
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
 
 
 def describe(

@@ -102,7 +102,7 @@ def extract(
             group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
             group.similarity_floor = floors[s - guided_groups]
         groups.append(group)
-    terms = keyword_terms(found, keyword_stopwords)
+    terms = keyword_terms(found, keyword_stopwords, term_counts, vocabulary)
     describe(groups, found, review_clause, matrix, terms, params, quotes=False)
     # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
     groups = [group for group in merge_alike(groups) if group.keywords or not group.discovered]

@@ -1,5 +1,5 @@
-"""A run as a workflow: the stale reviews segmented in chunks (a group of tasks joined in the database),
-then the final step.
+"""A run as a workflow: the models learned first if needed, the reviews segmented and decided in chunks (a
+group of tasks joined in the database), then the final step.
 
 The workflow gives the report a single-process run gives; progress counts the chunks; a chunk that fails
 once is retried and the run succeeds; one that keeps failing fails the run and the current report stays.
@@ -43,10 +43,16 @@ def _report_then_undo(execute) -> dict:
     return report
 
 
-@override_settings(SIGNAL_RUN_CHUNK_SIZE=7)
-def test_the_workflow_gives_the_report_of_a_run_in_one_process(seeded):
+def _on_the_workflow(pk: int) -> SignalRun:
+    tasks.extract_signals.apply(args=[pk])
+    return SignalRun.objects.get(pk=pk)
+
+
+def test_the_workflow_gives_the_report_of_a_run_in_one_chunk(seeded, settings):
     make_corpus()
-    in_chunks = _report_then_undo(lambda pk: signal_runs.signal_run_execute_in_chunks(run_id=pk))
+    settings.SIGNAL_RUN_CHUNK_SIZE = 7
+    in_chunks = _report_then_undo(_on_the_workflow)
+    settings.SIGNAL_RUN_CHUNK_SIZE = 100_000
     in_one = _report_then_undo(lambda pk: signal_runs.signal_run_execute(run_id=pk))
     assert in_chunks["signals"], "the corpus should give signals"
     assert in_chunks == in_one
@@ -72,9 +78,11 @@ def test_the_chunks_cache_every_stale_review_and_progress_counts_them(seeded, mo
     assert [done for done, _step in seen] == list(range(1, chunks + 1))
     assert seen[-1][1] == f"分词 {chunks}/{chunks}"
     assert run.counts["chunks"] == run.counts["chunks_done"] == chunks
-    # The chunks segmented everything: the final step found nothing stale and decided every review.
-    assert run.counts["segmented"] == 0
-    assert run.counts["decided"] == len(labels) == ReviewTokens.objects.count()
+    # The models were learned from the reviews first (segmented on the way); the chunks decided every review
+    # and the final step found nothing left to do.
+    assert run.counts["trained"] == 1
+    assert run.counts["segmented"] == run.counts["decided"] == len(labels) == ReviewTokens.objects.count()
+    assert run.timings["prepare"] < run.timings["total"]
     assert run.counts["reviews"] == len(labels)
 
     # A re-run finds nothing stale: no chunk at all, the final step runs at once.
@@ -82,29 +90,29 @@ def test_the_chunks_cache_every_stale_review_and_progress_counts_them(seeded, mo
     tasks.extract_signals.apply(args=[pk])
     again = SignalRun.objects.get(pk=pk)
     assert again.status == SignalRun.Status.SUCCEEDED, again.error
-    assert again.counts["chunks"] == 0 and again.counts["segmented"] == 0
+    assert again.counts["chunks"] == 0 and again.counts["segmented"] == again.counts["decided"] == 0
 
 
 @override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
 def test_a_chunk_that_fails_once_is_retried_and_the_run_succeeds(seeded, monkeypatch):
     labels = make_corpus()
     calls: list[tuple[int, int]] = []
-    real_segment = signal_corpus.segment_stale
+    real_update = signal_corpus.update_range
 
-    def flaky(first: int, last: int) -> int:
+    def flaky(first: int, last: int, models):
         calls.append((first, last))
         if len(calls) == 2:
             raise ConnectionError("database went away")
-        return real_segment(first, last)
+        return real_update(first, last, models)
 
-    monkeypatch.setattr(signal_runs, "segment_stale", flaky)
+    monkeypatch.setattr(signal_runs, "update_range", flaky)
     pk = _start()
     tasks.extract_signals.apply(args=[pk])
     run = SignalRun.objects.get(pk=pk)
     assert run.status == SignalRun.Status.SUCCEEDED, run.error
     assert calls[1] == calls[2], "the failed chunk should have been run again"
     assert run.counts["chunks_done"] == run.counts["chunks"] == len(set(calls))
-    assert run.counts["reviews"] == len(labels) and run.counts["segmented"] == 0
+    assert run.counts["reviews"] == run.counts["segmented"] == run.counts["decided"] == len(labels)
 
 
 @override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
@@ -114,10 +122,10 @@ def test_a_chunk_that_keeps_failing_fails_the_run_and_keeps_the_current_report(s
     assert current.is_current
     ReviewTokens.objects.all().delete()
 
-    def broken(first: int, last: int) -> int:
+    def broken(first: int, last: int, models):
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(signal_runs, "segment_stale", broken)
+    monkeypatch.setattr(signal_runs, "update_range", broken)
     pk = _start()
     with pytest.raises(ConnectionError):
         tasks.extract_signals.apply(args=[pk], throw=True)

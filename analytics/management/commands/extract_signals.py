@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 
 from analytics.models import SignalRun
 from analytics.reports import signal_report
-from analytics.services.signal_runs import signal_run_execute_in_chunks, signal_run_start
+from analytics.services.signal_runs import signal_run_execute, signal_run_start
 from analytics.services.taxonomy import seed_signal_definitions
 from courselens.celery import app as celery_app
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             if on_workers:
                 run = self._wait(run, created)
             else:
-                run = signal_run_execute_in_chunks(run_id=run.pk)
+                run = signal_run_execute(run_id=run.pk)
         except Exception as error:
             raise CommandError(
                 gettext("Run #%(id)s failed: %(error)s") % {"id": run.pk, "error": error}

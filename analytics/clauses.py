@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 CLAUSE = "|"
@@ -119,6 +119,31 @@ def complaint_tokens(packed: str) -> list[list[str]]:
         for marker, text in zip(parts[1::2], parts[2::2], strict=True)
         if marker[0] == COMPLAINT_MARK and (tokens := text.split())
     ]
+
+
+def parts(packed: str) -> list[tuple[bool, str]]:
+    """(opened by a contrast word, its tokens as packed: " 声音 太小") of each clause of a packed review,
+    decisions dropped; with_decisions() packs them again. No Clause is built: a run reads millions."""
+    split = _MARKER_TOKEN.split(packed)
+    markers, texts = split[1::2], split[2::2]
+    return [(marker[-1] == CONTRAST_CLAUSE, text) for marker, text in zip(markers, texts, strict=True)]
+
+
+def with_decisions(review: Sequence[tuple[bool, str]], decisions: Iterator[bool]) -> str:
+    """The packed form of parts() of a review, each clause taking the next complaint decision of
+    `decisions` (one iterator over a whole batch of reviews)."""
+    return " ".join(
+        f"{COMPLAINT_MARK if next(decisions) else ''}{CONTRAST_CLAUSE if contrast else CLAUSE}{text}"
+        for contrast, text in review
+    )
+
+
+_COMPLAINT_MARKER = re.compile(r"(?:^| )![|^](?= |$)")
+
+
+def has_complaint(packed: str) -> bool:
+    """Whether a packed review has a clause decided to be a complaint."""
+    return COMPLAINT_MARK in packed and _COMPLAINT_MARKER.search(packed) is not None
 
 
 def content(packed: str) -> list[str]:

@@ -3,6 +3,7 @@ complaint decisions, in the packed form the token cache keeps (analytics.clauses
 
     prepare(texts)                   → noise kind or clauses (no decisions yet) per review
     decide(reviews, ratings, model)  → the same clauses with each one's complaint decision
+    decide_packed(packed, ratings, model) → the same on the cached form
     train_models(reviews, ratings)   → the complaint model and the word vectors of a corpus
 
 A review's clauses are a list of analytics.clauses.Clause; clauses.pack() gives the cached form.
@@ -12,6 +13,7 @@ Services run these over chunks of reviews and cache the result; benches run them
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +36,8 @@ class Prepared:
 
 def prepare(texts: Sequence[str], segmenter: Segmenter) -> list[Prepared]:
     """Noise gate, then segmentation into clauses of content words, for many reviews."""
+    # Both steps start with NFKC; done once here, it costs little the second time (the input is normal).
+    texts = [unicodedata.normalize("NFKC", text) for text in texts]
     verdicts = [noise.screen(text) for text in texts]
     clean = [i for i, verdict in enumerate(verdicts) if verdict is None]
     words = segmenter.words_many([texts[i] for i in clean])
@@ -49,17 +53,9 @@ def decide(
     reviews: Sequence[Sequence[Clause]], ratings: Sequence[int | None], model: ComplaintModel
 ) -> list[list[Clause]]:
     """The reviews' clauses with each one's complaint decision (earlier decisions are replaced)."""
-    tokens: list[tuple[str, ...]] = []
-    priors: list[float] = []
-    known: dict[tuple[int | None, bool], float] = {}  # a handful of (rating, contrast) groups
-    for review, rating in zip(reviews, ratings, strict=True):
-        for clause in review:
-            prior = known.get((rating, clause.contrast))
-            if prior is None:
-                prior = known[(rating, clause.contrast)] = model.prior(rating, clause.contrast)
-            tokens.append(clause.tokens)
-            priors.append(prior)
-    decisions = iter(model.decide_many(tokens, priors).tolist())
+    flat = [(clause.contrast, clause.tokens) for review in reviews for clause in review]
+    owners = [rating for review, rating in zip(reviews, ratings, strict=True) for _clause in review]
+    decisions = iter(_decide(model, flat, owners))
     # tuple.__new__ builds the same Clause without the named tuple's Python-level constructor (a third of
     # the time here, for every clause of a run).
     make = tuple.__new__
@@ -67,6 +63,31 @@ def decide(
         [make(Clause, (tokens, contrast, next(decisions))) for tokens, contrast, _old in review]
         for review in reviews
     ]
+
+
+def decide_packed(packed: Sequence[str], ratings: Sequence[int | None], model: ComplaintModel) -> list[str]:
+    """decide() on the cached form (analytics.clauses.pack): each review's packed clauses with each one's
+    decision, without building a Clause (what a run's chunks do to every review)."""
+    reviews = [clauses.parts(review) if review else [] for review in packed]
+    flat = [(contrast, text.split()) for review in reviews for contrast, text in review]
+    owners = [rating for review, rating in zip(reviews, ratings, strict=True) for _part in review]
+    decisions = iter(_decide(model, flat, owners))
+    return [clauses.with_decisions(review, decisions) for review in reviews]
+
+
+def _decide(
+    model: ComplaintModel, flat: Sequence[tuple[bool, Sequence[str]]], ratings: Sequence[int | None]
+) -> list[bool]:
+    """The decision of each (contrast, tokens) clause, given the rating of its review."""
+    known: dict[tuple[int | None, bool], float] = {}  # a handful of (rating, contrast) groups
+    priors = []
+    for (contrast, _tokens), rating in zip(flat, ratings, strict=True):
+        prior = known.get((rating, contrast))
+        if prior is None:
+            prior = known[(rating, contrast)] = model.prior(rating, contrast)
+        priors.append(prior)
+    decided: list[bool] = model.decide_many([tokens for _contrast, tokens in flat], priors).tolist()
+    return decided
 
 
 def labelled_clauses(

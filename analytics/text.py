@@ -253,11 +253,11 @@ class Segmenter:
         canonical: dict[str, str] = {}
         same = canonical.setdefault
         cut = self.cut
+        not_space = " ".__ne__
         for batch in _batches(texts):
-            out.extend(
-                [same(word, word) for word in cut(text) if word != " "]
-                for text in self.normaliser.normalise_many(batch)
-            )
+            for text in self.normaliser.normalise_many(batch):
+                words = cut(text)
+                out.append(list(filter(not_space, map(same, words, words))))
         return out
 
     def tokens(self, text: str) -> list[str]:

@@ -139,10 +139,10 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
             .values_list("pk", "rating", "tokens__tokens", "stale_text")
         )
         stale = [(pk, rating, text) for pk, rating, _cached, text in rows if text is not None]
-        fresh = _segment_and_store(stale, pipeline=segmenter_part)
+        fresh = _segment_and_store(stale, made_by=segmenter_part)
         segmented += len(stale)
         for pk, rating, cached, _text in rows:
-            reviews.append(fresh[pk][0] if pk in fresh else clauses.unpack(cached))
+            reviews.append(fresh[pk] if pk in fresh else clauses.unpack(cached))
             ratings.append(rating)
         if progress is not None:
             progress(2, _("Learning the platform's language"))
@@ -178,7 +178,7 @@ def update_range(first: int, last: int, models: SignalModels) -> Update:
     stale = [(pk, rating, text) for pk, rating, _cached, _noise, _hash, text in rows if text is not None]
     segmented = _segment(stale)
     undecided = [
-        (pk, rating, *(segmented[pk] if text is not None else (clauses.unpack(cached), noise)))
+        (pk, rating, *(segmented[pk] if text is not None else (cached, noise)))
         for pk, rating, cached, noise, _hash, text in rows
     ]
     hashes = {pk: md5(text) if text is not None else text_hash for pk, *_rest, text_hash, text in rows}
@@ -202,11 +202,7 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
         positions = outdated[start : start + BATCH]
         segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
         rows = [
-            (
-                p,
-                corpus.ratings[p],
-                *(segmented[p] if p in stale else (clauses.unpack(corpus.packed[p]), corpus.noise[p])),
-            )
+            (p, corpus.ratings[p], *(segmented[p] if p in stale else (corpus.packed[p], corpus.noise[p])))
             for p in positions
         ]
         decided = _decide_and_store(
@@ -219,56 +215,59 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     for position, noise in enumerate(corpus.noise):
         if noise:
             corpus.counts[f"noise_{noise}"] += 1
-        elif corpus.ratings[position] <= 2 and clauses.COMPLAINT_MARK not in corpus.packed[position]:
+        elif corpus.ratings[position] <= 2 and not clauses.has_complaint(corpus.packed[position]):
             # A low rating whose text raises no complaint: mis-starred praise, counted and left alone.
             corpus.counts["rating_mismatch"] += 1
     return Update(segmented=len(stale), decided=len(outdated))
 
 
-def _segment(rows: list[tuple[int, int, str]]) -> dict[int, tuple[list[Clause], str]]:
-    """(key, rating, text) → {key: (clauses without decisions, noise kind)}."""
+def _segment(rows: list[tuple[int, int, str]]) -> dict[int, tuple[str, str]]:
+    """(key, rating, text) → {key: (packed clauses without decisions, noise kind)}."""
     prepared = pipeline.prepare([text for _key, _rating, text in rows], get_segmenter())
     return {
-        key: (item.clauses, item.noise) for (key, _rating, _text), item in zip(rows, prepared, strict=True)
+        key: (clauses.pack(item.clauses), item.noise)
+        for (key, _rating, _text), item in zip(rows, prepared, strict=True)
     }
 
 
-def _segment_and_store(
-    rows: list[tuple[int, int, str]], *, pipeline: str
-) -> dict[int, tuple[list[Clause], str]]:
-    """_segment() of reviews (id, rating, text), cached with their decisions pending."""
-    segmented = _segment(rows)
+def _segment_and_store(rows: list[tuple[int, int, str]], *, made_by: str) -> dict[int, list[Clause]]:
+    """Segment reviews (id, rating, text) and cache them under `made_by`, decisions pending; their clauses."""
+    prepared = pipeline.prepare([text for _pk, _rating, text in rows], get_segmenter())
     with transaction.atomic():
         store(
             (
-                (pk, md5(text), rating, clauses.pack(segmented[pk][0]), False, segmented[pk][1])
-                for pk, rating, text in rows
+                (pk, md5(text), rating, *_packed_row((clauses.pack(item.clauses), item.noise)))
+                for (pk, rating, text), item in zip(rows, prepared, strict=True)
             ),
-            pipeline=pipeline,
+            pipeline=made_by,
         )
-    return segmented
+    return {pk: item.clauses for (pk, _rating, _text), item in zip(rows, prepared, strict=True)}
+
+
+def _packed_row(item: tuple[str, str]) -> tuple[str, bool, str]:
+    packed, noise = item
+    return packed, clauses.has_complaint(packed), noise
 
 
 def _decide_and_store(
-    rows: list[tuple[int, int, list[Clause], str]], hashes: dict[int, str], models: SignalModels
+    rows: list[tuple[int, int, str, str]], hashes: dict[int, str], models: SignalModels
 ) -> list[str]:
-    """Decide the clauses of reviews (id, rating, clauses, noise kind) with `models` and cache them, each
-    under the MD5 of its text in `hashes`; returns each review's packed clauses."""
-    decided = pipeline.decide(
-        [review for _pk, _rating, review, _noise in rows],
-        [rating for _pk, rating, _review, _noise in rows],
+    """Decide the clauses of reviews (id, rating, packed clauses, noise kind) with `models` and cache them,
+    each under the MD5 of its text in `hashes`; returns each review's packed clauses, decided."""
+    decided = pipeline.decide_packed(
+        [packed for _pk, _rating, packed, _noise in rows],
+        [rating for _pk, rating, _packed, _noise in rows],
         models.complaints,
     )
-    packed = [clauses.pack(review) for review in decided]
     with transaction.atomic():
         store(
             (
-                (pk, hashes[pk], rating, text, any(clause.complaint for clause in review), noise)
-                for (pk, rating, _old, noise), review, text in zip(rows, decided, packed, strict=True)
+                (pk, hashes[pk], rating, *_packed_row((packed, noise)))
+                for (pk, rating, _old, noise), packed in zip(rows, decided, strict=True)
             ),
             pipeline=decisions_id(models),
         )
-    return packed
+    return decided
 
 
 def training_sample(size: int) -> list[int]:

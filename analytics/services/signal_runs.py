@@ -19,7 +19,12 @@ from threadpoolctl import threadpool_limits
 from analytics import jobs
 from analytics.models import SignalRun
 from analytics.services.signal_corpus import ensure_models, outdated_review_ids, update_range
-from analytics.services.signal_extraction import SignalRunAbandoned, execute_signal_run, progress_writer
+from analytics.services.signal_extraction import (
+    SignalRunAbandoned,
+    cyclic_gc_paused,
+    execute_signal_run,
+    progress_writer,
+)
 from analytics.services.training import stored_models
 from analytics.signals import Parameters
 
@@ -174,7 +179,7 @@ def signal_run_plan(*, run_id: int) -> list[tuple[int, int]] | None:
     if run is None:
         return None
     try:
-        with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1):
+        with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1), cyclic_gc_paused():
             models, update = ensure_models(progress_writer(run_id))
             ids = outdated_review_ids(models)
             # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the
@@ -225,7 +230,7 @@ def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
     models = stored_models()
     if models is None:
         raise RuntimeError("the run's models are gone: the run must start again")
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1), cyclic_gc_paused():
         update = update_range(first, last, models)
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         run = SignalRun.objects.select_for_update().filter(pk=run_id).first()

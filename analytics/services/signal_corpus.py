@@ -153,37 +153,37 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
 def outdated_review_ids(models: SignalModels) -> list[int]:
     """The published reviews whose cached clauses are stale (or missing) or were not decided by `models`,
     in primary-key order: the reviews a run's chunks bring up to date."""
-    return list(
-        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
-        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=decisions_id(models)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return list(_outdated(Review.objects.all(), models).values_list("pk", flat=True))
 
 
 def update_range(first: int, last: int, models: SignalModels) -> Update:
     """Bring the published reviews with a primary key in [first, last] up to date: segment the stale ones
     (noise gate first), decide every clause not decided by `models`, cache the result. Idempotent: what an
     earlier call cached is fresh and decided now, and skipped."""
-    pipeline_id = decisions_id(models)
     rows = list(
-        with_cache(
-            Review.objects.filter(status=Review.Status.PUBLISHED, pk__range=(first, last)),
-            segmenter_fingerprint(),
+        _outdated(Review.objects.filter(pk__range=(first, last)), models).values_list(
+            "pk", "rating", "tokens__tokens", "tokens__noise", "tokens__text_hash", "stale_text"
         )
-        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=pipeline_id))
-        .order_by("pk")
-        .values_list("pk", "rating", "tokens__tokens", "tokens__noise", "tokens__text_hash", "stale_text")
     )
     stale = [(pk, rating, text) for pk, rating, _cached, _noise, _hash, text in rows if text is not None]
     segmented = _segment(stale)
     undecided = [
-        (pk, rating, *(segmented[pk] if text is not None else (cached, noise)))
+        (pk, rating, *(_packed(segmented[pk]) if text is not None else (cached, noise)))
         for pk, rating, cached, noise, _hash, text in rows
     ]
     hashes = {pk: md5(text) if text is not None else text_hash for pk, *_rest, text_hash, text in rows}
     _decide_and_store(undecided, hashes, models)
     return Update(segmented=len(stale), decided=len(rows))
+
+
+def _outdated(reviews: models.QuerySet, signal_models: SignalModels) -> models.QuerySet:
+    """The published ones of `reviews` whose cached clauses are stale (or missing) or were not decided by
+    `signal_models`, in primary-key order, annotated with `stale_text` (token_cache.with_cache)."""
+    return (
+        with_cache(reviews.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
+        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=decisions_id(signal_models)))
+        .order_by("pk")
+    )
 
 
 def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
@@ -201,16 +201,18 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     for start in range(0, len(outdated), BATCH):
         positions = outdated[start : start + BATCH]
         segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
-        rows = [
-            (p, corpus.ratings[p], *(segmented[p] if p in stale else (corpus.packed[p], corpus.noise[p])))
-            for p in positions
+        current = [
+            _packed(segmented[p]) if p in stale else (corpus.packed[p], corpus.noise[p]) for p in positions
         ]
         decided = _decide_and_store(
-            [(corpus.review_ids[p], rating, review, noise) for p, rating, review, noise in rows],
+            [
+                (corpus.review_ids[p], corpus.ratings[p], packed, noise)
+                for p, (packed, noise) in zip(positions, current, strict=True)
+            ],
             {corpus.review_ids[p]: corpus.hashes[p] for p in positions},
             models,
         )
-        for (p, _rating, _review, noise), packed in zip(rows, decided, strict=True):
+        for p, (_old, noise), packed in zip(positions, current, decided, strict=True):
             corpus.packed[p], corpus.noise[p], corpus.made_by[p] = packed, noise, pipeline_id
     for position, noise in enumerate(corpus.noise):
         if noise:
@@ -221,31 +223,29 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     return Update(segmented=len(stale), decided=len(outdated))
 
 
-def _segment(rows: list[tuple[int, int, str]]) -> dict[int, tuple[str, str]]:
-    """(key, rating, text) → {key: (packed clauses without decisions, noise kind)}."""
+def _segment(rows: list[tuple[int, int, str]]) -> dict[int, pipeline.Prepared]:
+    """(key, rating, text) → {key: its clauses without decisions, or its noise kind}."""
     prepared = pipeline.prepare([text for _key, _rating, text in rows], get_segmenter())
-    return {
-        key: (clauses.pack(item.clauses), item.noise)
-        for (key, _rating, _text), item in zip(rows, prepared, strict=True)
-    }
+    return {key: item for (key, _rating, _text), item in zip(rows, prepared, strict=True)}
+
+
+def _packed(item: pipeline.Prepared) -> tuple[str, str]:
+    return clauses.pack(item.clauses), item.noise
 
 
 def _segment_and_store(rows: list[tuple[int, int, str]], *, made_by: str) -> dict[int, list[Clause]]:
     """Segment reviews (id, rating, text) and cache them under `made_by`, decisions pending; their clauses."""
-    prepared = pipeline.prepare([text for _pk, _rating, text in rows], get_segmenter())
+    segmented = _segment(rows)
     with transaction.atomic():
         store(
-            (
-                (pk, md5(text), rating, *_packed_row((clauses.pack(item.clauses), item.noise)))
-                for (pk, rating, text), item in zip(rows, prepared, strict=True)
-            ),
+            ((pk, md5(text), rating, *_cache_fields(*_packed(segmented[pk]))) for pk, rating, text in rows),
             pipeline=made_by,
         )
-    return {pk: item.clauses for (pk, _rating, _text), item in zip(rows, prepared, strict=True)}
+    return {pk: item.clauses for pk, item in segmented.items()}
 
 
-def _packed_row(item: tuple[str, str]) -> tuple[str, bool, str]:
-    packed, noise = item
+def _cache_fields(packed: str, noise: str) -> tuple[str, bool, str]:
+    """A cache row's packed clauses, whether one is a complaint, and its noise kind."""
     return packed, clauses.has_complaint(packed), noise
 
 
@@ -262,7 +262,7 @@ def _decide_and_store(
     with transaction.atomic():
         store(
             (
-                (pk, hashes[pk], rating, *_packed_row((packed, noise)))
+                (pk, hashes[pk], rating, *_cache_fields(packed, noise))
                 for (pk, rating, _old, noise), packed in zip(rows, decided, strict=True)
             ),
             pipeline=decisions_id(models),

@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from analytics.clauses import Clause
-from analytics.signals import count_matrix
 
 # Weak labels: clauses of reviews rated at or below this are complaint examples, of 5★ reviews praise.
 LOW_RATING = 2
@@ -51,17 +51,83 @@ def features(tokens: Sequence[str]) -> list[str]:
     return [*tokens, *(f"{a}{PAIR}{b}" for a, b in zip(tokens, tokens[1:], strict=False))]
 
 
-def _feature_docs(clauses: Iterable[Sequence[str]]) -> list[str]:
-    """Each clause's features joined by spaces, the form signals.count_matrix reads in one pass (built with
-    C-level joins: this runs over every clause of every run)."""
-    pair, join = PAIR.join, " ".join
-    return [join(chain(tokens, map(pair, zip(tokens, tokens[1:], strict=False)))) for tokens in clauses]
+class _Growing(dict[str, int]):
+    """word → id; looking up a new word gives it the next id."""
+
+    def __missing__(self, word: str) -> int:
+        index = self[word] = len(self)
+        return index
+
+
+def _token_ids(
+    clauses: Sequence[Sequence[str]], words: dict[str, int], *, grow: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The id of every token of the clauses (-1: not in `words`; grow=True adds new words instead) and the
+    index of its clause. Looked up in C: this runs over every clause of every run, and the word-pair
+    features are then found on these integers, not built as strings."""
+    lengths = np.fromiter(map(len, clauses), dtype=np.int64, count=len(clauses))
+    flat = chain.from_iterable(clauses)
+    total = int(lengths.sum())
+    if grow:
+        growing = _Growing(words)
+        ids = np.fromiter(map(growing.__getitem__, flat), dtype=np.int64, count=total)
+        words.update(growing)
+    else:
+        ids = np.fromiter(map(words.get, flat, repeat(-1)), dtype=np.int64, count=total)
+    return ids, np.repeat(np.arange(len(clauses), dtype=np.int64), lengths)
+
+
+def _adjacent(ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first word, second word, clause) of each pair of adjacent known words within one clause."""
+    both = (owner[1:] == owner[:-1]) & (ids[1:] >= 0) & (ids[:-1] >= 0)
+    return ids[:-1][both], ids[1:][both], owner[1:][both]
+
+
+def _presence(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """1 where a clause (row) has a feature (column), however often."""
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
 
 
 @dataclass(frozen=True)
 class LabelledClause:
     tokens: Sequence[str]
     complaint: bool
+
+
+@dataclass(frozen=True)
+class _WeightTable:
+    """A model's weights as arrays: each word's own weight by word id, and each word pair's by its key
+    (first id × number of words + second id), sorted for a binary search."""
+
+    size: int
+    words: dict[str, int]
+    word_weights: np.ndarray
+    pair_keys: np.ndarray
+    pair_weights: np.ndarray
+
+    @classmethod
+    def of(cls, weights: Mapping[str, float]) -> _WeightTable:
+        words: dict[str, int] = _Growing()
+        pairs: dict[tuple[int, int], float] = {}
+        singles: dict[int, float] = {}
+        for term, weight in weights.items():
+            if PAIR in term:
+                a, b = term.split(PAIR)
+                pairs[(words[a], words[b])] = weight
+            else:
+                singles[words[term]] = weight
+        width = len(words)
+        word_weights = np.zeros(width)
+        word_weights[np.fromiter(singles, dtype=np.int64, count=len(singles))] = np.fromiter(
+            singles.values(), dtype=np.float64, count=len(singles)
+        )
+        keys = np.fromiter((a * width + b for a, b in pairs), dtype=np.int64, count=len(pairs))
+        order = np.argsort(keys)
+        pair_weights = np.fromiter(pairs.values(), dtype=np.float64, count=len(pairs))[order]
+        return cls(len(weights), dict(words), word_weights, keys[order], pair_weights)
 
 
 @dataclass
@@ -79,23 +145,32 @@ class ComplaintModel:
         return self.intercept + sum(weights.get(term, 0.0) for term in set(features(tokens)))
 
     def log_odds_many(self, clauses: Sequence[Sequence[str]]) -> np.ndarray:
-        """log_odds() of many clauses, by one sparse product."""
-        if not clauses:
+        """log_odds() of many clauses, by two sparse products (words, word pairs)."""
+        n = len(clauses)
+        if not n:
             return np.zeros(0)
-        vocabulary, weights = self._table()
-        counts = count_matrix(_feature_docs(clauses), vocabulary, grow=False)
-        counts.data[:] = 1.0
-        odds: np.ndarray = self.intercept + counts @ weights
+        table = self._table()
+        width = len(table.words)
+        ids, owner = _token_ids(clauses, table.words, grow=False)
+        known = ids >= 0
+        odds: np.ndarray = (
+            self.intercept + _presence(owner[known], ids[known], (n, width)) @ table.word_weights
+        )
+        first, second, pair_owner = _adjacent(ids, owner)
+        if len(table.pair_keys) and len(first):
+            keys = first * width + second
+            position = np.minimum(np.searchsorted(table.pair_keys, keys), len(table.pair_keys) - 1)
+            hit = table.pair_keys[position] == keys
+            pairs = _presence(pair_owner[hit], position[hit], (n, len(table.pair_keys)))
+            odds += pairs @ table.pair_weights
         return odds
 
-    def _table(self) -> tuple[dict[str, int], np.ndarray]:
-        """term → column and the weight of each column, built once per model (a run scores in batches)."""
-        table = self.__dict__.get("_columns")
-        if table is None or table[0] != len(self.weights):
-            vocabulary = {term: i for i, term in enumerate(self.weights)}
-            weights = np.fromiter(self.weights.values(), dtype=np.float64, count=len(self.weights))
-            table = self.__dict__["_columns"] = (len(self.weights), vocabulary, weights)
-        return table[1], table[2]
+    def _table(self) -> _WeightTable:
+        """The weights as arrays, built once per model (a run scores in batches)."""
+        table = self.__dict__.get("_arrays")
+        if table is None or table.size != len(self.weights):
+            table = self.__dict__["_arrays"] = _WeightTable.of(self.weights)
+        return table
 
     def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
         """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the
@@ -185,23 +260,30 @@ def _fit(
     )
     if min(int((labels == 0).sum()), int((labels == 1).sum())) < MIN_EXAMPLES_PER_CLASS:
         raise ValueError("too few rated reviews to learn complaints from")
-    vocabulary: dict[str, int] = {}
-    matrix = count_matrix(_feature_docs(docs), vocabulary, grow=True)
-    matrix.data[:] = 1.0  # presence, not counts
+    words: dict[str, int] = {}
+    ids, owner = _token_ids(docs, words, grow=True)
+    first, second, pair_owner = _adjacent(ids, owner)
+    pair_keys, pair_columns = np.unique(first * len(words) + second, return_inverse=True)
+    shape = (len(docs), len(words) + len(pair_keys))
+    matrix = _presence(
+        np.concatenate([owner, pair_owner]), np.concatenate([ids, len(words) + pair_columns]), shape
+    )
     document_frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
     columns = np.flatnonzero(document_frequency >= MIN_TERM_COUNT)
     matrix = matrix[:, columns]
     fitted = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=seed)
     fitted.fit(matrix, labels)
-    terms = np.empty(len(vocabulary), dtype=object)
-    for term, index in vocabulary.items():
-        terms[index] = term
+    names = list(words)
     coef = fitted.coef_[0]
-    weights = {
-        str(terms[column]): round(float(coef[i]), 5)
-        for i, column in enumerate(columns)
-        if abs(coef[i]) > 1e-4
-    }
+    weights = {}
+    for i, column in enumerate(columns.tolist()):
+        if abs(coef[i]) > 1e-4:
+            if column < len(names):
+                name = names[column]
+            else:
+                a, b = divmod(int(pair_keys[column - len(names)]), len(names))
+                name = f"{names[a]}{PAIR}{names[b]}"
+            weights[name] = round(float(coef[i]), 5)
     return ComplaintModel(weights=weights, intercept=float(fitted.intercept_[0]), examples=len(docs))
 
 

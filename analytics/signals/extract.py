@@ -133,17 +133,25 @@ def _best_clause_per_review(
     """
     review_signal = np.full(n, -1, dtype=np.int64)
     review_clause = np.full(n, -1, dtype=np.int64)
-    support: dict[tuple[int, int], float] = {}
-    best_clause: dict[tuple[int, int], int] = {}
-    for clause in np.flatnonzero(clause_signal >= 0).tolist():
-        key = (int(owners[clause]), int(clause_signal[clause]))
-        support[key] = support.get(key, 0.0) + float(clause_score[clause])
-        if key not in best_clause or clause_score[clause] > clause_score[best_clause[key]]:
-            best_clause[key] = clause
-    best = np.full(n, -np.inf)
-    for (review, signal), total in support.items():
-        if total > best[review]:
-            best[review] = total
-            review_signal[review] = signal
-            review_clause[review] = best_clause[(review, signal)]
+    chosen = np.flatnonzero(clause_signal >= 0)
+    if not len(chosen):
+        return review_signal, review_clause
+    # One key per (review, signal); in arrays, not a loop per clause (a run has 100k+ complaint clauses).
+    width = int(clause_signal.max()) + 1
+    keys, first, inverse = np.unique(
+        owners[chosen] * width + clause_signal[chosen], return_index=True, return_inverse=True
+    )
+    score = clause_score[chosen]
+    support = np.bincount(inverse, weights=score, minlength=len(keys))
+    # The best clause of each key: highest score, the earlier clause on a tie.
+    by_score = np.lexsort((chosen, -score, inverse))
+    leads = by_score[np.r_[True, inverse[by_score][1:] != inverse[by_score][:-1]]]
+    best_clause = np.empty(len(keys), dtype=np.int64)
+    best_clause[inverse[leads]] = chosen[leads]
+    # Each review's key with the most support, the one whose first clause comes first on a tie.
+    key_review, key_signal = keys // width, keys % width
+    by_support = np.lexsort((chosen[first], -support, key_review))
+    picked = by_support[np.r_[True, key_review[by_support][1:] != key_review[by_support][:-1]]]
+    review_signal[key_review[picked]] = key_signal[picked]
+    review_clause[key_review[picked]] = best_clause[picked]
     return review_signal, review_clause

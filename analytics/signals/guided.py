@@ -40,19 +40,29 @@ def _seed_scores(
         for term, weight in spec.learned.items()
         if term in vocabulary and vocabulary[term] not in phrase_terms
     ]
-    terms = phrase_terms + [i for i, _weight in learned]
+    scores = np.zeros(n)
     if not phrase_terms:
-        return np.zeros(n)
-    values = columns[:, terms].toarray()
-    where = {term: position for position, term in enumerate(terms)}
-    activated = np.zeros((n, len(phrase_terms)), dtype=bool)
+        return scores
+    # On the sparse columns: a phrase's clauses are the intersection of its words' clauses (columns' row
+    # indices are sorted), and each of its words then counts once in those clauses.
+    starts, indices, data = columns.indptr, columns.indices, columns.data
+    active: dict[int, list[np.ndarray]] = {}
     for ids in phrases:
-        positions = [where[i] for i in ids]
-        activated[:, positions] |= (values[:, positions] > 0).all(axis=1)[:, None]
-    scores: np.ndarray = (values[:, : len(phrase_terms)] * activated).sum(axis=1)
-    matched = activated.any(axis=1)
-    for position, (_i, weight) in enumerate(learned, start=len(phrase_terms)):
-        scores += params.learned_weight * weight * values[:, position] * matched
+        found = indices[starts[ids[0]] : starts[ids[0] + 1]]
+        for i in ids[1:]:
+            found = np.intersect1d(found, indices[starts[i] : starts[i + 1]], assume_unique=True)
+        for i in ids:
+            active.setdefault(i, []).append(found)
+    matched = np.zeros(n, dtype=bool)
+    for term, found_lists in active.items():
+        rows = np.unique(np.concatenate(found_lists))
+        term_rows = indices[starts[term] : starts[term + 1]]
+        scores[rows] += data[starts[term] + np.searchsorted(term_rows, rows)]
+        matched[rows] = True
+    for term, weight in learned:
+        span = slice(starts[term], starts[term + 1])
+        rows = indices[span]
+        scores[rows] += params.learned_weight * weight * data[span] * matched[rows]
     return scores
 
 
@@ -72,13 +82,10 @@ def guided_assignment(
     if not specs or rows == 0:
         return np.full(rows, -1), np.zeros(rows), np.zeros((len(specs), matrix.shape[1]))
     columns = matrix.tocsc()
+    columns.sort_indices()
     table = np.zeros((rows, len(specs)))
-    in_scope = np.ones((rows, len(specs)), dtype=bool)
+    in_scope = _in_scope(specs, clause_courses)
     for s, spec in enumerate(specs):
-        if spec.courses is not None:
-            in_scope[:, s] = np.fromiter(
-                (course in spec.courses for course in clause_courses), dtype=bool, count=rows
-            )
         table[:, s] = _seed_scores(columns, vocabulary, spec, params) * in_scope[:, s]
     scoped = np.array([spec.courses is not None for spec in specs])
     first = _pick(table, params.assign_threshold, scoped)
@@ -93,6 +100,21 @@ def guided_assignment(
     primary = _pick(combined, params.assign_threshold, scoped)
     best = combined[np.arange(rows), np.maximum(primary, 0)]
     return primary, np.where(primary >= 0, best, 0.0), centroids
+
+
+def _in_scope(specs: Sequence[SignalSpec], clause_courses: Sequence[Hashable]) -> np.ndarray:
+    """Whether each clause's course is in each spec's scope: decided once per distinct course, not per
+    clause (a run has a few hundred courses and a few hundred thousand clauses)."""
+    in_scope = np.ones((len(clause_courses), len(specs)), dtype=bool)
+    scoped = [s for s, spec in enumerate(specs) if spec.courses is not None]
+    if not scoped:
+        return in_scope
+    distinct = {course: i for i, course in enumerate(dict.fromkeys(clause_courses))}
+    codes = np.fromiter(map(distinct.__getitem__, clause_courses), dtype=np.int64, count=len(clause_courses))
+    for s in scoped:
+        allowed = specs[s].courses or frozenset()
+        in_scope[:, s] = np.fromiter((course in allowed for course in distinct), dtype=bool)[codes]
+    return in_scope
 
 
 def _pick(scores: np.ndarray, threshold: float, scoped: np.ndarray | None = None) -> np.ndarray:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from analytics.clauses import Clause
+from analytics.signals.matrices import Vocabulary, adjacent, entry_matrix, token_ids
 
 # Weak labels: clauses of reviews rated at or below this are complaint examples, of 5★ reviews praise.
 LOW_RATING = 2
@@ -51,42 +51,9 @@ def features(tokens: Sequence[str]) -> list[str]:
     return [*tokens, *(f"{a}{PAIR}{b}" for a, b in zip(tokens, tokens[1:], strict=False))]
 
 
-class _Growing(dict[str, int]):
-    """word → id; looking up a new word gives it the next id."""
-
-    def __missing__(self, word: str) -> int:
-        index = self[word] = len(self)
-        return index
-
-
-def _token_ids(
-    clauses: Sequence[Sequence[str]], words: dict[str, int], *, grow: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """The id of every token of the clauses (-1: not in `words`; grow=True adds new words instead) and the
-    index of its clause. Looked up in C: this runs over every clause of every run, and the word-pair
-    features are then found on these integers, not built as strings."""
-    lengths = np.fromiter(map(len, clauses), dtype=np.int64, count=len(clauses))
-    flat = chain.from_iterable(clauses)
-    total = int(lengths.sum())
-    if grow:
-        growing = _Growing(words)
-        ids = np.fromiter(map(growing.__getitem__, flat), dtype=np.int64, count=total)
-        words.update(growing)
-    else:
-        ids = np.fromiter(map(words.get, flat, repeat(-1)), dtype=np.int64, count=total)
-    return ids, np.repeat(np.arange(len(clauses), dtype=np.int64), lengths)
-
-
-def _adjacent(ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first word, second word, clause) of each pair of adjacent known words within one clause."""
-    both = (owner[1:] == owner[:-1]) & (ids[1:] >= 0) & (ids[:-1] >= 0)
-    return ids[:-1][both], ids[1:][both], owner[1:][both]
-
-
 def _presence(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
-    """1 where a clause (row) has a feature (column), however often."""
-    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
-    matrix.sum_duplicates()
+    """1 where a clause (row) has a feature (column, -1: none), however often."""
+    matrix = entry_matrix(rows, columns, shape)
     matrix.data[:] = 1.0
     return matrix
 
@@ -110,7 +77,7 @@ class _WeightTable:
 
     @classmethod
     def of(cls, weights: Mapping[str, float]) -> _WeightTable:
-        words: dict[str, int] = _Growing()
+        words = Vocabulary()
         pairs: dict[tuple[int, int], float] = {}
         singles: dict[int, float] = {}
         for term, weight in weights.items():
@@ -151,12 +118,9 @@ class ComplaintModel:
             return np.zeros(0)
         table = self._table()
         width = len(table.words)
-        ids, owner = _token_ids(clauses, table.words, grow=False)
-        known = ids >= 0
-        odds: np.ndarray = (
-            self.intercept + _presence(owner[known], ids[known], (n, width)) @ table.word_weights
-        )
-        first, second, pair_owner = _adjacent(ids, owner)
+        ids, owner = token_ids(clauses, table.words, grow=False)
+        odds: np.ndarray = self.intercept + _presence(owner, ids, (n, width)) @ table.word_weights
+        first, second, pair_owner = adjacent(ids, owner)
         if len(table.pair_keys) and len(first):
             keys = first * width + second
             position = np.minimum(np.searchsorted(table.pair_keys, keys), len(table.pair_keys) - 1)
@@ -261,8 +225,8 @@ def _fit(
     if min(int((labels == 0).sum()), int((labels == 1).sum())) < MIN_EXAMPLES_PER_CLASS:
         raise ValueError("too few rated reviews to learn complaints from")
     words: dict[str, int] = {}
-    ids, owner = _token_ids(docs, words, grow=True)
-    first, second, pair_owner = _adjacent(ids, owner)
+    ids, owner = token_ids(docs, words, grow=True)
+    first, second, pair_owner = adjacent(ids, owner)
     pair_keys, pair_columns = np.unique(first * len(words) + second, return_inverse=True)
     shape = (len(docs), len(words) + len(pair_keys))
     matrix = _presence(

@@ -23,6 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import zhconv
 from zhconv import zhconv as zhconv_tables
 
@@ -130,8 +131,7 @@ class Normaliser:
         text = unicodedata.normalize("NFKC", text)
         text = _URL.sub(" ", text)
         text = _EMOJI.sub(" ", text)
-        if _is_traditional(text):
-            text = _SEPARATOR.join(_to_simplified(line) for line in text.split(_SEPARATOR))
+        text = _simplified(text)
         text = text.lower()
         if self._phrases is not None:
             text = self._phrases.sub(self._join_phrase, text)
@@ -161,14 +161,29 @@ def _traditional_chars() -> frozenset[str]:
     return frozenset(char for char in converted - in_simplified if ord(char) >= 0x3400)
 
 
-def _is_traditional(text: str) -> bool:
-    return not _traditional_chars().isdisjoint(text)
+@lru_cache(maxsize=1)
+def _traditional_table() -> np.ndarray:
+    """Whether each code point is a traditional-only character, as an array indexed by code point."""
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(char) for char in _traditional_chars()]] = True
+    return table
 
 
-def _to_simplified(text: str) -> str:
-    # Only texts written in traditional characters are converted: zhconv's zh-cn table also rewrites
-    # some simplified text ("什么正在" → "什幺正在"), which must not happen to simplified reviews.
-    return zhconv.convert(text, "zh-cn") if _is_traditional(text) else text
+def _simplified(text: str) -> str:
+    """The text with each of its lines written in traditional characters converted to simplified.
+
+    Only such lines are converted: zhconv's zh-cn table also rewrites some simplified text ("什么正在" →
+    "什幺正在"), which must not happen to simplified reviews. The lines are found on the code points as an
+    array (a set lookup per character is the slow part on a batch of a hundred thousand reviews)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    found = np.flatnonzero(_traditional_table()[codes])
+    if not len(found):
+        return text
+    lines = text.split(_SEPARATOR)
+    separators = np.flatnonzero(codes == ord(_SEPARATOR))
+    for line in np.unique(np.searchsorted(separators, found)).tolist():
+        lines[line] = zhconv.convert(lines[line], "zh-cn")
+    return _SEPARATOR.join(lines)
 
 
 def _one_line(text: str) -> str:

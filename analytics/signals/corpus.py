@@ -16,16 +16,21 @@ class ComplaintClauses:
     """The complaint clauses of a corpus, flattened: one entry per clause."""
 
     review: np.ndarray  # review index of each clause
-    docs: list[str]  # content tokens joined by spaces
     tokens: list[tuple[str, ...]]
     # A review's complaint clauses together, for the defined signals only: a learner may spread what a seed
     # phrase says over two clauses ("没有超时，也没有重试"); such units never enter discovery.
     whole: np.ndarray
 
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def text(self, clause: int) -> str:
+        """The clause's content tokens joined by spaces (as a signal's members show them)."""
+        return " ".join(self.tokens[clause])
+
 
 def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarray]:
     owners: list[int] = []
-    docs: list[str] = []
     tokens: list[tuple[str, ...]] = []
     whole: list[bool] = []
     complaint = np.zeros(len(packed), dtype=bool)
@@ -46,16 +51,14 @@ def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarr
             continue
         complaint[index] = True
         owners.extend([index] * len(parts))
-        docs.extend(map(" ".join, parts))
         tokens.extend(parts)
         whole.extend([False] * len(parts))
         if len(parts) > 1:
             joined = tuple(token for content in parts for token in content)
             owners.append(index)
-            docs.append(" ".join(joined))
             tokens.append(joined)
             whole.append(True)
     return (
-        ComplaintClauses(np.asarray(owners, dtype=np.int64), docs, tokens, np.asarray(whole, dtype=bool)),
+        ComplaintClauses(np.asarray(owners, dtype=np.int64), tokens, np.asarray(whole, dtype=bool)),
         complaint,
     )

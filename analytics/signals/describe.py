@@ -9,12 +9,9 @@ import numpy as np
 from scipy import sparse
 
 from analytics.signals.corpus import ComplaintClauses
-from analytics.signals.matrices import count_matrix
+from analytics.signals.matrices import adjacent
 from analytics.signals.results import SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
-
-# Joins the two words of a phrase while it is counted; no token contains it.
-_PAIR = "\x1f"
 
 
 def _phrase(a: str, b: str) -> str:
@@ -38,41 +35,45 @@ class KeywordTerms:
 
 
 def keyword_terms(
-    found: ComplaintClauses, stopwords: frozenset[str], words: sparse.csr_matrix, vocabulary: dict[str, int]
+    found: ComplaintClauses,
+    stopwords: frozenset[str],
+    ids: np.ndarray,
+    owner: np.ndarray,
+    vocabulary: dict[str, int],
 ) -> KeywordTerms:
-    """The displayable terms of every complaint clause. words: the clauses' word counts (count_matrix of
-    found.docs) with its vocabulary; the two-word phrases are counted the same way, so no Python runs per
-    clause or per word (a run has hundreds of thousands of complaint clauses)."""
+    """The displayable terms of every complaint clause. ids, owner: the column of every token of the
+    clauses in order and its clause (matrices.token_ids of found.tokens, which grew `vocabulary` from
+    empty); the two-word phrases are found on those integers, so no Python runs per clause or per word (a
+    run has hundreds of thousands of complaint clauses)."""
     names: list[str] = []
-    ids: dict[str, int] = {}
+    term_ids: dict[str, int] = {}
 
     def term_id(term: str) -> int:
         if not _displayable(term, stopwords):
             return -1
-        if term not in ids:
-            ids[term] = len(names)
+        if term not in term_ids:
+            term_ids[term] = len(names)
             names.append(term)
-        return ids[term]
+        return term_ids[term]
 
-    word_terms = np.full(words.shape[1], -1, dtype=np.int64)
-    for word, column in vocabulary.items():
-        word_terms[column] = term_id(word)
-    pair_vocabulary: dict[str, int] = {}
-    pair, join = _PAIR.join, " ".join
-    pair_docs = [join(map(pair, zip(tokens, tokens[1:], strict=False))) for tokens in found.tokens]
-    pairs = count_matrix(pair_docs, pair_vocabulary, grow=True)
-    pair_terms = np.full(len(pair_vocabulary), -1, dtype=np.int64)
-    for joined, column in pair_vocabulary.items():
-        a, b = joined.split(_PAIR)
-        # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
-        if len(a) >= 2 and len(b) >= 2 and a not in stopwords and b not in stopwords:
-            pair_terms[column] = term_id(_phrase(a, b))
-    clauses = np.concatenate([_row_of_entries(words), _row_of_entries(pairs)])
-    columns = np.concatenate([word_terms[words.indices], pair_terms[pairs.indices]])
+    words = list(vocabulary)  # by column
+    word_terms = np.fromiter(map(term_id, words), dtype=np.int64, count=len(words))
+    # A phrase of two real words ("声音 太小"); single characters glue into nonsense ("助教找").
+    phrasable = np.fromiter((len(word) >= 2 and word not in stopwords for word in words), dtype=bool)
+    first, second, pair_owner = adjacent(ids, owner)
+    both = phrasable[first] & phrasable[second] if len(words) else np.zeros(0, dtype=bool)
+    first, second, pair_owner = first[both], second[both], pair_owner[both]
+    pairs, seen_at, pair_of = np.unique(first * len(words) + second, return_index=True, return_inverse=True)
+    pair_terms = np.full(len(pairs), -1, dtype=np.int64)
+    for pair in np.argsort(seen_at, kind="stable").tolist():  # first-seen order, as the words
+        a, b = divmod(int(pairs[pair]), len(words))
+        pair_terms[pair] = term_id(_phrase(words[a], words[b]))
+    clauses = np.concatenate([owner, pair_owner])
+    columns = np.concatenate([word_terms[ids], pair_terms[pair_of]])
     known = columns >= 0
     # Each term once per clause (a phrase may also be a word of the dictionary).
     present = sparse.csr_matrix(
-        (np.ones(int(known.sum())), (clauses[known], columns[known])), shape=(len(found.docs), len(names))
+        (np.ones(int(known.sum())), (clauses[known], columns[known])), shape=(len(found), len(names))
     )
     present.sum_duplicates()
     return KeywordTerms(names, _row_of_entries(present), present.indices.astype(np.int64))
@@ -97,7 +98,7 @@ def describe(
     unassigned complaints, and (with `quotes`) its representative quotes."""
     if not groups:
         return
-    m = len(found.docs)
+    m = len(found)
     clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
     for g, group in enumerate(groups):
         clause_group[[int(review_clause[r]) for r in group.members]] = g

@@ -12,7 +12,7 @@ from analytics.signals.corpus import complaint_clauses
 from analytics.signals.describe import describe, keyword_terms, match_known, merge_alike
 from analytics.signals.discovery import discover
 from analytics.signals.guided import guided_assignment
-from analytics.signals.matrices import count_matrix, idf_weights, tfidf
+from analytics.signals.matrices import entry_matrix, idf_weights, tfidf, token_ids
 from analytics.signals.results import ExtractionResult, RunCounts, SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
 
@@ -46,7 +46,7 @@ def extract(
     if len(courses) != n:
         raise ValueError("packed and courses must describe the same reviews")
     found, complaint = complaint_clauses(packed)
-    m = len(found.docs)
+    m = len(found)
     counts: RunCounts = {
         "reviews": n,
         "complaints": int(complaint.sum()),
@@ -54,7 +54,8 @@ def extract(
     }
 
     vocabulary: dict[str, int] = {}
-    term_counts = count_matrix(found.docs, vocabulary, grow=True)
+    ids, owner = token_ids(found.tokens, vocabulary, grow=True)
+    term_counts = entry_matrix(owner, ids, (m, len(vocabulary)))
     idf = idf_weights(term_counts) if m else np.zeros(0)
     matrix = tfidf(term_counts, idf)
 
@@ -96,13 +97,13 @@ def extract(
             members=picked.tolist(),
             scores=[round(float(clause_score[review_clause[r]]), 5) for r in picked],
             discovered=is_discovered,
-            clauses={int(r): found.docs[review_clause[r]] for r in picked},
+            clauses={int(r): found.text(review_clause[r]) for r in picked},
         )
         if is_discovered:
             group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
             group.similarity_floor = floors[s - guided_groups]
         groups.append(group)
-    terms = keyword_terms(found, keyword_stopwords, term_counts, vocabulary)
+    terms = keyword_terms(found, keyword_stopwords, ids, owner, vocabulary)
     describe(groups, found, review_clause, matrix, terms, params, quotes=False)
     # Groups that name the same thing first are one theme; a group nobody could name is no theme at all.
     groups = [group for group in merge_alike(groups) if group.keywords or not group.discovered]

@@ -1,16 +1,16 @@
-"""Sparse term matrices: counts, IDF and TF-IDF over documents given as space-joined tokens."""
+"""Sparse term matrices: token ids, counts, IDF and TF-IDF over documents given as tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
 
-class _Vocabulary(dict[str, int]):
+class Vocabulary(dict[str, int]):
     """term → column; looking up a new term gives it the next column (first-seen order)."""
 
     def __missing__(self, term: str) -> int:
@@ -18,31 +18,46 @@ class _Vocabulary(dict[str, int]):
         return column
 
 
-def count_matrix(docs: Sequence[str], vocabulary: dict[str, int], *, grow: bool) -> sparse.csr_matrix:
-    """Term counts as CSR of documents given as their tokens joined by single spaces (as the token cache
-    stores them; "" for none). With grow=True unseen terms are added to `vocabulary`; else ignored.
-
-    The documents are joined and split once and each token is looked up once, in C (split, map over a
-    dict): no list per document, no Python per token. This is on the path of every run over every review.
-    """
-    present = np.fromiter(map(bool, docs), dtype=bool, count=len(docs))
-    flat = " ".join(filter(None, docs)).split(" ") if present.any() else []
+def token_ids(
+    docs: Sequence[Sequence[str]], vocabulary: dict[str, int], *, grow: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The column of every token of the documents, in order (-1: not in `vocabulary`; grow=True adds new
+    terms instead), and the index of its document. Each token is looked up once, in C (a map over a dict):
+    no Python per token. Word pairs are then found on these integers (adjacent entries of one document),
+    not built as strings. This is on the path of every run over every clause."""
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    flat = chain.from_iterable(docs)
+    total = int(lengths.sum())
     if grow:
-        growing = _Vocabulary(vocabulary)
-        indices = np.fromiter(map(growing.__getitem__, flat), dtype=np.int32, count=len(flat))
+        growing = Vocabulary(vocabulary)
+        ids = np.fromiter(map(growing.__getitem__, flat), dtype=np.int64, count=total)
         vocabulary.update(growing)
     else:
-        indices = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int32, count=len(flat))
-    lengths = np.fromiter(map(str.count, docs, repeat(" ")), dtype=np.int32, count=len(docs)) + present
-    rows = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
-    known = indices >= 0
+        ids = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=total)
+    return ids, np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+
+
+def adjacent(ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, document) of each pair of adjacent known tokens within one document."""
+    both = (owner[1:] == owner[:-1]) & (ids[1:] >= 0) & (ids[:-1] >= 0)
+    return ids[:-1][both], ids[1:][both], owner[1:][both]
+
+
+def entry_matrix(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """Counts of (row, column) entries as CSR (entries with column -1 are dropped)."""
+    known = columns >= 0
     if not known.all():
-        indices, rows = indices[known], rows[known]
-    counts = sparse.coo_matrix(
-        (np.ones(len(indices)), (rows, indices)), shape=(len(docs), len(vocabulary))
-    ).tocsr()
+        rows, columns = rows[known], columns[known]
+    counts = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=shape)
     counts.sum_duplicates()
     return counts
+
+
+def count_matrix(docs: Sequence[str], vocabulary: dict[str, int], *, grow: bool) -> sparse.csr_matrix:
+    """Term counts as CSR of documents given as their tokens joined by single spaces (as the token cache
+    stores them; "" for none). With grow=True unseen terms are added to `vocabulary`; else ignored."""
+    ids, owner = token_ids([doc.split(" ") if doc else () for doc in docs], vocabulary, grow=grow)
+    return entry_matrix(owner, ids, (len(docs), len(vocabulary)))
 
 
 def idf_weights(counts: sparse.csr_matrix) -> np.ndarray:

@@ -25,7 +25,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from analytics.clauses import Clause
-from analytics.signals.matrices import Vocabulary, adjacent, entry_matrix, token_ids
+from analytics.terms import Vocabulary, adjacent, entry_matrix, token_ids
 
 # Weak labels: clauses of reviews rated at or below this are complaint examples, of 5★ reviews praise.
 LOW_RATING = 2

@@ -16,7 +16,6 @@ mean of its word vectors with the corpus's common direction removed (Arora et al
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -24,6 +23,8 @@ from itertools import chain, repeat
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
+
+from analytics.terms import entry_matrix, token_ids
 
 WINDOW = 4
 MIN_COUNT = 5
@@ -145,19 +146,20 @@ def train(
     Raises ValueError when the corpus is too small to learn anything (fewer words than dimensions).
     """
     docs = [list(doc) for doc in documents]
-    document_frequency = Counter(word for doc in docs for word in set(doc))
-    words = sorted(word for word, count in document_frequency.items() if count >= min_count)
+    seen: dict[str, int] = {}
+    first_ids, owner = token_ids(docs, seen, grow=True)
+    document_count = np.bincount(entry_matrix(owner, first_ids, (len(docs), len(seen))).indices)
+    names = list(seen)
+    words = sorted(names[i] for i in np.flatnonzero(document_count >= min_count).tolist())
     # A small corpus (a new site, the demo) gets fewer dimensions rather than none.
     dimensions = min(dimensions, len(words) // 4)
     if dimensions < MIN_DIMENSIONS:
         raise ValueError(f"too few distinct words ({len(words)}) to learn word vectors")
-    index = {word: i for i, word in enumerate(words)}
     # Every word id of the corpus in one array, with its document: the pairs within `window` words of each
     # other in the same document, found by shifting the array (no Python loop per word).
-    ids = np.fromiter(
-        (index.get(word, -1) for doc in docs for word in doc), dtype=np.int64, count=sum(map(len, docs))
-    )
-    owner = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
+    column = np.full(len(seen), -1, dtype=np.int64)
+    column[[seen[word] for word in words]] = np.arange(len(words))
+    ids = column[first_ids]
     known = ids >= 0
     ids, owner = ids[known], owner[known]
     left_parts, right_parts = [], []
@@ -184,7 +186,7 @@ def train(
     # Weighting by the square root of the singular values (not their full value) gives better similarities.
     reduced /= np.sqrt(np.maximum(svd.singular_values_, 1e-9))[None, :]
     reduced /= np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-9)
-    frequency = np.asarray([document_frequency[word] for word in words], dtype=np.float64) / max(len(docs), 1)
+    frequency = document_count[[seen[word] for word in words]].astype(np.float64) / max(len(docs), 1)
     vectors = WordVectors(
         words=words,
         # Stored as float16 (half the size): keep exactly what a stored copy will read back, so a run with

@@ -16,6 +16,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
+
+import numpy as np
 
 from analytics import clauses, complaints, embeddings
 from analytics.clauses import Clause
@@ -53,9 +56,15 @@ def decide(
     reviews: Sequence[Sequence[Clause]], ratings: Sequence[int | None], model: ComplaintModel
 ) -> list[list[Clause]]:
     """The reviews' clauses with each one's complaint decision (earlier decisions are replaced)."""
-    flat = [(clause.contrast, clause.tokens) for review in reviews for clause in review]
-    owners = [rating for review, rating in zip(reviews, ratings, strict=True) for _clause in review]
-    decisions = iter(_decide(model, flat, owners))
+    flat = list(chain.from_iterable(reviews))
+    decisions = iter(
+        _decide(
+            model,
+            [clause.tokens for clause in flat],
+            [clause.contrast for clause in flat],
+            _per_clause(ratings, reviews),
+        )
+    )
     # tuple.__new__ builds the same Clause without the named tuple's Python-level constructor (a third of
     # the time here, for every clause of a run).
     make = tuple.__new__
@@ -69,24 +78,35 @@ def decide_packed(packed: Sequence[str], ratings: Sequence[int | None], model: C
     """decide() on the cached form (analytics.clauses.pack): each review's packed clauses with each one's
     decision, without building a Clause (what a run's chunks do to every review)."""
     reviews = [clauses.parts(review) if review else [] for review in packed]
-    flat = [(contrast, text.split()) for review in reviews for contrast, text in review]
-    owners = [rating for review, rating in zip(reviews, ratings, strict=True) for _part in review]
-    decisions = iter(_decide(model, flat, owners))
+    flat = list(chain.from_iterable(reviews))
+    decisions = iter(
+        _decide(
+            model,
+            [text.split() for _contrast, text in flat],
+            [contrast for contrast, _text in flat],
+            _per_clause(ratings, reviews),
+        )
+    )
     return [clauses.with_decisions(review, decisions) for review in reviews]
 
 
+def _per_clause(ratings: Sequence[int | None], reviews: Sequence[Sequence[object]]) -> list[int | None]:
+    """Each review's rating once per clause of it (flat, as the clauses)."""
+    return list(chain.from_iterable(map(repeat, ratings, map(len, reviews))))
+
+
 def _decide(
-    model: ComplaintModel, flat: Sequence[tuple[bool, Sequence[str]]], ratings: Sequence[int | None]
+    model: ComplaintModel,
+    tokens: Sequence[Sequence[str]],
+    contrast: Sequence[bool],
+    ratings: Sequence[int | None],
 ) -> list[bool]:
-    """The decision of each (contrast, tokens) clause, given the rating of its review."""
-    known: dict[tuple[int | None, bool], float] = {}  # a handful of (rating, contrast) groups
-    priors = []
-    for (contrast, _tokens), rating in zip(flat, ratings, strict=True):
-        prior = known.get((rating, contrast))
-        if prior is None:
-            prior = known[(rating, contrast)] = model.prior(rating, contrast)
-        priors.append(prior)
-    decided: list[bool] = model.decide_many([tokens for _contrast, tokens in flat], priors).tolist()
+    """The decision of each clause (its tokens, whether a contrast word opened it), given the rating of its
+    review. The prior of each of the few (rating, contrast) groups is looked up once."""
+    groups = list(zip(ratings, contrast, strict=True))
+    prior = {group: model.prior(*group) for group in set(groups)}
+    priors = np.fromiter(map(prior.__getitem__, groups), dtype=np.float64, count=len(groups))
+    decided: list[bool] = model.decide_many(tokens, priors).tolist()
     return decided
 
 

@@ -109,6 +109,13 @@ def prepare(texts: list[str], ratings: list[int], labelled: list[LabelledClause]
     return Prepared([clauses.pack(review) for review in decided], (model, vectors))
 
 
+def decide_all(texts: list[str], ratings: list[int], model: ComplaintModel) -> list[str]:
+    """A cold run's corpus with models already learned: noise gate and clauses, then decisions."""
+    prepared = pipeline.prepare(texts, text.get_segmenter())
+    decided = pipeline.decide([item.clauses for item in prepared], ratings, model)
+    return [clauses.pack(review) for review in decided]
+
+
 def run(
     corpus: Prepared, courses: list, parameters: signals.Parameters | None = None
 ) -> signals.ExtractionResult:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, FloatField, OuterRef, Subquery
+from django.db.models.functions import Cast, Coalesce, Round
 
 from analytics import clauses, pipeline
 from analytics.models import (
@@ -109,8 +110,12 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
                 ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
             assignment = None
         else:
-            assignment, _created = ReviewSignal.objects.update_or_create(
-                run=run, review_id=review_id, defaults={"cluster_id": match[0], "score": round(match[1], 5)}
+            # One upsert on the (run, review) constraint: a new review is assigned on every save.
+            (assignment,) = ReviewSignal.objects.bulk_create(
+                [ReviewSignal(run=run, review_id=review_id, cluster_id=match[0], score=round(match[1], 5))],
+                update_conflicts=True,
+                unique_fields=["run", "review"],
+                update_fields=["cluster", "score"],
             )
         current = match[0] if match else None
         if current != previous:  # the clusters it left and joined change size
@@ -122,15 +127,18 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
 
 
 def recount_clusters(cluster_ids: list[int], *, complaints: int) -> None:
-    """Set the clusters' size and share of complaints from their assignments, after rows came or went."""
-    sizes = dict(
-        ReviewSignal.objects.filter(cluster_id__in=cluster_ids)
-        .values_list("cluster_id")
-        .annotate(n=Count("pk"))
-        .values_list("cluster_id", "n")
+    """Set the clusters' size and share of complaints from their assignments, after rows came or went (one
+    statement, however many clusters)."""
+    size = Coalesce(
+        Subquery(
+            ReviewSignal.objects.filter(cluster_id=OuterRef("pk"))
+            .order_by()
+            .values("cluster_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
     )
-    for cluster_id in cluster_ids:
-        size = sizes.get(cluster_id, 0)
-        SignalCluster.objects.filter(pk=cluster_id).update(
-            size=size, share=round(size / max(1, complaints), 4)
-        )
+    SignalCluster.objects.filter(pk__in=cluster_ids).update(
+        size=size, share=Round(Cast(size, FloatField()) / max(1, complaints), 4)
+    )

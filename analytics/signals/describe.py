@@ -9,9 +9,9 @@ import numpy as np
 from scipy import sparse
 
 from analytics.signals.corpus import ComplaintClauses
-from analytics.signals.matrices import adjacent
 from analytics.signals.results import SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
+from analytics.terms import adjacent
 
 
 def _phrase(a: str, b: str) -> str:

@@ -12,9 +12,10 @@ from analytics.signals.corpus import complaint_clauses
 from analytics.signals.describe import describe, keyword_terms, match_known, merge_alike
 from analytics.signals.discovery import discover
 from analytics.signals.guided import guided_assignment
-from analytics.signals.matrices import entry_matrix, idf_weights, tfidf, token_ids
+from analytics.signals.matrices import idf_weights, tfidf
 from analytics.signals.results import ExtractionResult, RunCounts, SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
+from analytics.terms import entry_matrix, token_ids
 
 ProgressCallback = Callable[[int, str], None]
 

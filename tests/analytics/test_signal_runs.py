@@ -358,6 +358,10 @@ def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
     assert assigned is not None and assigned.run == run
     assert assigned.cluster.definition.key == "no_production"
     assert ReviewTokens.objects.filter(review=review).exists()
+    # The signal's size and share on the dashboard count the new review at once.
+    cluster = SignalCluster.objects.get(pk=assigned.cluster_id)
+    assert cluster.size == ReviewSignal.objects.filter(cluster=cluster).count()
+    assert cluster.share == round(cluster.size / run.counts["complaints"], 4)
     review.rating, review.text = 5, "讲得非常清楚，例子贴近工作，强烈推荐"
     review.save()
     assert assignment.signal_review_assign(review_id=review.pk) is None

@@ -73,6 +73,7 @@ COUNT_LABELS = {
     "trained": _("models learned again"),
 }
 TIMING_LABELS = {
+    "chunks": _("learning, segmenting and deciding (in chunks)"),
     "load": _("loading reviews"),
     "prepare": _("segmenting and finding complaints"),
     "segment": _("word segmentation"),

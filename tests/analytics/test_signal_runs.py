@@ -89,6 +89,10 @@ def test_without_a_signal_for_them_recurring_complaints_surface_as_candidates(go
         run.clusters.values_list("pk", flat=True)
     )
     assert run.timings["total"] > 0 and run.finished_at is not None
+    # The total a user reads is the whole run's (learning and the chunks included), not the final step's.
+    whole = (run.finished_at - run.started_at).total_seconds()
+    assert run.timings["chunks"] > 0
+    assert abs(run.timings["total"] - whole) < 0.5 and run.timings["total"] > run.timings["extract"]
 
 
 def test_it_reports_progress_and_a_heartbeat_while_running(seeded, monkeypatch):

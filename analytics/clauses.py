@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
+
+import numpy as np
 
 CLAUSE = "|"
 CONTRAST_CLAUSE = "^"
@@ -121,21 +125,48 @@ def complaint_tokens(packed: str) -> list[list[str]]:
     ]
 
 
-def parts(packed: str) -> list[tuple[bool, str]]:
-    """(opened by a contrast word, its tokens as packed: " 声音 太小") of each clause of a packed review,
-    decisions dropped; with_decisions() packs them again. No Clause is built: a run reads millions."""
-    split = _MARKER_TOKEN.split(packed)
-    markers, texts = split[1::2], split[2::2]
-    return [(marker[-1] == CONTRAST_CLAUSE, text) for marker, text in zip(markers, texts, strict=True)]
+@dataclass(frozen=True)
+class Batch:
+    """Many packed reviews read at once: every token of all of them in one list (markers included), with
+    where each review and clause starts. Built and written back with C-level string operations: a run's
+    chunks decide millions of clauses, and a Python loop per clause or per word cost most of that."""
+
+    tokens: list[str]
+    bounds: np.ndarray  # review i's tokens are tokens[bounds[i]:bounds[i + 1]]
+    markers: np.ndarray  # the position of each clause's marker, in order
+    clause: np.ndarray  # the clause of each token (its marker's clause for a marker)
+
+    @property
+    def clause_reviews(self) -> np.ndarray:
+        """The review of each clause."""
+        return np.searchsorted(self.bounds, self.markers, side="right") - 1
 
 
-def with_decisions(review: Sequence[tuple[bool, str]], decisions: Iterator[bool]) -> str:
-    """The packed form of parts() of a review, each clause taking the next complaint decision of
-    `decisions` (one iterator over a whole batch of reviews)."""
-    return " ".join(
-        f"{COMPLAINT_MARK if next(decisions) else ''}{CONTRAST_CLAUSE if contrast else CLAUSE}{text}"
-        for contrast, text in review
-    )
+def read(packed: Sequence[str]) -> Batch:
+    """A Batch of packed reviews ("" for a review without clauses)."""
+    counts = np.fromiter(map(str.count, packed, repeat(" ")), dtype=np.int64, count=len(packed))
+    counts += np.fromiter(map(bool, packed), dtype=np.int64, count=len(packed))
+    tokens = " ".join(filter(None, packed)).split(" ") if counts.any() else []
+    bounds = np.zeros(len(packed) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    is_marker = np.fromiter(map(MARKERS.__contains__, tokens), dtype=bool, count=len(tokens))
+    if not is_marker[bounds[:-1][counts > 0]].all():
+        raise ValueError("not packed clauses: a review must start with a clause marker")
+    return Batch(tokens, bounds, np.flatnonzero(is_marker), np.cumsum(is_marker) - 1)
+
+
+def write(batch: Batch, complaint: Sequence[bool]) -> list[str]:
+    """The packed reviews of a batch with each clause's complaint decision replaced by `complaint`."""
+    tokens = list(batch.tokens)
+    for position, decided in zip(batch.markers.tolist(), complaint, strict=True):
+        marker = tokens[position]
+        tokens[position] = _MARKED[marker] if decided else _UNMARKED[marker]
+    bounds = batch.bounds.tolist()
+    return [" ".join(tokens[start:end]) for start, end in zip(bounds, bounds[1:], strict=False)]
+
+
+_MARKED = {marker: COMPLAINT_MARK + marker.lstrip(COMPLAINT_MARK) for marker in MARKERS}
+_UNMARKED = {marker: marker.lstrip(COMPLAINT_MARK) for marker in MARKERS}
 
 
 _COMPLAINT_MARKER = re.compile(r"(?:^| )![|^](?= |$)")

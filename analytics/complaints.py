@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
@@ -113,12 +114,22 @@ class ComplaintModel:
 
     def log_odds_many(self, clauses: Sequence[Sequence[str]]) -> np.ndarray:
         """log_odds() of many clauses, by two sparse products (words, word pairs)."""
-        n = len(clauses)
+        ids, owner = token_ids(clauses, self._table().words, grow=False)
+        return self._log_odds(ids, owner, len(clauses))
+
+    def log_odds_flat(self, tokens: Sequence[str], clause: np.ndarray, n: int) -> np.ndarray:
+        """log_odds() of n clauses given as one token list and the clause of each token (a clause's tokens
+        adjacent and in order; tokens that are no word of the model, such as clause markers, count for
+        nothing and join no pair)."""
+        words = self._table().words
+        ids = np.fromiter(map(words.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        return self._log_odds(ids, clause, n)
+
+    def _log_odds(self, ids: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
         if not n:
             return np.zeros(0)
         table = self._table()
         width = len(table.words)
-        ids, owner = token_ids(clauses, table.words, grow=False)
         odds: np.ndarray = self.intercept + _presence(owner, ids, (n, width)) @ table.word_weights
         first, second, pair_owner = adjacent(ids, owner)
         if len(table.pair_keys) and len(first):
@@ -136,14 +147,13 @@ class ComplaintModel:
             table = self.__dict__["_arrays"] = _WeightTable.of(self.weights)
         return table
 
-    def decide_many(self, clauses: Sequence[Sequence[str]], priors: Sequence[float]) -> np.ndarray:
+    def decide_many(
+        self, clauses: Sequence[Sequence[str]], priors: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
         """Which clauses are complaints, each with its prior (prior() of its rating and contrast): the
         posterior above one half, and the clause's own words leaning to a complaint (MIN_EVIDENCE)."""
-        prior = np.clip(np.asarray(priors, dtype=np.float64), 1e-3, 1 - 1e-3)
-        evidence = self.log_odds_many(clauses)
-        score = evidence + np.log(prior / (1 - prior))
         lengths = np.fromiter(map(len, clauses), dtype=np.int64, count=len(clauses))
-        return (score > 0) & (evidence > MIN_EVIDENCE) & (lengths > 0)
+        return decide_scored(self.log_odds_many(clauses), priors, lengths)
 
     def prior(self, rating: int | None, contrast: bool) -> float:
         return self.priors.get(_prior_key(rating, contrast), 0.5)
@@ -168,6 +178,16 @@ class ComplaintModel:
             priors={str(k): float(v) for k, v in priors.items()},
             examples=int(data.get("examples", 0)),  # type: ignore[call-overload]
         )
+
+
+def decide_scored(
+    evidence: np.ndarray, priors: Sequence[float] | np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """ComplaintModel.decide_many() given each clause's evidence (log-odds) and number of tokens."""
+    prior = np.clip(np.asarray(priors, dtype=np.float64), 1e-3, 1 - 1e-3)
+    score = evidence + np.log(prior / (1 - prior))
+    decided: np.ndarray = (score > 0) & (evidence > MIN_EVIDENCE) & (lengths > 0)
+    return decided
 
 
 def _prior_key(rating: int | None, contrast: bool) -> str:

@@ -62,7 +62,7 @@ def decide(
             model,
             [clause.tokens for clause in flat],
             [clause.contrast for clause in flat],
-            _per_clause(ratings, reviews),
+            _per_clause(ratings, map(len, reviews)),
         )
     )
     # tuple.__new__ builds the same Clause without the named tuple's Python-level constructor (a third of
@@ -76,23 +76,22 @@ def decide(
 
 def decide_packed(packed: Sequence[str], ratings: Sequence[int | None], model: ComplaintModel) -> list[str]:
     """decide() on the cached form (analytics.clauses.pack): each review's packed clauses with each one's
-    decision, without building a Clause (what a run's chunks do to every review)."""
-    reviews = [clauses.parts(review) if review else [] for review in packed]
-    flat = list(chain.from_iterable(reviews))
-    decisions = iter(
-        _decide(
-            model,
-            [text.split() for _contrast, text in flat],
-            [contrast for contrast, _text in flat],
-            _per_clause(ratings, reviews),
-        )
-    )
-    return [clauses.with_decisions(review, decisions) for review in reviews]
+    decision, read and written back as one batch (what a run's chunks do to every review)."""
+    batch = clauses.read(packed)
+    n = len(batch.markers)
+    markers = [batch.tokens[position] for position in batch.markers.tolist()]
+    contrast = [marker[-1] == clauses.CONTRAST_CLAUSE for marker in markers]
+    per_review = np.diff(np.searchsorted(batch.markers, batch.bounds)).tolist()
+    groups = list(zip(_per_clause(ratings, per_review), contrast, strict=True))
+    evidence = model.log_odds_flat(batch.tokens, batch.clause, n)
+    lengths = np.bincount(batch.clause, minlength=n)[:n] - 1  # the marker is no word of its clause
+    decided = complaints.decide_scored(evidence, _priors(model, groups), lengths)
+    return clauses.write(batch, decided.tolist())
 
 
-def _per_clause(ratings: Sequence[int | None], reviews: Sequence[Sequence[object]]) -> list[int | None]:
-    """Each review's rating once per clause of it (flat, as the clauses)."""
-    return list(chain.from_iterable(map(repeat, ratings, map(len, reviews))))
+def _per_clause(ratings: Sequence[int | None], counts: Iterable[int]) -> list[int | None]:
+    """Each review's rating once per clause of it (`counts`: each review's clauses), flat as the clauses."""
+    return list(chain.from_iterable(map(repeat, ratings, counts)))
 
 
 def _decide(
@@ -102,12 +101,17 @@ def _decide(
     ratings: Sequence[int | None],
 ) -> list[bool]:
     """The decision of each clause (its tokens, whether a contrast word opened it), given the rating of its
-    review. The prior of each of the few (rating, contrast) groups is looked up once."""
-    groups = list(zip(ratings, contrast, strict=True))
-    prior = {group: model.prior(*group) for group in set(groups)}
-    priors = np.fromiter(map(prior.__getitem__, groups), dtype=np.float64, count=len(groups))
-    decided: list[bool] = model.decide_many(tokens, priors).tolist()
+    review."""
+    decided: list[bool] = model.decide_many(
+        tokens, _priors(model, list(zip(ratings, contrast, strict=True)))
+    ).tolist()
     return decided
+
+
+def _priors(model: ComplaintModel, groups: Sequence[tuple[int | None, bool]]) -> np.ndarray:
+    """The prior of each clause's (rating, contrast) group, each of the few groups looked up once."""
+    prior = {group: model.prior(*group) for group in set(groups)}
+    return np.fromiter(map(prior.__getitem__, groups), dtype=np.float64, count=len(groups))
 
 
 def labelled_clauses(

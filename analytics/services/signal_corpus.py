@@ -168,7 +168,7 @@ def update_range(first: int, last: int, models: SignalModels) -> Update:
     stale = [(pk, rating, text) for pk, rating, _cached, _noise, _hash, text in rows if text is not None]
     segmented = _segment(stale)
     undecided = [
-        (pk, rating, *(_packed(segmented[pk]) if text is not None else (cached, noise)))
+        (pk, rating, *(_unpacked(segmented[pk]) if text is not None else (cached, noise)))
         for pk, rating, cached, noise, _hash, text in rows
     ]
     hashes = {pk: md5(text) if text is not None else text_hash for pk, *_rest, text_hash, text in rows}
@@ -202,7 +202,7 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
         positions = outdated[start : start + BATCH]
         segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
         current = [
-            _packed(segmented[p]) if p in stale else (corpus.packed[p], corpus.noise[p]) for p in positions
+            _unpacked(segmented[p]) if p in stale else (corpus.packed[p], corpus.noise[p]) for p in positions
         ]
         decided = _decide_and_store(
             [
@@ -233,6 +233,10 @@ def _packed(item: pipeline.Prepared) -> tuple[str, str]:
     return clauses.pack(item.clauses), item.noise
 
 
+def _unpacked(item: pipeline.Prepared) -> tuple[list[Clause], str]:
+    return item.clauses, item.noise
+
+
 def _segment_and_store(rows: list[tuple[int, int, str]], *, made_by: str) -> dict[int, list[Clause]]:
     """Segment reviews (id, rating, text) and cache them under `made_by`, decisions pending; their clauses."""
     segmented = _segment(rows)
@@ -250,15 +254,27 @@ def _cache_fields(packed: str, noise: str) -> tuple[str, bool, str]:
 
 
 def _decide_and_store(
-    rows: list[tuple[int, int, str, str]], hashes: dict[int, str], models: SignalModels
+    rows: list[tuple[int, int, str | list[Clause], str]], hashes: dict[int, str], models: SignalModels
 ) -> list[str]:
-    """Decide the clauses of reviews (id, rating, packed clauses, noise kind) with `models` and cache them,
-    each under the MD5 of its text in `hashes`; returns each review's packed clauses, decided."""
-    decided = pipeline.decide_packed(
-        [packed for _pk, _rating, packed, _noise in rows],
-        [rating for _pk, rating, _packed, _noise in rows],
-        models.complaints,
-    )
+    """Decide the clauses of reviews (id, rating, clauses, noise kind) with `models` and cache them, each
+    under the MD5 of its text in `hashes`; returns each review's packed clauses, decided. A review's clauses
+    come packed (read from the cache) or as Clause objects (segmented just now: decided without packing and
+    parsing them first)."""
+    decided = [""] * len(rows)
+    cached: list[tuple[int, str]] = []
+    fresh: list[tuple[int, list[Clause]]] = []
+    for i, (_pk, _rating, review, _noise) in enumerate(rows):
+        if isinstance(review, str):
+            cached.append((i, review))
+        else:
+            fresh.append((i, review))
+    model = models.complaints
+    packed_reviews = pipeline.decide_packed([r for _i, r in cached], [rows[i][1] for i, _r in cached], model)
+    for (i, _packed_review), packed in zip(cached, packed_reviews, strict=True):
+        decided[i] = packed
+    fresh_reviews = pipeline.decide([r for _i, r in fresh], [rows[i][1] for i, _r in fresh], model)
+    for (i, _clauses), decided_clauses in zip(fresh, fresh_reviews, strict=True):
+        decided[i] = clauses.pack(decided_clauses)
     with transaction.atomic():
         store(
             (

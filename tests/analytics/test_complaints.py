@@ -3,7 +3,7 @@ stars are evidence."""
 
 import pytest
 
-from analytics import complaints, pipeline, text
+from analytics import clauses, complaints, pipeline, text
 from analytics.clauses import Clause
 
 from .real_corpus import real_corpus
@@ -60,3 +60,18 @@ def test_it_refuses_to_learn_from_a_corpus_without_low_ratings():
     praise = [([Clause(("老师", "讲", "好"))], 5)] * 100
     with pytest.raises(ValueError, match="too few"):
         complaints.train(praise)
+
+
+def test_cached_clauses_are_decided_as_freshly_segmented_ones():
+    # A run's chunks decide cached (packed) reviews in one batch; the decisions must be those of the clauses.
+    corpus = real_corpus()
+    reviews, ratings = corpus.reviews[:400], corpus.ratings[:400]
+    undecided = [clauses.pack([clause._replace(complaint=False) for clause in review]) for review in reviews]
+    expected = [clauses.pack(review) for review in pipeline.decide(reviews, ratings, corpus.model)]
+    assert any("!" in packed for packed in expected) and "" in undecided
+    assert pipeline.decide_packed(undecided, ratings, corpus.model) == expected
+
+
+def test_a_batch_of_packed_reviews_refuses_text_that_is_not_packed():
+    with pytest.raises(ValueError, match="clause marker"):
+        clauses.read(["| 声音 太小", "声音 太小"])

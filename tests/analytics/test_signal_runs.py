@@ -445,6 +445,10 @@ def test_the_models_learn_from_a_bounded_sample_and_remember_the_corpus_size(see
     assert LearnedModel.objects.get(kind=LearnedModel.COMPLAINTS).reviews == len(labels)
     assert run_once().status == SignalRun.Status.SUCCEEDED
     assert learned_from == [25]
-    sample = signal_corpus.training_sample(1000)
-    assert len(sample) == 25 and sorted(set(sample)) == sample == signal_corpus.training_sample(1000)
-    assert signal_corpus.training_sample(10) == list(range(10))
+    ratings = [5, 4, 3] * 330 + [1] * 10
+    sample = signal_corpus.training_sample(ratings)
+    assert len(sample) == 25 and sorted(set(sample)) == sample == signal_corpus.training_sample(ratings)
+    # The few low-rated reviews (the complaint examples) are all kept, up to half of the sample.
+    assert set(range(990, 1000)) <= set(sample)
+    assert sum(position >= 500 for position in signal_corpus.training_sample([5] * 500 + [1] * 500)) == 12
+    assert signal_corpus.training_sample([None] * 10) == list(range(10))

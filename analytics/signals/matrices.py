@@ -1,4 +1,4 @@
-"""Sparse term matrices: token ids, counts, IDF and TF-IDF over documents given as tokens."""
+"""Sparse term matrices: counts, IDF and TF-IDF over documents (token ids: analytics.terms)."""
 
 from __future__ import annotations
 

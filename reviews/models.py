@@ -5,7 +5,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Length, Trim
+from django.db.models.functions import MD5, Coalesce, Length, Trim
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -257,6 +257,11 @@ class Review(models.Model):
     dim_testing = models.PositiveSmallIntegerField(DIMENSIONS[4][1], null=True, blank=True)
     dim_delivery = models.PositiveSmallIntegerField(DIMENSIONS[5][1], null=True, blank=True)
     text = models.TextField(_("review"))
+    # The MD5 of the text, kept by the database on every write (however the text changed): the signal runs
+    # compare it with their cached clauses' hash instead of hashing every text on every run.
+    text_hash = models.GeneratedField(
+        expression=MD5("text"), output_field=models.CharField(max_length=32), db_persist=True
+    )
     # Reviewer context (all optional): the first day of the month the course was taken, and so on.
     taken_on = models.DateField(_("taken in"), null=True, blank=True)
     finished = models.BooleanField(_("finished the course"), null=True, blank=True)

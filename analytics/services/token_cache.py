@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from django.db import connection, models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import MD5
 from django.utils import timezone
 
 from analytics.models import ReviewTokens
@@ -23,9 +22,10 @@ CACHE_FIELDS = ["review", "text_hash", "pipeline", "rating", "tokens", "complain
 def with_cache(reviews: models.QuerySet, segmenter: str) -> models.QuerySet:
     """`reviews` annotated with `stale_text`: NULL when the review's cached clauses are fresh (same text and
     rating, cut by the same segmenter), else the text to segment again. Comparing in SQL means a re-run
-    never fetches, let alone hashes, the text of an unchanged review."""
+    never fetches the text of an unchanged review; the review's hash is the one the database keeps with its
+    text (Review.text_hash), so no run hashes every text again either."""
     fresh = Q(
-        tokens__text_hash=MD5("text"), tokens__pipeline__startswith=segmenter, tokens__rating=F("rating")
+        tokens__text_hash=F("text_hash"), tokens__pipeline__startswith=segmenter, tokens__rating=F("rating")
     )
     return reviews.annotate(
         stale_text=Case(When(fresh, then=Value(None)), default=F("text"), output_field=models.TextField())

@@ -11,6 +11,7 @@ from analytics import clauses
 from analytics.models import LearnedModel, ReviewSignal, ReviewTokens, SignalRun
 from analytics.services import signal_runs, taxonomy
 from analytics.text import get_segmenter
+from reviews.models import Review
 from tests.analytics.signal_corpus import make_corpus
 from tests.factories import ReviewFactory
 
@@ -77,6 +78,19 @@ def test_it_replaces_the_cached_tokens_of_an_edited_review(seeded):
     assert run_once().counts["segmented"] == 1
     assert [clause.tokens for clause in clauses.unpack(cached(review).tokens)] == _words(review)
     assert cached(review).complaint  # a complaint in wording even at five stars
+
+
+def test_it_sees_a_text_changed_behind_the_models_back(seeded):
+    # A bulk update (a redaction, a data fix) saves no model instance: the database's hash of the text
+    # still tells the next run that the cached clauses are stale.
+    make_corpus(repeat=1)
+    review = ReviewFactory(text="讲得非常清楚，强烈推荐", rating=2)
+    run_once()
+    Review.objects.filter(pk=review.pk).update(text="视频一直卡顿，根本播放不了")
+    assert run_once().counts["segmented"] == 1
+    review.refresh_from_db()
+    assert cached(review).text_hash == review.text_hash == hashlib.md5(review.text.encode()).hexdigest()
+    assert [clause.tokens for clause in clauses.unpack(cached(review).tokens)] == _words(review)
 
 
 def test_it_decides_again_when_only_the_rating_changed(seeded):

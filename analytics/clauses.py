@@ -108,23 +108,6 @@ def _clause(tokens: list[str], marker: str) -> Clause:
     return Clause(tuple(tokens), marker.endswith(CONTRAST_CLAUSE), marker.startswith(COMPLAINT_MARK))
 
 
-# A marker, as a whole token of a packed string.
-_MARKER_TOKEN = re.compile(r"(?:^| )(!?[|^])(?= |$)")
-
-
-def complaint_tokens(packed: str) -> list[list[str]]:
-    """The tokens of each complaint clause of a packed review (what unpack() gives for the clauses marked
-    complaint), without building the others: a corpus-wide pass reads millions of clauses."""
-    if COMPLAINT_MARK not in packed:
-        return []
-    parts = _MARKER_TOKEN.split(packed)
-    return [
-        tokens
-        for marker, text in zip(parts[1::2], parts[2::2], strict=True)
-        if marker[0] == COMPLAINT_MARK and (tokens := text.split())
-    ]
-
-
 @dataclass(frozen=True)
 class Batch:
     """Many packed reviews read at once: every token of all of them in one list (markers included), with

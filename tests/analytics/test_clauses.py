@@ -3,6 +3,7 @@
 import pytest
 
 from analytics import clauses, text
+from analytics.signals.corpus import complaint_clauses
 
 
 def _split(review: str) -> list[clauses.Clause]:
@@ -57,6 +58,13 @@ def test_it_marks_a_whole_clause_even_when_it_holds_spaces():
         "!^ c++ a^b x|y !| 最后",
     ],
 )
-def test_the_complaint_tokens_of_a_packed_review_are_those_unpack_marks_complaint(packed):
-    expected = [list(clause.tokens) for clause in clauses.unpack(packed) if clause.complaint]
-    assert clauses.complaint_tokens(packed) == expected
+def test_the_complaint_clauses_of_packed_reviews_are_those_unpack_marks_complaint(packed):
+    # Read as one batch with other reviews around it, as a run reads the corpus.
+    found, complaint = complaint_clauses(["!| 前面 的", packed, "", "| 后面"])
+    expected = [clause.tokens for clause in clauses.unpack(packed) if clause.complaint]
+    assert [
+        tokens
+        for tokens, review, whole in zip(found.tokens, found.review, found.whole, strict=True)
+        if review == 1 and not whole
+    ] == expected
+    assert complaint.tolist() == [True, bool(expected), False, False]

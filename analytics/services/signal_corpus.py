@@ -21,7 +21,7 @@ from datetime import datetime, tzinfo
 
 import numpy as np
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Case, F, Q, TextField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,7 +51,11 @@ _NO_DATE = np.iinfo(np.int64).min
 
 @dataclass
 class Corpus:
-    """The published reviews of a run, in primary-key order (one entry per review in each list)."""
+    """The published reviews of a run, in primary-key order (one entry per review in each list).
+
+    Of the reviews decided by the run's models, only those with a complaint clause come with their clauses
+    ("" for the others: nothing of them is analysed); the others (stale, or decided by other models) come
+    with what bring_up_to_date needs to decide them. At a million reviews this is most of a re-run's load."""
 
     review_ids: list[int] = field(default_factory=list)
     ratings: list[int] = field(default_factory=list)
@@ -59,47 +63,72 @@ class Corpus:
     course_ids: list[int] = field(default_factory=list)
     packed: list[str] = field(default_factory=list)  # clauses with decisions; "" for noise (see `noise`)
     noise: list[str] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)  # MD5 of the text, as cached
-    made_by: list[str] = field(default_factory=list)  # the cache row's pipeline ("" when stale)
+    decided: list[bool] = field(default_factory=list)  # cached and decided by the run's models
+    hashes: dict[int, str] = field(default_factory=dict)  # position → MD5 of the text, where not decided
     stale: list[tuple[int, str]] = field(default_factory=list)  # (position, text) to segment again
     counts: Counter[str] = field(default_factory=Counter)
 
 
-def load_corpus() -> Corpus:
+def load_corpus(decided_by: str) -> Corpus:
     """The published reviews with their cached clauses, in one query of plain rows (no model instances, no
-    datetime objects: creation times come as seconds since 1970, computed by the database)."""
+    datetime objects: creation times come as seconds since 1970, computed by the database). `decided_by`:
+    the decisions id (training.decisions_id) of the run's models."""
     corpus = Corpus()
     moments = array("q")
+    decided = Q(tokens__pipeline=decided_by)
     rows = (
         with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
-        .annotate(moment=_EpochSeconds("created_at"))
+        .annotate(
+            moment=_EpochSeconds("created_at"),
+            is_decided=Case(
+                When(decided, then=Value(True)), default=Value(False), output_field=BooleanField()
+            ),
+            clauses=Case(
+                When(decided & Q(tokens__complaint=False), then=Value("")),
+                default=F("tokens__tokens"),
+                output_field=TextField(),
+            ),
+            undecided_hash=Case(
+                When(decided, then=Value(None)), default=F("text_hash"), output_field=TextField()
+            ),
+        )
         .order_by("pk")
         .values_list(
             "pk",
             "rating",
             "moment",
             "course_id",
-            "tokens__tokens",
+            "clauses",
             "tokens__noise",
-            "tokens__text_hash",
-            "tokens__pipeline",
+            "is_decided",
+            "undecided_hash",
             "stale_text",
         )
     )
-    for review_id, rating, moment, course_id, cached, noise, text_hash, made_by, stale_text in rows.iterator(
-        chunk_size=_LOAD_CHUNK
-    ):
+    for (
+        review_id,
+        rating,
+        moment,
+        course_id,
+        cached,
+        noise,
+        is_decided,
+        text_hash,
+        stale_text,
+    ) in rows.iterator(chunk_size=_LOAD_CHUNK):
+        position = len(corpus.packed)
         if stale_text is None:
             corpus.packed.append(cached)
             corpus.noise.append(noise)
-            corpus.hashes.append(text_hash)
-            corpus.made_by.append(made_by)
+            corpus.decided.append(is_decided)
+            if not is_decided:
+                corpus.hashes[position] = text_hash
         else:
-            corpus.stale.append((len(corpus.packed), stale_text))
+            corpus.stale.append((position, stale_text))
             corpus.packed.append("")
             corpus.noise.append("")
-            corpus.hashes.append(md5(stale_text))
-            corpus.made_by.append("")
+            corpus.decided.append(False)
+            corpus.hashes[position] = md5(stale_text)
         corpus.review_ids.append(review_id)
         corpus.ratings.append(rating)
         moments.append(_NO_DATE if moment is None else moment)
@@ -124,10 +153,10 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
     The sample's stale reviews are segmented and cached on the way (decisions pending), so the chunks only
     decide them. A run calls this once, before its chunks: every chunk decides with the same models."""
     published = Review.objects.filter(status=Review.Status.PUBLISHED)
-    corpus = list(published.order_by("pk").values_list("pk", "rating"))
     models = stored_models()
-    if models is not None and not needs_training(models, len(corpus)):
+    if models is not None and not needs_training(models, published.count()):
         return models, Update()
+    corpus = list(published.order_by("pk").values_list("pk", "rating"))
     segmenter_part = segmenter_fingerprint()
     sample = [corpus[position][0] for position in training_sample([rating for _pk, rating in corpus])]
     reviews: list[list[Clause]] = []
@@ -191,14 +220,9 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     """The final step's catch-up: segment and decide what turned stale or undecided since the chunks ran
     (a review edited meanwhile; everything, when the run had no chunks), in batches; fills corpus.packed /
     corpus.noise for every review and the noise and mismatch counts."""
-    pipeline_id = decisions_id(models)
     stale = dict(corpus.stale)
     corpus.stale = []
-    outdated = [
-        position
-        for position in range(len(corpus.packed))
-        if position in stale or corpus.made_by[position] != pipeline_id
-    ]
+    outdated = [position for position, decided in enumerate(corpus.decided) if not decided]
     for start in range(0, len(outdated), BATCH):
         positions = outdated[start : start + BATCH]
         segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
@@ -214,7 +238,7 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
             models,
         )
         for p, (_old, noise), packed in zip(positions, current, decided, strict=True):
-            corpus.packed[p], corpus.noise[p], corpus.made_by[p] = packed, noise, pipeline_id
+            corpus.packed[p], corpus.noise[p], corpus.decided[p] = packed, noise, True
     for position, noise in enumerate(corpus.noise):
         if noise:
             corpus.counts[f"noise_{noise}"] += 1

@@ -32,6 +32,7 @@ from analytics.services.assignment import recount_clusters
 from analytics.services.scores import scores_recompute_soon
 from analytics.services.signal_corpus import bring_up_to_date, ensure_models, load_corpus
 from analytics.services.token_cache import insert_rows
+from analytics.services.training import decisions_id
 from analytics.signals import (
     ExtractionResult,
     Parameters,
@@ -111,18 +112,20 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     params = Parameters.from_mapping(run.parameters)
 
     progress(3, _("Loading reviews"))
-    corpus = load_corpus()
-    timings["load"] = round(time.monotonic() - started, 3)
-
-    mark = time.monotonic()
-    progress(8, _("Segmenting review text"))
     # Linear algebra on one thread: a worker shares its cores with other workers, and BLAS threads fighting
     # over two cores made the word vectors five times slower.
     with threadpool_limits(limits=1):
         # Learned before the chunks: learned here only if they went missing since.
         models, learned = ensure_models(progress)
+        learning = time.monotonic() - started
+        mark = time.monotonic()
+        corpus = load_corpus(decisions_id(models))
+        timings["load"] = round(time.monotonic() - mark, 3)
+
+        mark = time.monotonic()
+        progress(8, _("Segmenting review text"))
         update = bring_up_to_date(corpus, models)
-        timings["prepare"] = round(time.monotonic() - mark, 3)
+        timings["prepare"] = round(learning + time.monotonic() - mark, 3)
 
         mark = time.monotonic()
         result = extract(

@@ -42,7 +42,7 @@ def keyword_terms(
     vocabulary: dict[str, int],
 ) -> KeywordTerms:
     """The displayable terms of every complaint clause. ids, owner: the column of every token of the
-    clauses in order and its clause (matrices.token_ids of found.tokens, which grew `vocabulary` from
+    clauses in order and its clause (terms.token_ids of found.tokens, which grew `vocabulary` from
     empty); the two-word phrases are found on those integers, so no Python runs per clause or per word (a
     run has hundreds of thousands of complaint clauses)."""
     names: list[str] = []

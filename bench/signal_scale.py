@@ -11,7 +11,8 @@ afterwards; the role needs CREATEDB). For each worker count it starts that many 
 cache and the learned models emptied first) and a re-run, as a user sees them: from the start request to the
 run saved. The chunk phase (segmenting the stale reviews, the part the workers share) is timed from the run
 being claimed to its last chunk done. It prints the speed-up of the chunk phase, the chunk throughput and
-each worker's peak memory (VmHWM of its processes: the main one and its pool process).
+each worker's peak memory (VmHWM of its processes: the main one and its pool process), and then how long
+assigning one new review to the current signals takes at that size.
 
 The machine's load average is printed before and after: on a shared machine, read the figures with it.
 """
@@ -222,7 +223,26 @@ def measure(workers: int, env: dict[str, str], logs: Path) -> dict:
     return {"workers": workers, "cold": cold, "rerun": rerun, "peaks": peaks}
 
 
-def report(n: int, results: list[dict]) -> None:
+def one_review_ms(count: int = 60) -> list[float]:
+    """Milliseconds to assign each of `count` new reviews to the current run's signals (signal_review_assign
+    in this process, its database writes included), sorted; the first, which loads the run's assigner, is
+    left out."""
+    from django.utils import timezone
+
+    from analytics.services import assignment
+    from reviews.models import Course, Review
+
+    course = Course.objects.order_by("pk").first()
+    times = []
+    for text, _rating, _created, _course in generate(count, seed=23):
+        review = Review.objects.create(course=course, rating=2, text=text, created_at=timezone.now())
+        started = time.perf_counter()
+        assignment.signal_review_assign(review_id=review.pk)
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times[1:])
+
+
+def report(n: int, results: list[dict], assign_ms: list[float]) -> None:
     base = min(results, key=lambda result: result["workers"])["cold"]["chunk_phase"]
     print(f"N = {n:,} reviews, {results[0]['cold']['chunks']} chunks of stale reviews on a cold run")
     for result in results:
@@ -243,6 +263,12 @@ def report(n: int, results: list[dict]) -> None:
             print(
                 f"      worker {number} peak memory: " + " + ".join(f"{peak:.0f}" for peak in peaks) + " MiB"
             )
+    p95 = assign_ms[int(0.95 * (len(assign_ms) - 1))]
+    mean = sum(assign_ms) / len(assign_ms)
+    print(
+        f"  one new review assigned (signal_review_assign, with its database writes): "
+        f"p95 {p95:.1f} ms, mean {mean:.1f} ms over {len(assign_ms)} reviews"
+    )
     sys.stdout.flush()
 
 
@@ -284,9 +310,10 @@ def main() -> int:
         print(f"data set-up {time.monotonic() - started:.0f} s (not counted); worker logs in {logs}")
         try:
             results = [measure(int(k), env, logs) for k in args.workers.split(",")]
+            assign_ms = one_review_ms()
         finally:
             connection.close()
-    report(args.n, results)
+    report(args.n, results, assign_ms)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 from django.db import transaction
-from django.db.models import Count, FloatField, OuterRef, Subquery
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models import Case, Count, F, FloatField, PositiveIntegerField, Value, When
 
 from analytics import clauses, pipeline
 from analytics.models import (
@@ -127,18 +126,24 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
 
 
 def recount_clusters(cluster_ids: list[int], *, complaints: int) -> None:
-    """Set the clusters' size and share of complaints from their assignments, after rows came or went (one
-    statement, however many clusters)."""
-    size = Coalesce(
-        Subquery(
-            ReviewSignal.objects.filter(cluster_id=OuterRef("pk"))
-            .order_by()
-            .values("cluster_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        ),
-        0,
+    """Set the clusters' size and share of complaints from their assignments, after rows came or went: one
+    count, one update, however many clusters."""
+    sizes = dict(
+        ReviewSignal.objects.filter(cluster_id__in=cluster_ids)
+        .values_list("cluster_id")
+        .annotate(n=Count("pk"))
+        .values_list("cluster_id", "n")
     )
+    total = max(1, complaints)
     SignalCluster.objects.filter(pk__in=cluster_ids).update(
-        size=size, share=Round(Cast(size, FloatField()) / max(1, complaints), 4)
+        size=Case(
+            *(When(pk=pk, then=Value(sizes.get(pk, 0))) for pk in cluster_ids),
+            default=F("size"),
+            output_field=PositiveIntegerField(),
+        ),
+        share=Case(
+            *(When(pk=pk, then=Value(round(sizes.get(pk, 0) / total, 4))) for pk in cluster_ids),
+            default=F("share"),
+            output_field=FloatField(),
+        ),
     )

@@ -19,14 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from analytics.clauses import Clause
-from analytics.terms import Vocabulary, adjacent, entry_matrix, token_ids
+from analytics.terms import Vocabulary, adjacent, entry_matrix, lookup, token_ids
 
 # Weak labels: clauses of reviews rated at or below this are complaint examples, of 5★ reviews praise.
 LOW_RATING = 2
@@ -121,9 +120,7 @@ class ComplaintModel:
         """log_odds() of n clauses given as one token list and the clause of each token (a clause's tokens
         adjacent and in order; tokens that are no word of the model, such as clause markers, count for
         nothing and join no pair)."""
-        words = self._table().words
-        ids = np.fromiter(map(words.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
-        return self._log_odds(ids, clause, n)
+        return self._log_odds(lookup(tokens, self._table().words, len(tokens)), clause, n)
 
     def _log_odds(self, ids: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
         if not n:

@@ -157,8 +157,11 @@ def train(
         raise ValueError(f"too few distinct words ({len(words)}) to learn word vectors")
     # Every word id of the corpus in one array, with its document: the pairs within `window` words of each
     # other in the same document, found by shifting the array (no Python loop per word).
+    kept = np.fromiter(
+        map(seen.__getitem__, words), dtype=np.int64, count=len(words)
+    )  # first-seen id of each
     column = np.full(len(seen), -1, dtype=np.int64)
-    column[[seen[word] for word in words]] = np.arange(len(words))
+    column[kept] = np.arange(len(words))
     ids = column[first_ids]
     known = ids >= 0
     ids, owner = ids[known], owner[known]
@@ -186,7 +189,7 @@ def train(
     # Weighting by the square root of the singular values (not their full value) gives better similarities.
     reduced /= np.sqrt(np.maximum(svd.singular_values_, 1e-9))[None, :]
     reduced /= np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-9)
-    frequency = document_count[[seen[word] for word in words]].astype(np.float64) / max(len(docs), 1)
+    frequency = document_count[kept].astype(np.float64) / max(len(docs), 1)
     vectors = WordVectors(
         words=words,
         # Stored as float16 (half the size): keep exactly what a stored copy will read back, so a run with

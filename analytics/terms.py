@@ -7,7 +7,7 @@ them — word counts, word pairs, co-occurrences — is then computed on integer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, repeat
 
 import numpy as np
@@ -37,8 +37,13 @@ def token_ids(
         ids = np.fromiter(map(growing.__getitem__, flat), dtype=np.int64, count=total)
         vocabulary.update(growing)
     else:
-        ids = np.fromiter(map(vocabulary.get, flat, repeat(-1)), dtype=np.int64, count=total)
+        ids = lookup(flat, vocabulary, total)
     return ids, np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+
+
+def lookup(tokens: Iterable[str], vocabulary: Mapping[str, int], count: int) -> np.ndarray:
+    """The column of each of `count` tokens in `vocabulary` (-1: not in it), looked up in C."""
+    return np.fromiter(map(vocabulary.get, tokens, repeat(-1)), dtype=np.int64, count=count)
 
 
 def adjacent(ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -105,15 +105,18 @@ def prepare(texts: list[str], ratings: list[int], labelled: list[LabelledClause]
     prepared = pipeline.prepare(texts, text.get_segmenter())
     reviews = [item.clauses for item in prepared]
     model, vectors = pipeline.train_models(reviews, ratings, labelled)
-    decided = pipeline.decide(reviews, ratings, model)
-    return Prepared([clauses.pack(review) for review in decided], (model, vectors))
+    return Prepared(_decided(reviews, ratings, model), (model, vectors))
 
 
 def decide_all(texts: list[str], ratings: list[int], model: ComplaintModel) -> list[str]:
     """A cold run's corpus with models already learned: noise gate and clauses, then decisions."""
     prepared = pipeline.prepare(texts, text.get_segmenter())
-    decided = pipeline.decide([item.clauses for item in prepared], ratings, model)
-    return [clauses.pack(review) for review in decided]
+    return _decided([item.clauses for item in prepared], ratings, model)
+
+
+def _decided(reviews: list, ratings: list[int], model: ComplaintModel) -> list[str]:
+    """Each review's clauses decided by `model`, in the packed form the token cache keeps."""
+    return [clauses.pack(review) for review in pipeline.decide(reviews, ratings, model)]
 
 
 def run(

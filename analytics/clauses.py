@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -75,6 +75,48 @@ def split(words: Sequence[str], keep: Callable[[str], bool] | None = None) -> li
     if current:
         clauses.append(make(Clause, (tuple(current), contrast, False)))
     return clauses
+
+
+def split_many(reviews: Sequence[Sequence[str]], keep: Callable[[str], bool] | None = None) -> Batch:
+    """split() of many reviews, as one Batch of clauses without decisions (what pack() of each review's
+    clauses gives, read back): the same cut, with the per-word work done on arrays. A run's chunks cut
+    millions of words; a Python loop per word was a quarter of their time."""
+    lengths = np.fromiter(map(len, reviews), dtype=np.int64, count=len(reviews))
+    starts = np.zeros(len(reviews) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    words = list(chain.from_iterable(reviews))
+    # Each distinct word's part in the cut: 0 dropped, 1 a boundary, 2 a contrast word, 3 a content word.
+    distinct = list(dict.fromkeys(words))
+    part = {
+        word: kind or (3 if keep is None or keep(word) else 0)
+        for word, kind in zip(distinct, map(_CUTS.__getitem__, distinct), strict=True)
+    }
+    parts = np.fromiter(map(part.__getitem__, words), dtype=np.int8, count=len(words))
+    # Where a clause opens: at each boundary and contrast word, and where each review starts.
+    opens = (parts == 1) | (parts == 2)
+    opens[starts[:-1][lengths > 0]] = True
+    opened_at = np.flatnonzero(opens)
+    content = np.flatnonzero(parts == 3)
+    clause_of = np.cumsum(opens)[content]  # 1 + the opening (of opened_at) of each content word's clause
+    # Each clause's first content word (a clause without one is no clause).
+    first = np.ones(len(content), dtype=bool)
+    first[1:] = clause_of[1:] != clause_of[:-1]
+    firsts = np.flatnonzero(first)
+    contrast = parts[opened_at[clause_of[firsts] - 1]] == 2
+    # The batch's tokens: each clause's marker, then its content words.
+    markers = firsts + np.arange(len(firsts))
+    tokens = np.empty(len(content) + len(firsts), dtype=object)
+    tokens[markers] = np.where(contrast, CONTRAST_CLAUSE, CLAUSE).astype(object)
+    is_marker = np.zeros(len(tokens), dtype=bool)
+    is_marker[markers] = True
+    tokens[~is_marker] = np.array(words, dtype=object)[content] if len(content) else []
+    review_of = np.searchsorted(starts, content, side="right") - 1
+    counts = np.bincount(review_of, minlength=len(reviews)) + np.bincount(
+        review_of[firsts], minlength=len(reviews)
+    )
+    bounds = np.zeros(len(reviews) + 1, dtype=np.int64)
+    np.cumsum(counts[: len(reviews)], out=bounds[1:])
+    return Batch(tokens.tolist(), bounds, markers, np.cumsum(is_marker) - 1)
 
 
 def pack(clauses: Iterable[Clause]) -> str:

@@ -2,8 +2,10 @@
 complaint decisions, in the packed form the token cache keeps (analytics.clauses).
 
     prepare(texts)                   → noise kind or clauses (no decisions yet) per review
+    prepare_batch(texts)             → the same as one clauses.Batch (what a run's chunks use)
     decide(reviews, ratings, model)  → the same clauses with each one's complaint decision
-    decide_packed(packed, ratings, model) → the same on the cached form
+    decide_packed(packed, ratings, model), decide_batch(batch, ratings, model)
+                                     → the same on the cached form, or on a batch
     train_models(reviews, ratings)   → the complaint model and the word vectors of a corpus
 
 A review's clauses are a list of analytics.clauses.Clause; clauses.pack() gives the cached form.
@@ -37,19 +39,44 @@ class Prepared:
     noise: str  # "" or a reviews.noise kind or NO_CONTENT
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """prepare() of many reviews as one clauses.Batch (clauses without decisions; a noise review has none)."""
+
+    batch: clauses.Batch
+    noise: list[str]  # per review: "" or a reviews.noise kind or NO_CONTENT
+
+
 def prepare(texts: Sequence[str], segmenter: Segmenter) -> list[Prepared]:
     """Noise gate, then segmentation into clauses of content words, for many reviews."""
+    kinds, words = _gate_and_cut(texts, segmenter)
+    out = []
+    for kind, review_words in zip(kinds, words, strict=True):
+        review = [] if kind else clauses.split(review_words, segmenter.keep)
+        out.append(Prepared(review, kind or ("" if review else NO_CONTENT)))
+    return out
+
+
+def prepare_batch(texts: Sequence[str], segmenter: Segmenter) -> PreparedBatch:
+    """prepare() as one batch: what a run's chunks cache, cut without a Clause object per clause."""
+    kinds, words = _gate_and_cut(texts, segmenter)
+    batch = clauses.split_many(words, segmenter.keep)
+    found = np.diff(batch.bounds).tolist()
+    return PreparedBatch(
+        batch, [kind or ("" if count else NO_CONTENT) for kind, count in zip(kinds, found, strict=True)]
+    )
+
+
+def _gate_and_cut(texts: Sequence[str], segmenter: Segmenter) -> tuple[list[str], list[list[str]]]:
+    """Each text's noise kind ("" when it passes the gate) and its words (none for noise)."""
     # Both steps start with NFKC; done once here, it costs little the second time (the input is normal).
     texts = [unicodedata.normalize("NFKC", text) for text in texts]
-    verdicts = [noise.screen(text) for text in texts]
-    clean = [i for i, verdict in enumerate(verdicts) if verdict is None]
-    words = segmenter.words_many([texts[i] for i in clean])
-    out = [Prepared([], verdict.kind if verdict is not None else "") for verdict in verdicts]
-    keep = segmenter.keep
-    for i, review_words in zip(clean, words, strict=True):
-        review = clauses.split(review_words, keep)
-        out[i] = Prepared(review, "" if review else NO_CONTENT)
-    return out
+    kinds = [verdict.kind if verdict is not None else "" for verdict in map(noise.screen, texts)]
+    clean = [i for i, kind in enumerate(kinds) if not kind]
+    words: list[list[str]] = [[] for _text in texts]
+    for i, review_words in zip(clean, segmenter.words_many([texts[i] for i in clean]), strict=True):
+        words[i] = review_words
+    return kinds, words
 
 
 def decide(
@@ -77,7 +104,11 @@ def decide(
 def decide_packed(packed: Sequence[str], ratings: Sequence[int | None], model: ComplaintModel) -> list[str]:
     """decide() on the cached form (analytics.clauses.pack): each review's packed clauses with each one's
     decision, read and written back as one batch (what a run's chunks do to every review)."""
-    batch = clauses.read(packed)
+    return decide_batch(clauses.read(packed), ratings, model)
+
+
+def decide_batch(batch: clauses.Batch, ratings: Sequence[int | None], model: ComplaintModel) -> list[str]:
+    """decide() of a batch of reviews' clauses (`ratings`: each review's): their packed form, decided."""
     n = len(batch.markers)
     markers = [batch.tokens[position] for position in batch.markers.tolist()]
     contrast = [marker[-1] == clauses.CONTRAST_CLAUSE for marker in markers]

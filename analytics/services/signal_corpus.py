@@ -13,7 +13,6 @@ A re-run over an unchanged corpus does none of that work: every row is fresh and
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,14 +20,15 @@ from datetime import datetime, tzinfo
 
 import numpy as np
 from django.db import models, transaction
-from django.db.models import BooleanField, Case, F, Q, TextField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import clauses, pipeline
 from analytics.clauses import Clause
 from analytics.complaints import LOW_RATING
-from analytics.services.token_cache import md5, store, with_cache
+from analytics.services.token_cache import fresh_cache, int_columns, store, with_cache
 from analytics.services.training import (
     SignalModels,
     decisions_id,
@@ -69,72 +69,55 @@ class Corpus:
     counts: Counter[str] = field(default_factory=Counter)
 
 
+# What load_corpus reads of every review in one integer, bit by bit.
+_DECIDED, _FRESH, _COMPLAINT, _NOISE = 1, 2, 4, 8
+
+
 def load_corpus(decided_by: str) -> Corpus:
-    """The published reviews with their cached clauses, in one query of plain rows (no model instances, no
-    datetime objects: creation times come as seconds since 1970, computed by the database). `decided_by`:
-    the decisions id (training.decisions_id) of the run's models."""
-    corpus = Corpus()
-    moments = array("q")
-    decided = Q(tokens__pipeline=decided_by)
-    rows = (
-        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
-        .annotate(
-            moment=_EpochSeconds("created_at"),
-            is_decided=Case(
-                When(decided, then=Value(True)), default=Value(False), output_field=BooleanField()
-            ),
-            clauses=Case(
-                When(decided & Q(tokens__complaint=False), then=Value("")),
-                default=F("tokens__tokens"),
-                output_field=TextField(),
-            ),
-            undecided_hash=Case(
-                When(decided, then=Value(None)), default=F("text_hash"), output_field=TextField()
-            ),
-        )
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "rating",
-            "moment",
-            "course_id",
-            "clauses",
-            "tokens__noise",
-            "is_decided",
-            "undecided_hash",
-            "stale_text",
-        )
+    """The published reviews with their cached clauses. Two queries: a few integers of every review (read
+    as arrays: token_cache.int_columns), then text only where the run needs some: the clauses of reviews
+    with a complaint clause, the noise kind of noise, what is left to decide or segment again. A million
+    reviews read as Python rows took longer than extracting the signals. `decided_by`: the decisions id
+    (training.decisions_id) of the run's models."""
+    segmenter = segmenter_fingerprint()
+    fresh = fresh_cache(segmenter)
+    published = Review.objects.filter(status=Review.Status.PUBLISHED).annotate(
+        state=_bit(Q(tokens__pipeline=decided_by), _DECIDED)
+        + _bit(fresh, _FRESH)
+        + _bit(Q(tokens__complaint=True), _COMPLAINT)
+        + _bit(Q(tokens__noise__gt=""), _NOISE)
     )
-    for (
-        review_id,
-        rating,
-        moment,
-        course_id,
-        cached,
-        noise,
-        is_decided,
-        text_hash,
-        stale_text,
-    ) in rows.iterator(chunk_size=_LOAD_CHUNK):
-        position = len(corpus.packed)
-        if stale_text is None:
-            corpus.packed.append(cached)
-            corpus.noise.append(noise)
-            corpus.decided.append(is_decided)
-            if not is_decided:
-                corpus.hashes[position] = text_hash
-        else:
+    numbers = int_columns(
+        published.annotate(moment=Coalesce(_EpochSeconds("created_at"), Value(_NO_DATE)))
+        .order_by("pk")
+        .values_list("pk", "rating", "moment", "course_id", "state")
+    )
+    ids, ratings, moments, courses, state = numbers.T
+    corpus = Corpus(
+        review_ids=ids.tolist(),
+        ratings=ratings.tolist(),
+        months=local_months(moments, timezone.get_current_timezone()),
+        course_ids=courses.tolist(),
+        packed=[""] * len(ids),
+        noise=[""] * len(ids),
+        decided=((state & (_DECIDED | _FRESH)) == _DECIDED | _FRESH).tolist(),
+    )
+    # Nothing more is needed of a review decided by these models with neither a complaint clause nor noise.
+    needed = with_cache(published.exclude(state=_DECIDED | _FRESH), segmenter).order_by("pk")
+    rows = needed.values_list("pk", "tokens__tokens", "tokens__noise", "text_hash", "stale_text")
+    for pk, cached, noise, text_hash, stale_text in rows.iterator(chunk_size=_LOAD_CHUNK):
+        position = int(np.searchsorted(ids, pk))
+        if stale_text is not None:
             corpus.stale.append((position, stale_text))
-            corpus.packed.append("")
-            corpus.noise.append("")
-            corpus.decided.append(False)
-            corpus.hashes[position] = md5(stale_text)
-        corpus.review_ids.append(review_id)
-        corpus.ratings.append(rating)
-        moments.append(_NO_DATE if moment is None else moment)
-        corpus.course_ids.append(course_id)
-    corpus.months = local_months(np.frombuffer(moments, dtype=np.int64), timezone.get_current_timezone())
+        else:
+            corpus.packed[position], corpus.noise[position] = cached, noise
+        if not corpus.decided[position]:
+            corpus.hashes[position] = text_hash
     return corpus
+
+
+def _bit(condition: Q, value: int) -> Case:
+    return Case(When(condition, then=Value(value)), default=Value(0), output_field=IntegerField())
 
 
 @dataclass(frozen=True)
@@ -166,12 +149,12 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
         rows = list(
             with_cache(published.filter(pk__in=sample[start : start + BATCH]), segmenter_part)
             .order_by("pk")
-            .values_list("pk", "rating", "tokens__tokens", "stale_text")
+            .values_list("pk", "rating", "text_hash", "tokens__tokens", "stale_text")
         )
-        stale = [(pk, rating, text) for pk, rating, _cached, text in rows if text is not None]
+        stale = [(pk, rating, digest, text) for pk, rating, digest, _cached, text in rows if text is not None]
         fresh = _segment_and_store(stale, made_by=segmenter_part)
         segmented += len(stale)
-        for pk, rating, cached, _text in rows:
+        for pk, rating, _hash, cached, _text in rows:
             reviews.append(fresh[pk] if pk in fresh else clauses.unpack(cached))
             ratings.append(rating)
         if progress is not None:
@@ -192,18 +175,11 @@ def update_range(first: int, last: int, models: SignalModels) -> Update:
     earlier call cached is fresh and decided now, and skipped."""
     rows = list(
         _outdated(Review.objects.filter(pk__range=(first, last)), models).values_list(
-            "pk", "rating", "tokens__tokens", "tokens__noise", "tokens__text_hash", "stale_text"
+            "pk", "rating", "text_hash", "tokens__tokens", "tokens__noise", "stale_text"
         )
     )
-    stale = [(pk, rating, text) for pk, rating, _cached, _noise, _hash, text in rows if text is not None]
-    segmented = _segment(stale)
-    undecided = [
-        (pk, rating, *(_unpacked(segmented[pk]) if text is not None else (cached, noise)))
-        for pk, rating, cached, noise, _hash, text in rows
-    ]
-    hashes = {pk: md5(text) if text is not None else text_hash for pk, *_rest, text_hash, text in rows}
-    _decide_and_store(undecided, hashes, models)
-    return Update(segmented=len(stale), decided=len(rows))
+    _decide_and_store(rows, models)
+    return Update(segmented=sum(row[-1] is not None for row in rows), decided=len(rows))
 
 
 def _outdated(reviews: models.QuerySet, signal_models: SignalModels) -> models.QuerySet:
@@ -225,19 +201,18 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     outdated = [position for position, decided in enumerate(corpus.decided) if not decided]
     for start in range(0, len(outdated), BATCH):
         positions = outdated[start : start + BATCH]
-        segmented = _segment([(p, corpus.ratings[p], stale[p]) for p in positions if p in stale])
-        current = [
-            _unpacked(segmented[p]) if p in stale else (corpus.packed[p], corpus.noise[p]) for p in positions
+        rows = [
+            (
+                corpus.review_ids[p],
+                corpus.ratings[p],
+                corpus.hashes[p],
+                corpus.packed[p],
+                corpus.noise[p],
+                stale.get(p),
+            )
+            for p in positions
         ]
-        decided = _decide_and_store(
-            [
-                (corpus.review_ids[p], corpus.ratings[p], packed, noise)
-                for p, (packed, noise) in zip(positions, current, strict=True)
-            ],
-            {corpus.review_ids[p]: corpus.hashes[p] for p in positions},
-            models,
-        )
-        for p, (_old, noise), packed in zip(positions, current, decided, strict=True):
+        for p, (packed, noise) in zip(positions, _decide_and_store(rows, models), strict=True):
             corpus.packed[p], corpus.noise[p], corpus.decided[p] = packed, noise, True
     for position, noise in enumerate(corpus.noise):
         if noise:
@@ -248,29 +223,19 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     return Update(segmented=len(stale), decided=len(outdated))
 
 
-def _segment(rows: list[tuple[int, int, str]]) -> dict[int, pipeline.Prepared]:
-    """(key, rating, text) → {key: its clauses without decisions, or its noise kind}."""
-    prepared = pipeline.prepare([text for _key, _rating, text in rows], get_segmenter())
-    return {key: item for (key, _rating, _text), item in zip(rows, prepared, strict=True)}
-
-
-def _packed(item: pipeline.Prepared) -> tuple[str, str]:
-    return clauses.pack(item.clauses), item.noise
-
-
-def _unpacked(item: pipeline.Prepared) -> tuple[list[Clause], str]:
-    return item.clauses, item.noise
-
-
-def _segment_and_store(rows: list[tuple[int, int, str]], *, made_by: str) -> dict[int, list[Clause]]:
-    """Segment reviews (id, rating, text) and cache them under `made_by`, decisions pending; their clauses."""
-    segmented = _segment(rows)
+def _segment_and_store(rows: list[tuple[int, int, str, str]], *, made_by: str) -> dict[int, list[Clause]]:
+    """Segment reviews (id, rating, MD5 of the text, text) and cache them under `made_by`, decisions
+    pending; their clauses."""
+    prepared = pipeline.prepare([text for *_row, text in rows], get_segmenter())
     with transaction.atomic():
         store(
-            ((pk, md5(text), rating, *_cache_fields(*_packed(segmented[pk]))) for pk, rating, text in rows),
+            (
+                (pk, text_hash, rating, *_cache_fields(clauses.pack(item.clauses), item.noise))
+                for (pk, rating, text_hash, _text), item in zip(rows, prepared, strict=True)
+            ),
             pipeline=made_by,
         )
-    return {pk: item.clauses for pk, item in segmented.items()}
+    return {pk: item.clauses for (pk, *_row), item in zip(rows, prepared, strict=True)}
 
 
 def _cache_fields(packed: str, noise: str) -> tuple[str, bool, str]:
@@ -278,37 +243,45 @@ def _cache_fields(packed: str, noise: str) -> tuple[str, bool, str]:
     return packed, clauses.has_complaint(packed), noise
 
 
-def _decide_and_store(
-    rows: list[tuple[int, int, str | list[Clause], str]], hashes: dict[int, str], models: SignalModels
-) -> list[str]:
-    """Decide the clauses of reviews (id, rating, clauses, noise kind) with `models` and cache them, each
-    under the MD5 of its text in `hashes`; returns each review's packed clauses, decided. A review's clauses
-    come packed (read from the cache) or as Clause objects (segmented just now: decided without packing and
-    parsing them first)."""
-    decided = [""] * len(rows)
-    cached: list[tuple[int, str]] = []
-    fresh: list[tuple[int, list[Clause]]] = []
-    for i, (_pk, _rating, review, _noise) in enumerate(rows):
-        if isinstance(review, str):
-            cached.append((i, review))
-        else:
-            fresh.append((i, review))
+# A review to bring up to date: (id, rating, MD5 of its text, cached clauses (None: it has no cache row),
+# cached noise kind, its text when the cache is stale (it is segmented again) or None (the cached clauses
+# are decided again)).
+_Row = tuple[int, int, str, str | None, str | None, str | None]
+
+
+def _decide_and_store(rows: Sequence[_Row], models: SignalModels) -> list[tuple[str, str]]:
+    """Bring reviews up to date with `models` and cache them: segment those with a stale cache (noise gate
+    first), decide every review's clauses; each review's (packed clauses, decided; noise kind). Each kind is
+    done as one batch: a chunk's thousands of reviews, never a Python object per clause."""
+    out: list[tuple[str, str]] = [("", "")] * len(rows)
     model = models.complaints
-    packed_reviews = pipeline.decide_packed([r for _i, r in cached], [rows[i][1] for i, _r in cached], model)
-    for (i, _packed_review), packed in zip(cached, packed_reviews, strict=True):
-        decided[i] = packed
-    fresh_reviews = pipeline.decide([r for _i, r in fresh], [rows[i][1] for i, _r in fresh], model)
-    for (i, _clauses), decided_clauses in zip(fresh, fresh_reviews, strict=True):
-        decided[i] = clauses.pack(decided_clauses)
+    stale = [i for i, row in enumerate(rows) if row[5] is not None]
+    if stale:
+        segmented = pipeline.prepare_batch([rows[i][5] or "" for i in stale], get_segmenter())
+        decided = pipeline.decide_batch(segmented.batch, [rows[i][1] for i in stale], model)
+        for i, packed, noise in zip(stale, decided, segmented.noise, strict=True):
+            out[i] = (packed, noise)
+    cached = [i for i, row in enumerate(rows) if row[5] is None]
+    if cached:
+        packed_reviews = [rows[i][3] or "" for i in cached]
+        decided = pipeline.decide_packed(packed_reviews, [rows[i][1] for i in cached], model)
+        for i, packed in zip(cached, decided, strict=True):
+            out[i] = (packed, rows[i][4] or "")
+    made_by = decisions_id(models)
     with transaction.atomic():
-        store(
-            (
-                (pk, hashes[pk], rating, *_cache_fields(packed, noise))
-                for (pk, rating, _old, noise), packed in zip(rows, decided, strict=True)
-            ),
-            pipeline=decisions_id(models),
-        )
-    return decided
+        for new in (True, False):  # reviews without a cache row are inserted; the others', replaced
+            store(
+                (
+                    (pk, text_hash, rating, *_cache_fields(packed, noise))
+                    for (pk, rating, text_hash, cached, *_rest), (packed, noise) in zip(
+                        rows, out, strict=True
+                    )
+                    if (cached is None) == new
+                ),
+                pipeline=made_by,
+                new=new,
+            )
+    return out
 
 
 def training_sample(ratings: Sequence[int | None]) -> list[int]:

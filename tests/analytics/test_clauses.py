@@ -68,3 +68,23 @@ def test_the_complaint_clauses_of_packed_reviews_are_those_unpack_marks_complain
         if review == 1 and not whole
     ] == expected
     assert complaint.tolist() == [True, bool(expected), False, False]
+
+
+def test_many_reviews_are_cut_as_one_at_a_time_on_real_reviews():
+    """split_many (what a run's chunks use) gives exactly split()'s clauses, review by review."""
+    from tests.analytics.real_corpus import real_corpus
+
+    segmenter = text.get_segmenter()
+    words = segmenter.words_many(real_corpus().texts[:20000])
+    # Edge cases beside the real ones: no words, only punctuation, opened by a contrast word, only a
+    # contrast word, a dropped word alone.
+    words += [[], ["，", "。"], ["但是", "声音", "太小"], ["但是"], ["的"], ["好", "，", "，", "但", "卡"]]
+    one_by_one = [clauses.pack(clauses.split(review, segmenter.keep)) for review in words]
+    batch = clauses.split_many(words, segmenter.keep)
+    assert clauses.write(batch, [False] * len(batch.markers)) == one_by_one
+    read_back = clauses.read(one_by_one)
+    assert batch.tokens == read_back.tokens
+    assert batch.bounds.tolist() == read_back.bounds.tolist()
+    assert batch.clause.tolist() == read_back.clause.tolist()
+    assert one_by_one[-4:] == ["^ 声音 太小", "", "", "| 好 ^ 卡"]
+    assert clauses.split_many([]).tokens == []

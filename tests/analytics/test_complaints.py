@@ -75,3 +75,18 @@ def test_cached_clauses_are_decided_as_freshly_segmented_ones():
 def test_a_batch_of_packed_reviews_refuses_text_that_is_not_packed():
     with pytest.raises(ValueError, match="clause marker"):
         clauses.read(["| 声音 太小", "声音 太小"])
+
+
+def test_a_batch_is_prepared_and_decided_as_review_by_review():
+    """prepare_batch / decide_batch (a run's chunks) give what prepare / decide / pack give per review."""
+    corpus = real_corpus()
+    texts, ratings = corpus.texts[:5000], corpus.ratings[:5000]
+    texts += ["加QQ群 123456789 领资料", "哈哈哈哈", "的的 了", "好"]
+    ratings += [1, 5, 3, 4]
+    segmenter = text.get_segmenter()
+    one_by_one = pipeline.prepare(texts, segmenter)
+    batch = pipeline.prepare_batch(texts, segmenter)
+    assert batch.noise == [item.noise for item in one_by_one]
+    assert batch.noise[-4:] == ["contact", "empty", pipeline.NO_CONTENT, ""]
+    decided = pipeline.decide([item.clauses for item in one_by_one], ratings, corpus.model)
+    assert pipeline.decide_batch(batch.batch, ratings, corpus.model) == [clauses.pack(r) for r in decided]

@@ -127,3 +127,41 @@ def test_it_decides_again_from_cached_words_when_the_model_is_learned_again(seed
     assert run.counts["segmented"] == first.counts["reviews"]  # only the new reviews are cut
     assert run.counts["decided"] == run.counts["reviews"]  # every review, by the new model
     assert LearnedModel.objects.get(kind=LearnedModel.COMPLAINTS).reviews == run.counts["reviews"]
+
+
+def test_it_reads_integer_columns_as_one_array(seeded):
+    from django.db.models import IntegerField, Value
+
+    from analytics.services.token_cache import int_columns
+
+    make_corpus(repeat=1)
+    rows = Review.objects.order_by("pk").values_list("pk", "rating", "course_id")
+    table = int_columns(rows)
+    assert table.shape == (Review.objects.count(), 3)
+    assert [tuple(row) for row in table.tolist()] == list(rows)
+    assert int_columns(rows.filter(pk__lt=0)).shape == (0, 3)
+    with pytest.raises((RuntimeError, TypeError)):
+        int_columns(
+            Review.objects.annotate(nothing=Value(None, output_field=IntegerField())).values_list(
+                "pk", "nothing"
+            )
+        )
+
+
+def test_a_new_row_that_already_exists_fails_the_whole_write(seeded):
+    """Chunks insert the rows of reviews without a cache row as they are; one that appeared meanwhile must
+    fail the chunk's write as a whole (it is run again), never leave half of it stored."""
+    from django.db import IntegrityError, transaction
+
+    from analytics.services.token_cache import store
+
+    make_corpus(repeat=1)
+    run_once()
+    review = Review.objects.order_by("pk").first()
+    ReviewTokens.objects.exclude(review=review).delete()
+    others = list(Review.objects.exclude(pk=review.pk).values_list("pk", flat=True)[:5])
+    rows = [(pk, "0" * 32, 3, "| 新", False, "") for pk in [*others, review.pk]]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        store(rows, pipeline="x", new=True)
+    assert not ReviewTokens.objects.filter(review_id__in=others).exists()
+    assert cached(review).tokens != "| 新"

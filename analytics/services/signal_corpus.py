@@ -74,25 +74,18 @@ _DECIDED, _FRESH, _COMPLAINT, _NOISE = 1, 2, 4, 8
 
 
 def load_corpus(decided_by: str) -> Corpus:
-    """The published reviews with their cached clauses. Two queries: a few integers of every review (read
-    as arrays: token_cache.int_columns), then text only where the run needs some: the clauses of reviews
-    with a complaint clause, the noise kind of noise, what is left to decide or segment again. A million
-    reviews read as Python rows took longer than extracting the signals. `decided_by`: the decisions id
-    (training.decisions_id) of the run's models."""
-    segmenter = segmenter_fingerprint()
-    fresh = fresh_cache(segmenter)
-    published = Review.objects.filter(status=Review.Status.PUBLISHED).annotate(
-        state=_bit(Q(tokens__pipeline=decided_by), _DECIDED)
-        + _bit(fresh, _FRESH)
-        + _bit(Q(tokens__complaint=True), _COMPLAINT)
-        + _bit(Q(tokens__noise__gt=""), _NOISE)
-    )
+    """The published reviews with their cached clauses. Two queries: four integers of every review (read as
+    arrays: token_cache.int_columns), then, joined with the cache, only the reviews the run needs more of:
+    the clauses of those with a complaint clause, the noise kind of noise, what is left to decide or to
+    segment again. Reading a million reviews as Python rows took longer than extracting the signals.
+    `decided_by`: the decisions id (training.decisions_id) of the run's models."""
+    published = Review.objects.filter(status=Review.Status.PUBLISHED).order_by("pk")
     numbers = int_columns(
-        published.annotate(moment=Coalesce(_EpochSeconds("created_at"), Value(_NO_DATE)))
-        .order_by("pk")
-        .values_list("pk", "rating", "moment", "course_id", "state")
+        published.annotate(moment=Coalesce(_EpochSeconds("created_at"), Value(_NO_DATE))).values_list(
+            "pk", "rating", "moment", "course_id"
+        )
     )
-    ids, ratings, moments, courses, state = numbers.T
+    ids, ratings, moments, courses = numbers.T
     corpus = Corpus(
         review_ids=ids.tolist(),
         ratings=ratings.tolist(),
@@ -100,18 +93,32 @@ def load_corpus(decided_by: str) -> Corpus:
         course_ids=courses.tolist(),
         packed=[""] * len(ids),
         noise=[""] * len(ids),
-        decided=((state & (_DECIDED | _FRESH)) == _DECIDED | _FRESH).tolist(),
+        decided=[True] * len(ids),
     )
+    segmenter = segmenter_fingerprint()
     # Nothing more is needed of a review decided by these models with neither a complaint clause nor noise.
-    needed = with_cache(published.exclude(state=_DECIDED | _FRESH), segmenter).order_by("pk")
-    rows = needed.values_list("pk", "tokens__tokens", "tokens__noise", "text_hash", "stale_text")
-    for pk, cached, noise, text_hash, stale_text in rows.iterator(chunk_size=_LOAD_CHUNK):
-        position = int(np.searchsorted(ids, pk))
+    state = (
+        _bit(Q(tokens__pipeline=decided_by), _DECIDED)
+        + _bit(fresh_cache(segmenter), _FRESH)
+        + _bit(Q(tokens__complaint=True), _COMPLAINT)
+        + _bit(Q(tokens__noise__gt=""), _NOISE)
+    )
+    needed = (
+        with_cache(published.annotate(state=state), segmenter)
+        .exclude(state=_DECIDED | _FRESH)
+        .values_list("pk", "state", "tokens__tokens", "tokens__noise", "text_hash", "stale_text")
+    )
+    rows = list(needed.iterator(chunk_size=_LOAD_CHUNK))
+    positions = np.searchsorted(ids, np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
+    for position, (_pk, flags, cached, noise, text_hash, stale_text) in zip(
+        positions.tolist(), rows, strict=True
+    ):
         if stale_text is not None:
             corpus.stale.append((position, stale_text))
         else:
             corpus.packed[position], corpus.noise[position] = cached, noise
-        if not corpus.decided[position]:
+        if flags & (_DECIDED | _FRESH) != _DECIDED | _FRESH:
+            corpus.decided[position] = False
             corpus.hashes[position] = text_hash
     return corpus
 

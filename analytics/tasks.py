@@ -34,26 +34,56 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
 
 
 @shared_task(bind=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
-def extract_signals(self, run_id: int) -> str:
+def extract_signals(self, run_id: int, resume: bool = False) -> str:
     """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
 
-    The models are learned here first when the stored ones will not serve (from a bounded sample); then a
-    group of segment_signal_chunk tasks, one per range of reviews to segment or decide, taken by whichever
-    workers are free; the chunk that completes the set (counted in the database, not in the result
-    backend, so a chunk run twice after its worker died counts once) queues finish_signal_run. With nothing
-    to bring up to date, the final step runs here at once. Eager (.apply()), the same tasks run in this
-    process."""
-    ranges = signal_runs.signal_run_plan(run_id=run_id)
-    if ranges is None:
+    When the stored models will not serve, a group of learn_signal_chunk tasks first segments the sample
+    the new ones learn from, and the chunk that completes that set queues this task again (resume) to learn
+    them. Then a group of segment_signal_chunk tasks, one per range of reviews to segment or decide, taken
+    by whichever workers are free; the chunk that completes the set (counted in the database, not in the
+    result backend, so a chunk run twice after its worker died counts once) queues finish_signal_run. With
+    nothing to bring up to date, the final step runs here at once. Eager (.apply()), the same tasks run in
+    this process."""
+    plan = signal_runs.signal_run_plan(run_id=run_id, resume=resume)
+    if plan is None:
         return "skipped"
-    if not ranges:
-        return signal_runs.signal_run_finish(run_id=run_id).status
-    chunks = group(segment_signal_chunk.si(run_id, first, last) for first, last in ranges)
-    if self.request.is_eager:
-        chunks.apply().get()  # a chunk that failed for good raises here, as it would in a worker's log
+    if plan.learning:
+        work = group(learn_signal_chunk.si(run_id, review_ids) for review_ids in plan.learning)
+    elif plan.chunks:
+        work = group(segment_signal_chunk.si(run_id, first, last) for first, last in plan.chunks)
     else:
-        chunks.apply_async()
+        return signal_runs.signal_run_finish(run_id=run_id).status
+    if self.request.is_eager:
+        work.apply().get()  # a chunk that failed for good raises here, as it would in a worker's log
+    else:
+        work.apply_async()
     return "dispatched"
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=5 * 60,
+    time_limit=6 * 60,
+    max_retries=3,
+    default_retry_delay=2,
+    ignore_result=True,
+)
+def learn_signal_chunk(self, run_id: int, review_ids: list[int]) -> int:
+    """Segment and cache one chunk of the sample a run's new models learn from; the chunk that completes
+    the set queues extract_signals again (resume) to learn them and plan the run's chunks. Delivered again
+    or retried like segment_signal_chunk."""
+    return _chunk(
+        self,
+        run_id,
+        lambda: signal_runs.signal_run_learn_chunk(run_id=run_id, review_ids=review_ids),
+        then=lambda eager: (
+            extract_signals.apply(args=(run_id,), kwargs={"resume": True})
+            if eager
+            else extract_signals.delay(run_id, resume=True)
+        ),
+    )
 
 
 @shared_task(
@@ -72,22 +102,34 @@ def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
     delivered again (late acknowledgement; it queues the final step again if the set was complete, and
     the final step runs once) and one that failed is retried; when the retries are used up the run is
     marked failed."""
+    return _chunk(
+        self,
+        run_id,
+        lambda: signal_runs.signal_run_chunk(run_id=run_id, first=first, last=last),
+        then=lambda eager: (
+            finish_signal_run.apply(args=(run_id,)) if eager else finish_signal_run.delay(run_id)
+        ),
+    )
+
+
+def _chunk(
+    task, run_id: int, work: Callable[[], signal_runs.ChunkOutcome], *, then: Callable[[bool], object]
+):
+    """Run one chunk of a workflow: retried when it fails (the run is failed when the retries are used
+    up); the chunk that completes its set starts the next step (`then`, told whether this runs eagerly)."""
     try:
-        chunk = signal_runs.signal_run_chunk(run_id=run_id, first=first, last=last)
+        chunk = work()
     except Exception as error:
-        if self.request.retries >= self.max_retries:
+        if task.request.retries >= task.max_retries:
             signal_runs.signal_run_fail(run_id=run_id, error=error)
             raise
-        if self.request.is_eager:
+        if task.request.is_eager:
             # Run in this process (.apply()): apply() runs the retry itself when the task returns it, whereas
             # raised (task_eager_propagates) it would end the whole workflow.
-            return self.retry(exc=error, throw=False)
-        raise self.retry(exc=error) from error
+            return task.retry(exc=error, throw=False)
+        raise task.retry(exc=error) from error
     if chunk.completes_run:
-        if self.request.is_eager:
-            finish_signal_run.apply(args=(run_id,))
-        else:
-            finish_signal_run.delay(run_id)
+        then(bool(task.request.is_eager))
     return chunk.segmented
 
 

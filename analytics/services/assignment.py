@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from django.db import transaction
-from django.db.models import Case, Count, F, FloatField, PositiveIntegerField, Value, When
+from django.db.models import Case, Count, F, FloatField, OuterRef, PositiveIntegerField, Subquery, Value, When
+from django.db.models.functions import Cast, Greatest, Round
 
 from analytics import clauses, pipeline
 from analytics.models import (
@@ -50,8 +51,12 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
     models = stored_models()
     segmenter_part = segmenter_fingerprint()
     with transaction.atomic():  # the cache row and the assignment: one commit
+        previous_cluster = ReviewSignal.objects.filter(run=run, review_id=OuterRef("pk")).values("cluster_id")
         review = (
             with_cache(Review.objects.filter(pk=review_id), segmenter_part)
+            .annotate(previous=Subquery(previous_cluster[:1]))
+            # Assignments of one review wait for each other, so the clusters' sizes move by exactly one.
+            .select_for_update(of=("self",))
             .values_list(
                 "rating",
                 "status",
@@ -61,12 +66,14 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
                 "tokens__noise",
                 "tokens__text_hash",
                 "stale_text",
+                "previous",
             )
             .first()
         )
         match = None
+        previous = review[-1] if review is not None else None
         if review is not None and review[1] == Review.Status.PUBLISHED:
-            rating, _status, course_title, cached, made_by, noise, text_hash, stale_text = review
+            rating, _status, course_title, cached, made_by, noise, text_hash, stale_text, _previous = review
             if stale_text is not None:
                 prepared = pipeline.prepare([stale_text], get_segmenter())[0]
                 text_hash = md5(stale_text)
@@ -99,11 +106,6 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
                 )
                 if found is not None:
                     match = (assigner["clusters"][found[0]], found[1])
-        previous = (
-            ReviewSignal.objects.filter(run=run, review_id=review_id)
-            .values_list("cluster_id", flat=True)
-            .first()
-        )
         if match is None:
             if previous is not None:
                 ReviewSignal.objects.filter(run=run, review_id=review_id).delete()
@@ -118,11 +120,22 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
             )
         current = match[0] if match else None
         if current != previous:  # the clusters it left and joined change size
-            recount_clusters(
-                [cluster_id for cluster_id in (previous, current) if cluster_id is not None],
-                complaints=int(run.counts.get("complaints", 0)),
-            )
+            _move_between_clusters(previous, current, complaints=int(run.counts.get("complaints", 0)))
     return assignment
+
+
+def _move_between_clusters(left: int | None, joined: int | None, *, complaints: int) -> None:
+    """One review left cluster `left` and joined `joined` (either None): their sizes move by one and their
+    shares with them, in one update (counting a large cluster's assignments again cost more at a million
+    reviews than assigning the review)."""
+    moves = [(cluster_id, delta) for cluster_id, delta in ((left, -1), (joined, 1)) if cluster_id is not None]
+    size = Case(
+        *(When(pk=pk, then=Greatest(F("size") + delta, 0)) for pk, delta in moves),
+        output_field=PositiveIntegerField(),
+    )
+    SignalCluster.objects.filter(pk__in=[pk for pk, _delta in moves]).update(
+        size=size, share=Round(Cast(size, FloatField()) / max(1, complaints), 4)
+    )
 
 
 def recount_clusters(cluster_ids: list[int], *, complaints: int) -> None:

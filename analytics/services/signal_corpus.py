@@ -1,6 +1,7 @@
 """A run's corpus: the published reviews with their cached clauses, brought up to date.
 
-    ensure_models()  the stored models, or new ones learned from a seeded sample (before a run's chunks)
+    ensure_models()  the stored models, or new ones learned from a seeded sample (before a run's chunks;
+                    models_to_learn, segment_for_learning, learn_models are its steps for a workflow)
     outdated_review_ids(models), update_range(first, last, models)
                     what a run's chunks bring up to date: segment what is stale (noise gate first), decide
                     the clauses `models` has not decided, cache it all
@@ -139,16 +140,59 @@ class Update:
 
 def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[SignalModels, Update]:
     """The models a run decides with: the stored ones, or, when none is usable or the corpus has grown or
-    shrunk enough since (needs_training), new ones learned from a seeded sample of the published reviews.
-    The sample's stale reviews are segmented and cached on the way (decisions pending), so the chunks only
-    decide them. A run calls this once, before its chunks: every chunk decides with the same models."""
+    shrunk enough since (needs_training), new ones learned from a seeded sample of the published reviews
+    (models_to_learn). The sample's stale reviews are segmented and cached on the way (decisions pending;
+    a workflow has its chunks do that first: segment_for_learning), so the chunks only decide them. A run
+    calls this once, before its chunks: every chunk decides with the same models."""
+    sample = models_to_learn()
+    if sample is None:
+        models = stored_models()
+        assert models is not None
+        return models, Update()
+    return learn_models(*sample, progress=progress)
+
+
+def models_to_learn() -> tuple[list[int], int] | None:
+    """None when the stored models serve; else the ids of the sample of published reviews new models are to
+    learn from (training_sample), and the number of published reviews."""
     published = Review.objects.filter(status=Review.Status.PUBLISHED)
     models = stored_models()
     if models is not None and not needs_training(models, published.count()):
-        return models, Update()
-    corpus = list(published.order_by("pk").values_list("pk", "rating"))
+        return None
+    ids, ratings = int_columns(published.order_by("pk").values_list("pk", "rating")).T
+    return ids[training_sample(ratings.tolist())].tolist(), len(ids)
+
+
+def stale_reviews(review_ids: Sequence[int]) -> list[int]:
+    """Those of the published reviews `review_ids` whose cached clauses are stale or missing, in order."""
+    stale: list[int] = []
+    for start in range(0, len(review_ids), BATCH):
+        rows = with_cache(
+            Review.objects.filter(status=Review.Status.PUBLISHED, pk__in=review_ids[start : start + BATCH]),
+            segmenter_fingerprint(),
+        ).filter(stale_text__isnull=False)
+        stale.extend(rows.order_by("pk").values_list("pk", flat=True))
+    return stale
+
+
+def segment_for_learning(review_ids: Sequence[int]) -> int:
+    """Segment and cache (decisions pending) those of reviews `review_ids` whose cache is stale, as a chunk
+    of the models' sample before they are learned; how many. Idempotent: what is fresh is skipped."""
+    rows = list(
+        with_cache(Review.objects.filter(pk__in=review_ids), segmenter_fingerprint())
+        .filter(stale_text__isnull=False)
+        .values_list("pk", "rating", "text_hash", "stale_text")
+    )
+    _segment_and_store(rows, made_by=segmenter_fingerprint())
+    return len(rows)
+
+
+def learn_models(
+    sample: Sequence[int], corpus_size: int, *, progress: Callable[[int, str], None] | None = None
+) -> tuple[SignalModels, Update]:
+    """Learn the models from the reviews `sample` (segmenting those still stale) and store them."""
+    published = Review.objects.filter(status=Review.Status.PUBLISHED)
     segmenter_part = segmenter_fingerprint()
-    sample = [corpus[position][0] for position in training_sample([rating for _pk, rating in corpus])]
     reviews: list[list[Clause]] = []
     ratings: list[int] = []
     segmented = 0
@@ -166,14 +210,14 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
             ratings.append(rating)
         if progress is not None:
             progress(2, _("Learning the platform's language"))
-    models = train_and_store(reviews, ratings, corpus_size=len(corpus))
+    models = train_and_store(reviews, ratings, corpus_size=corpus_size)
     return models, Update(segmented=segmented, trained=True)
 
 
 def outdated_review_ids(models: SignalModels) -> list[int]:
     """The published reviews whose cached clauses are stale (or missing) or were not decided by `models`,
     in primary-key order: the reviews a run's chunks bring up to date."""
-    return list(_outdated(Review.objects.all(), models).values_list("pk", flat=True))
+    return int_columns(_outdated(Review.objects.all(), models).values_list("pk"))[:, 0].tolist()
 
 
 def update_range(first: int, last: int, models: SignalModels) -> Update:

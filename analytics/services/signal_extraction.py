@@ -54,6 +54,9 @@ GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFI
 
 _LEARNED_TERMS = 20
 
+# What a run's counts keep of its workflow's chunks.
+_CHUNK_COUNTS = ("learning", "learning_done", "chunks", "chunks_done")
+
 
 class SignalRunAbandoned(Exception):
     """The run was given up (marked failed) by someone else while this worker was still on it."""
@@ -166,7 +169,11 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     mark = time.monotonic()
     so_far = run.counts or {}  # the plan's and the chunks' share of the work
     counts = {
-        **{key: so_far[key] for key in ("chunks", "chunks_done") if key in so_far},
+        **{
+            key: so_far[key]
+            for key in ("learning", "learning_done", "chunks", "chunks_done")
+            if key in so_far
+        },
         **result.counts,
         "noise": sum(report["noise"].values()),
         "rating_mismatch": corpus.counts["rating_mismatch"],

@@ -14,17 +14,27 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from threadpoolctl import threadpool_limits
 
 from analytics import jobs
 from analytics.models import SignalRun
-from analytics.services.signal_corpus import ensure_models, outdated_review_ids, update_range
+from analytics.services.signal_corpus import (
+    Update,
+    ensure_models,
+    models_to_learn,
+    outdated_review_ids,
+    segment_for_learning,
+    stale_reviews,
+    update_range,
+)
 from analytics.services.signal_extraction import (
     SignalRunAbandoned,
     cyclic_gc_paused,
     execute_signal_run,
     progress_writer,
 )
+from analytics.services.token_cache import commit_without_waiting
 from analytics.services.training import stored_models
 from analytics.signals import Parameters
 
@@ -36,8 +46,9 @@ logger = logging.getLogger(__name__)
 WORKFLOW = "workflow"
 
 
-# In a running run's counts: the first primary key of each chunk done, so that a chunk run twice counts once.
-_CHUNKS_FINISHED = "chunks_finished"
+# In a running run's counts: the plan was made again after the learning chunks (it is made once).
+# ("<phase>_finished" holds the first review id of each chunk done, so that a chunk run twice counts once.)
+_RESUMED = "resumed"
 
 
 def signal_run_start(
@@ -169,53 +180,118 @@ def _claim_signal_run(run_id: int, *, worker: str = "", take_over: bool = False)
         return run
 
 
-def signal_run_plan(*, run_id: int) -> list[tuple[int, int]] | None:
-    """Start a run as a workflow: claim it, learn the models first if the stored ones will not serve (from
-    a bounded sample), and split the reviews to bring up to date into chunks of consecutive primary keys,
-    [(first, last), ...], for signal_run_chunk. None when the run is finished or a live worker has it.
+@dataclass(frozen=True)
+class Plan:
+    """What a run's workflow does next: segment the models' sample (`learning`: lists of review ids, one
+    per task), after which the plan is made again (resume=True) and the models learned; or bring the reviews
+    up to date (`chunks`: ranges of primary keys); with neither, the final step follows at once."""
 
-    The chunk counts go to the run's counts ("chunks", "chunks_done") and its progress."""
-    run = _claim_signal_run(run_id, worker=WORKFLOW)
+    learning: list[list[int]]
+    chunks: list[tuple[int, int]]
+
+
+def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
+    """Start a run as a workflow: claim it, and when the stored models will not serve, plan the chunks that
+    segment the sample the new ones learn from; otherwise (or resumed once those chunks are done: resume)
+    learn the models if needed (from the sample, now cached) and split the reviews to bring up to date into
+    chunks of consecutive primary keys, [(first, last), ...], for signal_run_chunk. None when the run is
+    finished, a live worker has it, or it was resumed already.
+
+    The chunk counts go to the run's counts ("learning", "learning_done", "chunks", "chunks_done") and its
+    progress."""
+    run = _resume_signal_run(run_id) if resume else _claim_signal_run(run_id, worker=WORKFLOW)
     if run is None:
         return None
+    # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the chunks
+    # write stays fresh.
+    size = max(1, settings.SIGNAL_RUN_CHUNK_SIZE)
+    counts = dict(run.counts or {}) if resume else {"segmented": 0, "decided": 0, "trained": 0}
     try:
         with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1), cyclic_gc_paused():
+            learning = None if resume else models_to_learn()
+            if learning is not None:
+                stale = stale_reviews(learning[0])
+                if len(stale) > size:  # worth sharing out: the workers segment it, then the models learn
+                    batches = [stale[start : start + size] for start in range(0, len(stale), size)]
+                    _write_plan(run_id, {**counts, "learning": len(batches), "learning_done": 0}, "learning")
+                    return Plan(learning=batches, chunks=[])
             models, update = ensure_models(progress_writer(run_id))
             ids = outdated_review_ids(models)
-            # Small enough that a chunk lost with its worker costs little to run again and the heartbeat the
-            # chunks write stays fresh.
-            size = max(1, settings.SIGNAL_RUN_CHUNK_SIZE)
             ranges = [
                 (ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)
             ]
-            SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
-                counts={
-                    "chunks": len(ranges),
-                    "chunks_done": 0,
-                    "segmented": update.segmented,
-                    "decided": 0,
-                    "trained": int(update.trained),
-                },
-                progress=3,
-                step=_chunk_step(0, len(ranges)),
-                heartbeat_at=timezone.now(),
+            counts.update(
+                chunks=len(ranges),
+                chunks_done=0,
+                segmented=int(counts.get("segmented", 0)) + update.segmented,
+                trained=int(update.trained),
             )
+            _write_plan(run_id, counts, "chunks")
     except BaseException as error:
         signal_run_fail(run_id=run_id, error=error)
         raise
-    return ranges
+    return Plan(learning=[], chunks=ranges)
 
 
-def _chunk_step(done: int, total: int) -> str:
-    return _("Segmenting %(done)d/%(total)d") % {"done": done, "total": total}
+def _resume_signal_run(run_id: int) -> SignalRun | None:
+    """The run, for its plan to be made again once its learning chunks are done; None when it is not the
+    workflow's any more or was resumed already (the last chunk delivered twice queues this twice)."""
+    with transaction.atomic():
+        run = SignalRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != SignalRun.Status.RUNNING or run.worker != WORKFLOW:
+            return None
+        if run.counts.get(_RESUMED):
+            return None
+        run.counts = {**run.counts, _RESUMED: True}
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["counts", "heartbeat_at"])
+        return run
+
+
+def _write_plan(run_id: int, counts: dict, phase: str) -> None:
+    SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
+        counts=counts,
+        progress=_PHASES[phase].start,
+        step=_PHASES[phase].step(0, counts[phase]),
+        heartbeat_at=timezone.now(),
+    )
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """A kind of chunk: where its share of the progress bar starts and how far it goes, and its step."""
+
+    start: int
+    width: int
+    label: str
+
+    def step(self, done: int, total: int) -> str:
+        return _(self.label) % {"done": done, "total": total}
+
+
+_PHASES = {
+    "learning": _Phase(2, 8, gettext_noop("Learning the platform's language %(done)d/%(total)d")),
+    "chunks": _Phase(10, 33, gettext_noop("Segmenting %(done)d/%(total)d")),
+}
 
 
 @dataclass(frozen=True)
 class ChunkOutcome:
     segmented: int
     # This chunk made the set of the run's chunks complete (or found it complete, delivered again): the
-    # caller queues the final step.
+    # caller queues the next step.
     completes_run: bool
+
+
+def signal_run_learn_chunk(*, run_id: int, review_ids: list[int]) -> ChunkOutcome:
+    """Segment and cache (decisions pending) one chunk of the sample the run's models will learn from, and
+    mark it done; the chunk that completes the set tells the caller to make the plan again (resume).
+    Idempotent, like signal_run_chunk."""
+    if not _running(run_id):
+        return ChunkOutcome(0, completes_run=False)
+    with threadpool_limits(limits=1), cyclic_gc_paused():
+        segmented = segment_for_learning(review_ids)
+    return _chunk_done(run_id, "learning", review_ids[0], Update(segmented=segmented))
 
 
 def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
@@ -223,30 +299,40 @@ def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
     run's models, cached) and mark the chunk done. Idempotent: a chunk delivered again after it finished
     (its worker died before acknowledging it) counts once. Nothing is done when the run is no longer
     running (it was given up)."""
-    if not SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).update(
-        heartbeat_at=timezone.now()
-    ):
+    if not _running(run_id):
         return ChunkOutcome(0, completes_run=False)
     models = stored_models()
     if models is None:
         raise RuntimeError("the run's models are gone: the run must start again")
     with threadpool_limits(limits=1), cyclic_gc_paused():
         update = update_range(first, last, models)
+    return _chunk_done(run_id, "chunks", first, update)
+
+
+def _running(run_id: int) -> bool:
+    """Whether the run is still running (not given up); a chunk's end writes its heartbeat."""
+    return SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING).exists()
+
+
+def _chunk_done(run_id: int, phase: str, key: int, update: Update) -> ChunkOutcome:
+    """Count chunk `key` of `phase` done (once, however often it is delivered) with what it did."""
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+        commit_without_waiting()
         run = SignalRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status != SignalRun.Status.RUNNING:
             return ChunkOutcome(update.segmented, completes_run=False)
         counts = run.counts
-        total = int(counts.get("chunks", 0))
-        finished = set(counts.get(_CHUNKS_FINISHED, []))
-        if first not in finished:
-            finished.add(first)
+        total = int(counts.get(phase, 0))
+        finished = set(counts.get(f"{phase}_finished", []))
+        if key not in finished:
+            finished.add(key)
             counts["segmented"] = counts.get("segmented", 0) + update.segmented
             counts["decided"] = counts.get("decided", 0) + update.decided
         done = len(finished)
-        run.counts = {**counts, "chunks_done": done, _CHUNKS_FINISHED: sorted(finished)}
-        run.progress = max(run.progress, 3 + int(40 * done / max(total, 1)))
-        run.step = _chunk_step(done, total)
+        run.counts = {**counts, f"{phase}_done": done, f"{phase}_finished": sorted(finished)}
+        shown = _PHASES[phase]
+        run.progress = max(run.progress, shown.start + int(shown.width * done / max(total, 1)))
+        run.step = shown.step(done, total)
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["counts", "progress", "step", "heartbeat_at"])
         # Still the workflow's (no final step has taken it over yet) and every chunk is in.
@@ -271,15 +357,19 @@ def signal_run_finish(*, run_id: int) -> SignalRun:
 def signal_run_execute(*, run_id: int) -> SignalRun:
     """Execute one extraction run in this process (no worker configured; `manage.py extract_signals`): the
     workflow's steps one after another, the chunks in order."""
-    ranges = signal_run_plan(run_id=run_id)
-    if ranges is None:
-        return SignalRun.objects.get(pk=run_id)
-    for first, last in ranges:
-        try:
+    plan = signal_run_plan(run_id=run_id)
+    try:
+        if plan is not None and plan.learning:
+            for review_ids in plan.learning:
+                signal_run_learn_chunk(run_id=run_id, review_ids=review_ids)
+            plan = signal_run_plan(run_id=run_id, resume=True)
+        if plan is None:
+            return SignalRun.objects.get(pk=run_id)
+        for first, last in plan.chunks:
             signal_run_chunk(run_id=run_id, first=first, last=last)
-        except BaseException as error:
-            signal_run_fail(run_id=run_id, error=error)
-            raise
+    except BaseException as error:
+        signal_run_fail(run_id=run_id, error=error)
+        raise
     return signal_run_finish(run_id=run_id)
 
 

@@ -50,12 +50,8 @@ def store(
     not merged; a row that appeared meanwhile fails the insert, and the caller's transaction with it.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        # The cache is derived data: its transaction need not wait for the disk (a run's chunks commit
-        # hundreds of times). A crash loses at most the last moments of cache writes, which the next run
-        # redoes; the database stays consistent. Only this transaction is affected.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # The cache is derived data: a crash may lose the last moments of it, which the next run redoes.
+    commit_without_waiting()
     insert_rows(
         ReviewTokens,
         CACHE_FIELDS,
@@ -65,6 +61,18 @@ def store(
         ),
         update_on_conflict=() if new else CACHE_FIELDS[1:],
     )
+
+
+def commit_without_waiting() -> None:
+    """Let the current transaction commit without waiting for its write to reach the disk (PostgreSQL's
+    synchronous_commit, for this transaction only). A run's chunks commit hundreds of times, and each wait
+    cost several milliseconds here. A crash of the database can then lose the last moments of such commits
+    (never half of one: the database stays consistent), so it is for what can be done again: cached
+    clauses, a chunk's count (its run then stops and is marked failed as stalled). Outside a transaction,
+    and on other databases, nothing changes."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def md5(text: str) -> str:
@@ -110,11 +118,13 @@ def insert_rows(
             by_copy = len(rows) >= _COPY_UPSERT_FROM
         if not by_copy:
             placeholders = ", ".join(["%s"] * len(fields))
-            # Django takes any iterable of rows (a generator keeps memory flat); its stubs ask for a Sequence.
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}",
-                cast("Sequence[Sequence[Any]]", rows),
-            )
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflict}"
+            if isinstance(rows, list) and len(rows) == 1:
+                cursor.execute(sql, rows[0])  # one new review's row: one round trip, no batch set-up
+            else:
+                # Django takes any iterable of rows (a generator keeps memory flat); its stubs ask for a
+                # Sequence.
+                cursor.executemany(sql, cast("Sequence[Sequence[Any]]", rows))
         elif not conflict:
             # Raw COPY errors reach callers as Django's (IntegrityError for a row that exists).
             with connection.wrap_database_errors, raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:

@@ -370,6 +370,11 @@ def test_it_assigns_a_new_review_to_the_current_signals_right_away(seeded):
     review.save()
     assert assignment.signal_review_assign(review_id=review.pk) is None
     assert not ReviewSignal.objects.filter(review=review).exists()
+    # Assigned again (the task can run twice), it is not counted twice; leaving, it is counted out.
+    assert assignment.signal_review_assign(review_id=review.pk) is None
+    left = SignalCluster.objects.get(pk=assigned.cluster_id)
+    assert left.size == cluster.size - 1 == ReviewSignal.objects.filter(cluster=cluster).count()
+    assert left.share == round(left.size / run.counts["complaints"], 4)
 
 
 def test_it_seeds_the_shipped_signals_once_and_keeps_admin_edits():

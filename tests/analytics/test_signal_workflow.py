@@ -151,8 +151,23 @@ def test_extract_signals_without_a_worker_runs_the_workflow_here(seeded):
 def test_a_chunk_delivered_again_counts_once_and_the_final_step_runs_once(seeded, monkeypatch):
     labels = make_corpus()
     pk = _start()
-    ranges = signal_runs.signal_run_plan(run_id=pk)
-    assert ranges is not None and len(ranges) >= 3
+    plan = signal_runs.signal_run_plan(run_id=pk)
+    # No models yet: the workers segment the sample they learn from first, chunk by chunk.
+    assert plan is not None and not plan.chunks and len(plan.learning) >= 2
+    learned = [signal_runs.signal_run_learn_chunk(run_id=pk, review_ids=ids) for ids in plan.learning]
+    assert [outcome.completes_run for outcome in learned] == [False] * (len(learned) - 1) + [True]
+    again = signal_runs.signal_run_learn_chunk(run_id=pk, review_ids=plan.learning[0])
+    assert again.completes_run and again.segmented == 0
+    run = SignalRun.objects.get(pk=pk)
+    assert run.counts["learning_done"] == run.counts["learning"] == len(plan.learning)
+    assert run.counts["segmented"] == sum(outcome.segmented for outcome in learned) > 0
+    # The last one's resume learns the models and plans the chunks, once (it may be queued twice).
+    plan = signal_runs.signal_run_plan(run_id=pk, resume=True)
+    assert signal_runs.signal_run_plan(run_id=pk, resume=True) is None
+    assert plan is not None and not plan.learning
+    assert SignalRun.objects.get(pk=pk).counts["trained"] == 1
+    ranges = plan.chunks
+    assert len(ranges) >= 3
     first, *rest = ranges
     assert not signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1]).completes_run
     # The worker died before acknowledging it: the same chunk comes again and must not count as a second one.

@@ -163,18 +163,6 @@ def models_to_learn() -> tuple[list[int], int] | None:
     return ids[training_sample(ratings.tolist())].tolist(), len(ids)
 
 
-def stale_reviews(review_ids: Sequence[int]) -> list[int]:
-    """Those of the published reviews `review_ids` whose cached clauses are stale or missing, in order."""
-    stale: list[int] = []
-    for start in range(0, len(review_ids), BATCH):
-        rows = with_cache(
-            Review.objects.filter(status=Review.Status.PUBLISHED, pk__in=review_ids[start : start + BATCH]),
-            segmenter_fingerprint(),
-        ).filter(stale_text__isnull=False)
-        stale.extend(rows.order_by("pk").values_list("pk", flat=True))
-    return stale
-
-
 def segment_for_learning(review_ids: Sequence[int]) -> int:
     """Segment and cache (decisions pending) those of reviews `review_ids` whose cache is stale, as a chunk
     of the models' sample before they are learned; how many. Idempotent: what is fresh is skipped."""

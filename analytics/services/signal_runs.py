@@ -25,7 +25,6 @@ from analytics.services.signal_corpus import (
     models_to_learn,
     outdated_review_ids,
     segment_for_learning,
-    stale_reviews,
     update_range,
 )
 from analytics.services.signal_extraction import (
@@ -209,12 +208,13 @@ def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
     try:
         with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1), cyclic_gc_paused():
             learning = None if resume else models_to_learn()
-            if learning is not None:
-                stale = stale_reviews(learning[0])
-                if len(stale) > size:  # worth sharing out: the workers segment it, then the models learn
-                    batches = [stale[start : start + size] for start in range(0, len(stale), size)]
-                    _write_plan(run_id, {**counts, "learning": len(batches), "learning_done": 0}, "learning")
-                    return Plan(learning=batches, chunks=[])
+            if learning is not None and len(learning[0]) > size:
+                # Worth sharing out: the workers segment the sample (what is fresh in the cache they skip),
+                # then the models learn from it.
+                sample = learning[0]
+                batches = [sample[start : start + size] for start in range(0, len(sample), size)]
+                _write_plan(run_id, {**counts, "learning": len(batches), "learning_done": 0}, "learning")
+                return Plan(learning=batches, chunks=[])
             models, update = ensure_models(progress_writer(run_id))
             ids = outdated_review_ids(models)
             ranges = [

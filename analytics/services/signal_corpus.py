@@ -160,7 +160,7 @@ def models_to_learn() -> tuple[list[int], int] | None:
     if models is not None and not needs_training(models, published.count()):
         return None
     ids, ratings = int_columns(published.order_by("pk").values_list("pk", "rating")).T
-    return ids[training_sample(ratings.tolist())].tolist(), len(ids)
+    return ids[training_sample(ratings)].tolist(), len(ids)
 
 
 def segment_for_learning(review_ids: Sequence[int]) -> int:
@@ -323,7 +323,7 @@ def _decide_and_store(rows: Sequence[_Row], models: SignalModels) -> list[tuple[
     return out
 
 
-def training_sample(ratings: Sequence[int | None]) -> list[int]:
+def training_sample(ratings: Sequence[int | None] | np.ndarray) -> list[int]:
     """Positions of the reviews the models learn from (`ratings`: every review's, in corpus order): all of
     them, or a seeded sample in corpus order. The sample keeps the low-rated reviews, up to half of it: they
     are the complaint examples the model learns from, a small minority on most platforms (2 % of the real
@@ -332,8 +332,13 @@ def training_sample(ratings: Sequence[int | None]) -> list[int]:
     if size <= limit:
         return list(range(size))
     rng = np.random.default_rng(0)
-    low = np.flatnonzero([rating is not None and rating <= LOW_RATING for rating in ratings])
-    others = np.setdiff1d(np.arange(size), low)
+    rated = (
+        ratings.astype(np.int64)
+        if isinstance(ratings, np.ndarray)
+        else np.array([-1 if rating is None else rating for rating in ratings], dtype=np.int64)
+    )
+    is_low = (rated >= 0) & (rated <= LOW_RATING)
+    low, others = np.flatnonzero(is_low), np.flatnonzero(~is_low)
     keep = min(len(low), max(limit // 2, limit - len(others)))  # more only when the others run out
     if keep < len(low):
         low = rng.choice(low, keep, replace=False)

@@ -31,7 +31,7 @@ from analytics.models import (
 from analytics.services.assignment import recount_clusters
 from analytics.services.scores import scores_recompute_soon
 from analytics.services.signal_corpus import bring_up_to_date, ensure_models, load_corpus
-from analytics.services.token_cache import insert_rows
+from analytics.services.token_cache import insert_rows, refresh_statistics
 from analytics.services.training import decisions_id
 from analytics.signals import (
     ExtractionResult,
@@ -53,6 +53,9 @@ GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFI
 
 
 _LEARNED_TERMS = 20
+
+# Chunks that wrote at least this many cache rows make the final step refresh the cache's statistics.
+_ANALYZE_AFTER = 10_000
 
 # What a run's counts keep of its workflow's chunks.
 _CHUNK_COUNTS = ("learning", "learning_done", "chunks", "chunks_done")
@@ -122,6 +125,10 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
         models, learned = ensure_models(progress)
         learning = time.monotonic() - started
         mark = time.monotonic()
+        if int((run.counts or {}).get("decided", 0)) >= _ANALYZE_AFTER:
+            # The chunks rewrote much of the cache: its statistics are refreshed first, or the database may
+            # plan the load's join of every review with it for a table it believes small.
+            refresh_statistics()
         corpus = load_corpus(decisions_id(models))
         timings["load"] = round(time.monotonic() - mark, 3)
 

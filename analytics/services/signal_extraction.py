@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from analytics.models import (
     ACTIVE_RUN_STATUSES,
     ReviewSignal,
+    ReviewTokens,
     SignalAssigner,
     SignalCluster,
     SignalDefinition,
@@ -53,9 +54,6 @@ GUIDED_STATUSES = (SignalDefinition.Status.SEEDED, SignalDefinition.Status.CONFI
 
 
 _LEARNED_TERMS = 20
-
-# Chunks that wrote at least this many cache rows make the final step refresh the cache's statistics.
-_ANALYZE_AFTER = 10_000
 
 # What a run's counts keep of its workflow's chunks.
 _CHUNK_COUNTS = ("learning", "learning_done", "chunks", "chunks_done")
@@ -125,10 +123,8 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
         models, learned = ensure_models(progress)
         learning = time.monotonic() - started
         mark = time.monotonic()
-        if int((run.counts or {}).get("decided", 0)) >= _ANALYZE_AFTER:
-            # The chunks rewrote much of the cache: its statistics are refreshed first, or the database may
-            # plan the load's join of every review with it for a table it believes small.
-            refresh_statistics()
+        # The chunks may have rewritten much of the cache: the load joins every review with it.
+        refresh_statistics(ReviewTokens, Review)
         corpus = load_corpus(decisions_id(models))
         timings["load"] = round(time.monotonic() - mark, 3)
 

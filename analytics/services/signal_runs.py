@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from threadpoolctl import threadpool_limits
 
 from analytics import jobs
-from analytics.models import SignalRun
+from analytics.models import ReviewTokens, SignalRun
 from analytics.services.signal_corpus import (
     Update,
     ensure_models,
@@ -33,9 +33,10 @@ from analytics.services.signal_extraction import (
     execute_signal_run,
     progress_writer,
 )
-from analytics.services.token_cache import commit_without_waiting
+from analytics.services.token_cache import commit_without_waiting, refresh_statistics
 from analytics.services.training import stored_models
 from analytics.signals import Parameters
+from reviews.models import Review
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,8 @@ def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
     counts = dict(run.counts or {}) if resume else {"segmented": 0, "decided": 0, "trained": 0}
     try:
         with translation.override(settings.LANGUAGE_CODE), threadpool_limits(limits=1), cyclic_gc_paused():
+            # After a large import, or the learning chunks' writes: the plan reads every review.
+            refresh_statistics(Review, ReviewTokens)
             learning = None if resume else models_to_learn()
             if learning is not None and len(learning[0]) > size:
                 # Worth sharing out: the workers segment the sample (what is fresh in the cache they skip),

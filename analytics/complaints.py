@@ -60,13 +60,19 @@ def _presence(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> 
 
 def _weight_sums(rows: np.ndarray, columns: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Per row (clause) of n, the sum of the weights of its distinct columns (features; -1: none): the
-    product of _presence() and the weights, added in the same order, without building the matrix (for
-    one new review that cost more than the rest of deciding it)."""
-    if not len(weights):
-        return np.zeros(n)
+    product of _presence() and the weights. A few clauses (one new review) skip the sparse matrix, whose
+    set-up cost more than the rest of deciding them; the sums are added in the same order either way, so
+    they are the same to the last bit."""
+    if len(columns) > _SMALL_BATCH or not len(weights):
+        product: np.ndarray = _presence(rows, columns, (n, len(weights))) @ weights
+        return product
     known = columns >= 0
     keys = np.unique(rows[known] * len(weights) + columns[known])
     return np.bincount(keys // len(weights), weights=weights[keys % len(weights)], minlength=n)
+
+
+# Tokens up to which _weight_sums sorts instead of building a sparse matrix (sorting grows as n log n).
+_SMALL_BATCH = 2000
 
 
 @dataclass(frozen=True)

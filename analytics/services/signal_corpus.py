@@ -5,7 +5,7 @@
     outdated_review_ids(models), update_range(first, last, models)
                     what a run's chunks bring up to date: segment what is stale (noise gate first), decide
                     the clauses `models` has not decided, cache it all
-    load_corpus()   every review's ids, rating, month and course as arrays, and the cached clauses the run needs
+    load_corpus()   every review's id, rating, month and course, and the cached clauses the run needs
     bring_up_to_date(corpus, models)
                     the final step's catch-up on what changed since the chunks ran, and the noise counts
 

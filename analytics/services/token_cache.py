@@ -1,5 +1,6 @@
-"""The ReviewTokens cache: which reviews' cached clauses are stale, storing a batch of them, and the bulk
-row writer and integer-column reader (COPY on PostgreSQL) the runs use."""
+"""The ReviewTokens cache: which reviews' cached clauses are stale, storing a batch of them, and the bulk row
+writer (COPY on PostgreSQL) and integer-column reader the runs use; commits that need not wait for the disk
+and the tables' statistics."""
 
 from __future__ import annotations
 

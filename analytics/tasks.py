@@ -60,7 +60,9 @@ def extract_signals(self, run_id: int, resume: bool = False) -> str:
     return "dispatched"
 
 
-@shared_task(
+# The workflow's chunk tasks: acknowledged only when done (a chunk whose worker died is delivered again),
+# retried when they fail.
+_chunk_task = shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -70,6 +72,9 @@ def extract_signals(self, run_id: int, resume: bool = False) -> str:
     default_retry_delay=2,
     ignore_result=True,
 )
+
+
+@_chunk_task
 def learn_signal_chunk(self, run_id: int, review_ids: list[int]) -> int:
     """Segment and cache one chunk of the sample a run's new models learn from; the chunk that completes
     the set queues extract_signals again (resume) to learn them and plan the run's chunks. Delivered again
@@ -86,16 +91,7 @@ def learn_signal_chunk(self, run_id: int, review_ids: list[int]) -> int:
     )
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=5 * 60,
-    time_limit=6 * 60,
-    max_retries=3,
-    default_retry_delay=2,
-    ignore_result=True,
-)
+@_chunk_task
 def segment_signal_chunk(self, run_id: int, first: int, last: int) -> int:
     """Segment, decide and cache one chunk of a run's reviews (primary keys first..last); the chunk that
     completes the run's set queues the final step. Idempotent: a chunk that died with its worker is

@@ -105,18 +105,15 @@ def prepare(texts: list[str], ratings: list[int], labelled: list[LabelledClause]
     prepared = pipeline.prepare(texts, text.get_segmenter())
     reviews = [item.clauses for item in prepared]
     model, vectors = pipeline.train_models(reviews, ratings, labelled)
-    return Prepared(_decided(reviews, ratings, model), (model, vectors))
+    decided = pipeline.decide(reviews, ratings, model)
+    return Prepared([clauses.pack(review) for review in decided], (model, vectors))
 
 
 def decide_all(texts: list[str], ratings: list[int], model: ComplaintModel) -> list[str]:
-    """A cold run's corpus with models already learned: noise gate and clauses, then decisions."""
-    prepared = pipeline.prepare(texts, text.get_segmenter())
-    return _decided([item.clauses for item in prepared], ratings, model)
-
-
-def _decided(reviews: list, ratings: list[int], model: ComplaintModel) -> list[str]:
-    """Each review's clauses decided by `model`, in the packed form the token cache keeps."""
-    return [clauses.pack(review) for review in pipeline.decide(reviews, ratings, model)]
+    """A cold run's corpus with models already learned: noise gate and clauses, then decisions, as one
+    batch (what a run's chunks do)."""
+    prepared = pipeline.prepare_batch(texts, text.get_segmenter())
+    return pipeline.decide_batch(prepared.batch, ratings, model)
 
 
 def run(

@@ -172,11 +172,7 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
     mark = time.monotonic()
     so_far = run.counts or {}  # the plan's and the chunks' share of the work
     counts = {
-        **{
-            key: so_far[key]
-            for key in ("learning", "learning_done", "chunks", "chunks_done")
-            if key in so_far
-        },
+        **{key: so_far[key] for key in _CHUNK_COUNTS if key in so_far},
         **result.counts,
         "noise": sum(report["noise"].values()),
         "rating_mismatch": corpus.counts["rating_mismatch"],

@@ -4,7 +4,6 @@ and the tables' statistics."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -93,11 +92,6 @@ def refresh_statistics(*tables: type[models.Model]) -> None:
         )
         for (name,) in cursor.fetchall():
             cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
-
-
-def md5(text: str) -> str:
-    """The digest the database's MD5() gives for the same text (its UTF-8 bytes, in hex)."""
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _column(model: type[models.Model], name: str) -> str:

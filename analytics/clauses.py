@@ -180,12 +180,15 @@ def read(packed: Sequence[str]) -> Batch:
     return Batch(tokens, bounds, np.flatnonzero(is_marker), np.cumsum(is_marker) - 1)
 
 
-def write(batch: Batch, complaint: Sequence[bool]) -> list[str]:
-    """The packed reviews of a batch with each clause's complaint decision replaced by `complaint`."""
-    tokens = list(batch.tokens)
-    for position, decided in zip(batch.markers.tolist(), complaint, strict=True):
-        marker = tokens[position]
-        tokens[position] = _MARKED[marker] if decided else _UNMARKED[marker]
+def write(batch: Batch, complaint: Sequence[bool] | None = None) -> list[str]:
+    """The packed reviews of a batch, with each clause's complaint decision replaced by `complaint` (kept
+    as it is without)."""
+    tokens = batch.tokens
+    if complaint is not None:
+        tokens = list(tokens)
+        for position, decided in zip(batch.markers.tolist(), complaint, strict=True):
+            marker = tokens[position]
+            tokens[position] = _MARKED[marker] if decided else _UNMARKED[marker]
     bounds = batch.bounds.tolist()
     return [" ".join(tokens[start:end]) for start, end in zip(bounds, bounds[1:], strict=False)]
 

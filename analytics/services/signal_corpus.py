@@ -167,7 +167,7 @@ def segment_for_learning(review_ids: Sequence[int]) -> int:
     """Segment and cache (decisions pending) those of reviews `review_ids` whose cache is stale, as a chunk
     of the models' sample before they are learned; how many. Idempotent: what is fresh is skipped."""
     rows = list(
-        with_cache(Review.objects.filter(pk__in=review_ids), segmenter_fingerprint())
+        with_cache(Review.objects.all(), segmenter_fingerprint(), keys=review_ids)
         .filter(stale_text__isnull=False)
         .values_list("pk", "rating", "text_hash", "stale_text")
     )
@@ -186,15 +186,15 @@ def learn_models(
     segmented = 0
     for start in range(0, len(sample), BATCH):
         rows = list(
-            with_cache(published.filter(pk__in=sample[start : start + BATCH]), segmenter_part)
+            with_cache(published, segmenter_part, keys=sample[start : start + BATCH])
             .order_by("pk")
-            .values_list("pk", "rating", "text_hash", "tokens__tokens", "stale_text")
+            .values_list("pk", "rating", "text_hash", "cached_tokens", "stale_text")
         )
         stale = [(pk, rating, digest, text) for pk, rating, digest, _cached, text in rows if text is not None]
         fresh = _segment_and_store(stale, made_by=segmenter_part)
         segmented += len(stale)
         for pk, rating, _hash, cached, _text in rows:
-            reviews.append(fresh[pk] if pk in fresh else clauses.unpack(cached))
+            reviews.append(clauses.unpack(fresh[pk] if pk in fresh else cached))
             ratings.append(rating)
         if progress is not None:
             progress(2, _("Learning the platform's language"))
@@ -205,7 +205,7 @@ def learn_models(
 def outdated_review_ids(models: SignalModels) -> list[int]:
     """The published reviews whose cached clauses are stale (or missing) or were not decided by `models`,
     in primary-key order: the reviews a run's chunks bring up to date."""
-    return int_columns(_outdated(Review.objects.all(), models).values_list("pk"))[:, 0].tolist()
+    return int_columns(_outdated(models).values_list("pk"))[:, 0].tolist()
 
 
 def update_range(first: int, last: int, models: SignalModels) -> Update:
@@ -213,20 +213,23 @@ def update_range(first: int, last: int, models: SignalModels) -> Update:
     (noise gate first), decide every clause not decided by `models`, cache the result. Idempotent: what an
     earlier call cached is fresh and decided now, and skipped."""
     rows = list(
-        _outdated(Review.objects.filter(pk__range=(first, last)), models).values_list(
-            "pk", "rating", "text_hash", "tokens__tokens", "tokens__noise", "stale_text"
+        _outdated(models, keys=range(first, last + 1)).values_list(
+            "pk", "rating", "text_hash", "cached_tokens", "cached_noise", "stale_text"
         )
     )
     _decide_and_store(rows, models)
     return Update(segmented=sum(row[-1] is not None for row in rows), decided=len(rows))
 
 
-def _outdated(reviews: models.QuerySet, signal_models: SignalModels) -> models.QuerySet:
-    """The published ones of `reviews` whose cached clauses are stale (or missing) or were not decided by
-    `signal_models`, in primary-key order, annotated with `stale_text` (token_cache.with_cache)."""
+def _outdated(signal_models: SignalModels, *, keys: range | None = None) -> models.QuerySet:
+    """The published reviews (of those with primary keys `keys`) whose cached clauses are stale (or
+    missing) or were not decided by `signal_models`, in primary-key order, annotated with their cache
+    (token_cache.with_cache)."""
+    published = Review.objects.filter(status=Review.Status.PUBLISHED)
+    # A review without a cache row has a stale text: a NULL cached_pipeline never needs the second test.
     return (
-        with_cache(reviews.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint())
-        .filter(Q(stale_text__isnull=False) | ~Q(tokens__pipeline=decisions_id(signal_models)))
+        with_cache(published, segmenter_fingerprint(), keys=keys)
+        .filter(Q(stale_text__isnull=False) | ~Q(cached_pipeline=decisions_id(signal_models)))
         .order_by("pk")
     )
 
@@ -262,19 +265,22 @@ def bring_up_to_date(corpus: Corpus, models: SignalModels) -> Update:
     return Update(segmented=len(stale), decided=len(outdated))
 
 
-def _segment_and_store(rows: list[tuple[int, int, str, str]], *, made_by: str) -> dict[int, list[Clause]]:
+def _segment_and_store(rows: list[tuple[int, int, str, str]], *, made_by: str) -> dict[int, str]:
     """Segment reviews (id, rating, MD5 of the text, text) and cache them under `made_by`, decisions
-    pending; their clauses."""
-    prepared = pipeline.prepare([text for *_row, text in rows], get_segmenter())
+    pending; their packed clauses."""
+    prepared = pipeline.prepare_batch([text for *_row, text in rows], get_segmenter())
+    packed = clauses.write(prepared.batch)
     with transaction.atomic():
         store(
             (
-                (pk, text_hash, rating, *_cache_fields(clauses.pack(item.clauses), item.noise))
-                for (pk, rating, text_hash, _text), item in zip(rows, prepared, strict=True)
+                (pk, text_hash, rating, *_cache_fields(review, noise))
+                for (pk, rating, text_hash, _text), review, noise in zip(
+                    rows, packed, prepared.noise, strict=True
+                )
             ),
             pipeline=made_by,
         )
-    return {pk: item.clauses for (pk, *_row), item in zip(rows, prepared, strict=True)}
+    return {pk: review for (pk, *_row), review in zip(rows, packed, strict=True)}
 
 
 def _cache_fields(packed: str, noise: str) -> tuple[str, bool, str]:

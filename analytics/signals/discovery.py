@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.preprocessing import normalize
 
+from analytics.blocks import row_blocks
 from analytics.embeddings import WordVectors
 from analytics.signals.results import Focus
 from analytics.signals.spec import Parameters
@@ -50,7 +51,7 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
     min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
     if len(rows) < 2 * min_size:
         return empty
-    points = embedded[rows]
+    points = _compact(embedded, rows)
     # About sqrt(n / 2) groups (the usual rule of thumb), at most discovery_clusters: a small site does not
     # get one group per repeated sentence.
     k = min(params.discovery_clusters, len(rows) // min_size, max(2, round(math.sqrt(len(rows) / 2))))
@@ -68,7 +69,9 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
     kmeans = KMeans(n_clusters=k, init=centres_init, n_init=1, random_state=params.seed).fit(fit_on)
     label = kmeans.predict(points)
     centres = normalize(kmeans.cluster_centers_)
-    similarity = np.einsum("ij,ij->i", points, centres[label])
+    similarity = np.empty(len(points), dtype=points.dtype)
+    for block in row_blocks(len(points)):
+        similarity[block] = np.einsum("ij,ij->i", points[block], centres[label[block]])
 
     # Keep each group's members close to its centre; drop groups whose members do not agree.
     kept: list[np.ndarray] = []
@@ -88,9 +91,12 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
     # The coherent cores name the themes; every clause then joins the nearest core's theme when it is close
     # enough to it, so a theme holds its plainly worded members too, not only its most typical ones.
     cores = normalize(np.vstack([points[members].mean(axis=0) for members in kept]))
-    nearness = points @ cores.T
-    nearest = nearness.argmax(axis=1)
-    best = nearness[np.arange(len(points)), nearest]
+    nearest = np.empty(len(points), dtype=np.int64)
+    best = np.empty(len(points), dtype=points.dtype)
+    for block in row_blocks(len(points)):
+        nearness = points[block] @ cores.T
+        nearest[block] = nearness.argmax(axis=1)
+        best[block] = nearness[np.arange(len(nearness)), nearest[block]]
     kept = [np.flatnonzero((nearest == g) & (best >= params.join_similarity)) for g in range(len(cores))]
     kept = _cap_share(
         [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
@@ -108,6 +114,15 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
         out_centres.append(centre)
         floors.append(round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5))
     return Discovery(out_rows, out_scores, out_centres, floors, focus)
+
+
+def _compact(embedded: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """embedded[rows] (`rows` ascending), gathered into the start of `embedded` itself rather than a new array
+    of every clause's vector (each row moves to an earlier or the same place: a block reads its rows before
+    writing, and later blocks read only rows after it)."""
+    for block in row_blocks(len(rows)):
+        embedded[block] = embedded[rows[block]]
+    return embedded[: len(rows)]
 
 
 def _merge_similar(groups: list[np.ndarray], points: np.ndarray, threshold: float) -> list[np.ndarray]:

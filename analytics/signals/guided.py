@@ -7,6 +7,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
+from analytics.blocks import row_blocks
 from analytics.signals.spec import Parameters, SignalSpec
 
 # Added to a scoped signal's score where it matches, so it wins over a course-wide one (scores are ≤ 1).
@@ -83,10 +84,10 @@ def guided_assignment(
         return np.full(rows, -1), np.zeros(rows), np.zeros((len(specs), matrix.shape[1]))
     columns = matrix.tocsc()
     columns.sort_indices()
-    table = np.zeros((rows, len(specs)))
+    table = np.empty((rows, len(specs)))
     in_scope = _in_scope(specs, clause_courses)
     for s, spec in enumerate(specs):
-        table[:, s] = _seed_scores(columns, vocabulary, spec, params) * in_scope[:, s]
+        np.multiply(_seed_scores(columns, vocabulary, spec, params), in_scope[:, s], out=table[:, s])
     scoped = np.array([spec.courses is not None for spec in specs])
     first = _pick(table, params.assign_threshold, scoped)
     centroids = np.zeros((len(specs), matrix.shape[1]))
@@ -95,10 +96,13 @@ def guided_assignment(
         if len(members):
             centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
             centroids[s] = centroid / (np.linalg.norm(centroid) or 1.0)
-    similarity = np.asarray(matrix @ centroids.T) * in_scope
-    combined = (1 - params.refine_weight) * table + params.refine_weight * similarity
-    primary = _pick(combined, params.assign_threshold, scoped)
-    best = combined[np.arange(rows), np.maximum(primary, 0)]
+    primary = np.empty(rows, dtype=np.int64)
+    best = np.empty(rows)
+    for block in row_blocks(rows):
+        similarity = np.asarray(matrix[block] @ centroids.T) * in_scope[block]
+        combined = (1 - params.refine_weight) * table[block] + params.refine_weight * similarity
+        primary[block] = _pick(combined, params.assign_threshold, scoped)
+        best[block] = combined[np.arange(len(combined)), np.maximum(primary[block], 0)]
     return primary, np.where(primary >= 0, best, 0.0), centroids
 
 
@@ -120,8 +124,12 @@ def _in_scope(specs: Sequence[SignalSpec], clause_courses: Sequence[Hashable]) -
 def _pick(scores: np.ndarray, threshold: float, scoped: np.ndarray | None = None) -> np.ndarray:
     """Each row's best column at or above the threshold (-1: none). A scoped signal (e.g. the Go ones) is
     more specific than a course-wide one: where both reach the threshold, the scoped one is picked."""
-    if scoped is not None and scoped.any():
-        scores = scores + np.where((scores >= threshold) & scoped[None, :], SCOPED_PREFERENCE, 0.0)
-    best = scores.argmax(axis=1)
-    top = scores[np.arange(scores.shape[0]), best]
+    best = np.empty(len(scores), dtype=np.int64)
+    top = np.empty(len(scores))
+    for block in row_blocks(len(scores)):
+        part = scores[block]
+        if scoped is not None and scoped.any():
+            part = part + np.where((part >= threshold) & scoped[None, :], SCOPED_PREFERENCE, 0.0)
+        best[block] = part.argmax(axis=1)
+        top[block] = part[np.arange(len(part)), best[block]]
     return np.where(top >= threshold, best, -1)

@@ -38,22 +38,32 @@ def extract_signals(self, run_id: int, resume: bool = False) -> str:
     """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
 
     When the stored models will not serve, a group of learn_signal_chunk tasks first segments the sample
-    the new ones learn from, and the chunk that completes that set queues this task again (resume) to learn
-    them. Then a group of segment_signal_chunk tasks, one per range of reviews to segment or decide, taken
-    by whichever workers are free; the chunk that completes the set (counted in the database, not in the
-    result backend, so a chunk run twice after its worker died counts once) queues finish_signal_run. With
-    nothing to bring up to date, the final step runs here at once. Eager (.apply()), the same tasks run in
-    this process."""
+    the new ones learn from, and the chunk that completes that set resumes this task in its own process to
+    learn them, while segment_signal_range_ahead tasks, queued behind the learning chunks, keep the other
+    workers segmenting the rest of the reviews. Then a group of segment_signal_chunk tasks, one per range
+    of reviews to segment or decide, taken by whichever workers are free; the chunk that completes the set
+    (counted in the database, not in the result backend, so a chunk run twice after its worker died counts
+    once) queues finish_signal_run. With nothing to bring up to date, the final step runs here at once.
+    Eager (.apply()), the same tasks run in this process."""
+    return _advance(run_id, resume=resume, eager=bool(self.request.is_eager))
+
+
+def _advance(run_id: int, *, resume: bool, eager: bool) -> str:
+    """Make the run's plan (again, resume) and send its next group of tasks, or run its final step."""
     plan = signal_runs.signal_run_plan(run_id=run_id, resume=resume)
     if plan is None:
         return "skipped"
     if plan.learning:
-        work = group(learn_signal_chunk.si(run_id, review_ids) for review_ids in plan.learning)
+        learning = [learn_signal_chunk.si(run_id, review_ids) for review_ids in plan.learning]
+        # Queued behind the learning chunks: whichever workers would wait while one of them learns the
+        # models segment the other reviews ahead. In one process nothing waits: they would be wasted.
+        ahead = [] if eager else [segment_signal_range_ahead.si(run_id, a, b) for a, b in plan.ahead]
+        work = group([*learning, *ahead])
     elif plan.chunks:
         work = group(segment_signal_chunk.si(run_id, first, last) for first, last in plan.chunks)
     else:
         return signal_runs.signal_run_finish(run_id=run_id).status
-    if self.request.is_eager:
+    if eager:
         work.apply().get()  # a chunk that failed for good raises here, as it would in a worker's log
     else:
         work.apply_async()
@@ -77,18 +87,25 @@ _chunk_task = shared_task(
 @_chunk_task
 def learn_signal_chunk(self, run_id: int, review_ids: list[int]) -> int:
     """Segment and cache one chunk of the sample a run's new models learn from; the chunk that completes
-    the set queues extract_signals again (resume) to learn them and plan the run's chunks. Delivered again
-    or retried like segment_signal_chunk."""
+    the set learns them and plans the run's chunks (extract_signals resumed), here and now: queued, it
+    would wait behind the segmenting ahead. Delivered again or retried like segment_signal_chunk."""
     return _chunk(
         self,
         run_id,
         lambda: signal_runs.signal_run_learn_chunk(run_id=run_id, review_ids=review_ids),
-        then=lambda eager: (
-            extract_signals.apply(args=(run_id,), kwargs={"resume": True})
-            if eager
-            else extract_signals.delay(run_id, resume=True)
-        ),
+        then=lambda eager: _advance(run_id, resume=True, eager=eager),
     )
+
+
+@shared_task(soft_time_limit=5 * 60, time_limit=6 * 60, ignore_result=True)
+def segment_signal_range_ahead(run_id: int, first: int, last: int) -> int:
+    """Segment one range of a run's reviews while its models are learned (signal_run_ahead_chunk). Nothing
+    depends on it (the run's chunks segment what is still stale), so a failure is logged, not retried."""
+    try:
+        return signal_runs.signal_run_ahead_chunk(run_id=run_id, first=first, last=last)
+    except Exception:
+        logger.exception("run %s: segmenting reviews %s-%s ahead failed", run_id, first, last)
+        return 0
 
 
 @_chunk_task

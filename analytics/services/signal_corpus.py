@@ -1,7 +1,7 @@
 """A run's corpus: the published reviews with their cached clauses, brought up to date.
 
     ensure_models()  the stored models, or new ones learned from a seeded sample (before a run's chunks;
-                    models_to_learn, segment_for_learning, learn_models are its steps for a workflow)
+                    models_to_learn, segment_stale, learn_models are its steps for a workflow)
     outdated_review_ids(models), update_range(first, last, models)
                     what a run's chunks bring up to date: segment what is stale (noise gate first), decide
                     the clauses `models` has not decided, cache it all
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 import numpy as np
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -141,32 +141,41 @@ def ensure_models(progress: Callable[[int, str], None] | None = None) -> tuple[S
     """The models a run decides with: the stored ones, or, when none is usable or the corpus has grown or
     shrunk enough since (needs_training), new ones learned from a seeded sample of the published reviews
     (models_to_learn). The sample's stale reviews are segmented and cached on the way (decisions pending;
-    a workflow has its chunks do that first: segment_for_learning), so the chunks only decide them. A run
+    a workflow has its chunks do that first: segment_stale), so the chunks only decide them. A run
     calls this once, before its chunks: every chunk decides with the same models."""
-    sample = models_to_learn()
-    if sample is None:
+    learning = models_to_learn()
+    if learning is None:
         models = stored_models()
         assert models is not None
         return models, Update()
-    return learn_models(*sample, progress=progress)
+    return learn_models(learning.sample, len(learning.published), progress=progress)
 
 
-def models_to_learn() -> tuple[list[int], int] | None:
-    """None when the stored models serve; else the ids of the sample of published reviews new models are to
-    learn from (training_sample), and the number of published reviews."""
+@dataclass(frozen=True)
+class Learning:
+    """New models are to learn from `sample` (ids of published reviews, training_sample); `published`: the
+    ids of every published review, in order."""
+
+    sample: list[int]
+    published: list[int]
+
+
+def models_to_learn() -> Learning | None:
+    """None when the stored models serve; else the reviews new models are to learn from."""
     published = Review.objects.filter(status=Review.Status.PUBLISHED)
     models = stored_models()
     if models is not None and not needs_training(models, published.count()):
         return None
     ids, ratings = int_columns(published.order_by("pk").values_list("pk", "rating")).T
-    return ids[training_sample(ratings)].tolist(), len(ids)
+    return Learning(ids[training_sample(ratings)].tolist(), ids.tolist())
 
 
-def segment_for_learning(review_ids: Sequence[int]) -> int:
-    """Segment and cache (decisions pending) those of reviews `review_ids` whose cache is stale, as a chunk
-    of the models' sample before they are learned; how many. Idempotent: what is fresh is skipped."""
+def segment_stale(keys: range | Sequence[int]) -> int:
+    """Segment and cache (decisions pending) those of the published reviews with primary keys `keys` (a
+    range or a list) whose cache is stale; how many. A workflow's chunks do it to the models' sample before
+    they are learned, and to the other reviews meanwhile. Idempotent: what is fresh is skipped."""
     rows = list(
-        with_cache(Review.objects.all(), segmenter_fingerprint(), keys=review_ids)
+        with_cache(Review.objects.filter(status=Review.Status.PUBLISHED), segmenter_fingerprint(), keys=keys)
         .filter(stale_text__isnull=False)
         .values_list("pk", "rating", "text_hash", "stale_text")
     )
@@ -228,12 +237,17 @@ def update_range(first: int, last: int, models: SignalModels) -> Update:
     """Bring the published reviews with a primary key in [first, last] up to date: segment the stale ones
     (noise gate first), decide every clause not decided by `models`, cache the result. Idempotent: what an
     earlier call cached is fresh and decided now, and skipped."""
-    rows = list(
-        _outdated(models, keys=range(first, last + 1)).values_list(
-            "pk", "rating", "text_hash", "cached_tokens", "cached_noise", "stale_text"
-        )
+    outdated = _outdated(models, keys=range(first, last + 1)).values_list(
+        "pk", "rating", "text_hash", "cached_tokens", "cached_noise", "stale_text"
     )
-    _decide_and_store(rows, models)
+    rows = list(outdated)
+    try:
+        _decide_and_store(rows, models)
+    except IntegrityError:
+        # A review had no cache row when read and has one now (written ahead by segment_stale as this
+        # chunk ran): read the range again, that row included.
+        rows = list(outdated.all())
+        _decide_and_store(rows, models)
     return Update(segmented=sum(row[-1] is not None for row in rows), decided=len(rows))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from analytics.services.signal_corpus import (
     ensure_models,
     models_to_learn,
     outdated_review_ids,
-    segment_for_learning,
+    segment_stale,
     update_range,
 )
 from analytics.services.signal_extraction import (
@@ -188,6 +188,9 @@ class Plan:
 
     learning: list[list[int]]
     chunks: list[tuple[int, int]]
+    # With `learning`: ranges of primary keys of all the reviews, for workers with nothing else to do while
+    # the models are learned to segment ahead (signal_run_ahead_chunk).
+    ahead: list[tuple[int, int]] = field(default_factory=list)
 
 
 def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
@@ -211,18 +214,15 @@ def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
             # After a large import, or the learning chunks' writes: the plan reads every review.
             refresh_statistics(Review, ReviewTokens)
             learning = None if resume else models_to_learn()
-            if learning is not None and len(learning[0]) > size:
+            if learning is not None and len(learning.sample) > size:
                 # Worth sharing out: the workers segment the sample (what is fresh in the cache they skip),
                 # then the models learn from it.
-                sample = learning[0]
+                sample = learning.sample
                 batches = [sample[start : start + size] for start in range(0, len(sample), size)]
                 _write_plan(run_id, {**counts, "learning": len(batches), "learning_done": 0}, "learning")
-                return Plan(learning=batches, chunks=[])
+                return Plan(learning=batches, chunks=[], ahead=_ranges(learning.published, size))
             models, update = ensure_models(progress_writer(run_id))
-            ids = outdated_review_ids(models)
-            ranges = [
-                (ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)
-            ]
+            ranges = _ranges(outdated_review_ids(models), size)
             counts.update(
                 chunks=len(ranges),
                 chunks_done=0,
@@ -234,6 +234,11 @@ def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
         signal_run_fail(run_id=run_id, error=error)
         raise
     return Plan(learning=[], chunks=ranges)
+
+
+def _ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Ranges (first, last) of `size` consecutive ones of the ordered primary keys `ids`."""
+    return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
 
 
 def _resume_signal_run(run_id: int) -> SignalRun | None:
@@ -293,8 +298,22 @@ def signal_run_learn_chunk(*, run_id: int, review_ids: list[int]) -> ChunkOutcom
     if not _running(run_id):
         return ChunkOutcome(0, completes_run=False)
     with threadpool_limits(limits=1), cyclic_gc_paused():
-        segmented = segment_for_learning(review_ids)
+        segmented = segment_stale(review_ids)
     return _chunk_done(run_id, "learning", review_ids[0], Update(segmented=segmented))
+
+
+def signal_run_ahead_chunk(*, run_id: int, first: int, last: int) -> int:
+    """While a run's models are learned, segment and cache (decisions pending) the stale reviews with
+    primary keys first..last, so that the run's chunks then only decide them; how many. Work for a worker
+    that would otherwise wait: once the run's chunks are planned it does nothing (they do the range), and
+    what it did is never needed (a chunk segments what is still stale). Counted once when delivered twice."""
+    running = SignalRun.objects.filter(pk=run_id, status=SignalRun.Status.RUNNING)
+    counts = running.values_list("counts", flat=True).first()
+    if counts is None or "chunks" in counts:
+        return 0
+    with threadpool_limits(limits=1), cyclic_gc_paused():
+        segmented = segment_stale(range(first, last + 1))
+    return _chunk_done(run_id, "ahead", first, Update(segmented=segmented)).segmented
 
 
 def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
@@ -333,13 +352,14 @@ def _chunk_done(run_id: int, phase: str, key: int, update: Update) -> ChunkOutco
             counts["decided"] = counts.get("decided", 0) + update.decided
         done = len(finished)
         run.counts = {**counts, f"{phase}_done": done, f"{phase}_finished": sorted(finished)}
-        shown = _PHASES[phase]
-        run.progress = max(run.progress, shown.start + int(shown.width * done / max(total, 1)))
-        run.step = shown.step(done, total)
+        shown = _PHASES.get(phase)  # segmenting ahead shows no progress of its own
+        if shown is not None:
+            run.progress = max(run.progress, shown.start + int(shown.width * done / max(total, 1)))
+            run.step = shown.step(done, total)
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["counts", "progress", "step", "heartbeat_at"])
         # Still the workflow's (no final step has taken it over yet) and every chunk is in.
-        completes = done >= total and run.worker == WORKFLOW
+        completes = shown is not None and done >= total and run.worker == WORKFLOW
     return ChunkOutcome(update.segmented, completes_run=completes)
 
 

@@ -196,3 +196,69 @@ def test_a_chunk_delivered_again_counts_once_and_the_final_step_runs_once(seeded
     assert finished == [pk]
     assert not signal_runs.signal_run_chunk(run_id=pk, first=first[0], last=first[1]).completes_run
     assert run.counts["decided"] == len(labels)
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_reviews_segmented_ahead_while_the_models_are_learned_are_only_decided_by_the_chunks(seeded):
+    labels = make_corpus()
+    in_one = _report_then_undo(lambda pk: signal_runs.signal_run_execute(run_id=pk))
+    pk = _start()
+    plan = signal_runs.signal_run_plan(run_id=pk)
+    assert plan is not None and plan.learning and plan.ahead
+    # Ranges of all the reviews, for the workers that would wait while one of them learns the models.
+    first, last = plan.ahead[0]
+    assert plan.ahead[-1][1] >= max(review for batch in plan.learning for review in batch)
+    ahead = signal_runs.signal_run_ahead_chunk(run_id=pk, first=first, last=last)
+    pending = ReviewTokens.objects.filter(review_id__gte=first, review_id__lte=last)
+    assert ahead == pending.count() > 0
+    assert not pending.filter(complaint=True).exists()  # segmented, not decided
+    # Delivered again: nothing left to segment there, and it counts once.
+    assert signal_runs.signal_run_ahead_chunk(run_id=pk, first=first, last=last) == 0
+    learned = [signal_runs.signal_run_learn_chunk(run_id=pk, review_ids=ids) for ids in plan.learning]
+    assert SignalRun.objects.get(pk=pk).counts["segmented"] == ahead + sum(o.segmented for o in learned)
+    plan = signal_runs.signal_run_plan(run_id=pk, resume=True)
+    assert plan is not None and plan.chunks
+    # Once the chunks are planned, segmenting ahead is theirs to do.
+    untouched = ReviewTokens.objects.count()
+    a, b = plan.chunks[-1]
+    assert signal_runs.signal_run_ahead_chunk(run_id=pk, first=a, last=b) == 0
+    assert ReviewTokens.objects.count() == untouched
+    for a, b in plan.chunks:
+        signal_runs.signal_run_chunk(run_id=pk, first=a, last=b)
+    run = signal_runs.signal_run_finish(run_id=pk)
+    assert run.status == SignalRun.Status.SUCCEEDED, run.error
+    # Every review segmented once over the three kinds of chunk, all decided by the chunks.
+    assert run.counts["segmented"] == run.counts["decided"] == len(labels)
+    assert "ahead_finished" not in run.counts
+    report = signal_report(run=run)
+    report.pop("run")
+    assert report == in_one
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seeded, monkeypatch):
+    """A chunk inserts the cache rows of reviews that had none when it read them; if segmenting ahead
+    wrote one meanwhile, the chunk reads its range again instead of failing."""
+    make_corpus()
+    signal_runs.signal_run_execute(run_id=_start())  # models learned and stored
+    ReviewTokens.objects.all().delete()
+    pk = _start()
+    plan = signal_runs.signal_run_plan(run_id=pk)
+    assert plan is not None and plan.chunks and not plan.learning
+    first, last = plan.chunks[0]
+    real = signal_corpus._decide_and_store
+    calls = []
+
+    def racing(rows, models):
+        if not calls:
+            signal_corpus.segment_stale([rows[0][0]])  # written ahead just before this chunk writes
+        calls.append(len(rows))
+        return real(rows, models)
+
+    monkeypatch.setattr(signal_corpus, "_decide_and_store", racing)
+    outcome = signal_runs.signal_run_chunk(run_id=pk, first=first, last=last)
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert outcome.segmented == calls[0] - 1  # the one segmented ahead was only decided
+    cached = ReviewTokens.objects.filter(review_id__gte=first, review_id__lte=last)
+    assert cached.count() == calls[0]
+    assert all(row.pipeline == cached.first().pipeline for row in cached)

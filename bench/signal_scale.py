@@ -1,6 +1,6 @@
 """A signal run as a workflow on 1, then 2, real Celery workers, against PostgreSQL and Redis.
 
-    .venv/bin/python bench/signal_scale.py [--n 100000] [--workers 1,2] [--chunk-size 2000]
+    .venv/bin/python bench/signal_scale.py [--n 100000] [--workers 1,2] [--chunk-size 5000]
         [--database-url postgres://postgres@127.0.0.1:5432/name] [--redis-url redis://127.0.0.1:6379/N]
 
 Builds N reviews from the real learner reviews in /work/shared/data/real/ (read there, never copied): each
@@ -307,7 +307,7 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--chunk-size", type=int, default=5000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
     args = parser.parse_args()

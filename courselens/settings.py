@@ -317,8 +317,10 @@ SIGNAL_TRAINING_LABELS = Path(os.environ.get("SIGNAL_TRAINING_LABELS", BASE_DIR 
 SIGNAL_RUN_STALE_SECONDS = int(os.environ.get("SIGNAL_RUN_STALE_SECONDS", "120"))
 # A queued extraction that no worker picked up within this long is given up (a new one may start).
 SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS", "1800"))
-# Stale reviews per chunk task of a run (segmentation spread over the free workers): seconds of work each.
-SIGNAL_RUN_CHUNK_SIZE = int(os.environ.get("SIGNAL_RUN_CHUNK_SIZE", "2000"))
+# Reviews per chunk task of a run (segmentation spread over the free workers): a fraction of a second of
+# work each. Each task also costs a few milliseconds of its own: chunks of 2000 made a cold run of 100k
+# reviews 0.8 s slower.
+SIGNAL_RUN_CHUNK_SIZE = int(os.environ.get("SIGNAL_RUN_CHUNK_SIZE", "5000"))
 # The complaint model and word vectors are learned again when the corpus has grown or shrunk by more than
 # this share since they were learned (and whenever the segmenter or the labelled reviews change).
 SIGNAL_RETRAIN_GROWTH = float(os.environ.get("SIGNAL_RETRAIN_GROWTH", "0.25"))

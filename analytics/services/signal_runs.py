@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 WORKFLOW = "workflow"
 
 
+# Ranges of reviews segmented ahead while the models are learned, per chunk of their sample.
+_AHEAD_PER_LEARNING_CHUNK = 3
+
 # In a running run's counts: the plan was made again after the learning chunks (it is made once).
 # ("<phase>_finished" holds the first review id of each chunk done, so that a chunk run twice counts once.)
 _RESUMED = "resumed"
@@ -220,7 +223,10 @@ def signal_run_plan(*, run_id: int, resume: bool = False) -> Plan | None:
                 sample = learning.sample
                 batches = [sample[start : start + size] for start in range(0, len(sample), size)]
                 _write_plan(run_id, {**counts, "learning": len(batches), "learning_done": 0}, "learning")
-                return Plan(learning=batches, chunks=[], ahead=_ranges(learning.published, size))
+                # About as much as the other workers get done while one learns: that takes a few times as
+                # long as segmenting the sample did. Beyond it, they would mostly find the chunks planned.
+                ahead = _ranges(learning.published, size)[: _AHEAD_PER_LEARNING_CHUNK * len(batches)]
+                return Plan(learning=batches, chunks=[], ahead=ahead)
             models, update = ensure_models(progress_writer(run_id))
             ranges = _ranges(outdated_review_ids(models), size)
             counts.update(

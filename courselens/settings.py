@@ -321,6 +321,9 @@ SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_
 # work each. Each task also costs a few milliseconds of its own: chunks of 2000 made a cold run of 100k
 # reviews 0.8 s slower.
 SIGNAL_RUN_CHUNK_SIZE = int(os.environ.get("SIGNAL_RUN_CHUNK_SIZE", "5000"))
+# A run executed without a worker (`manage.py extract_signals` with no broker) shares its chunks out over this
+# many processes of its own (PostgreSQL only).
+SIGNAL_RUN_LOCAL_PROCESSES = int(os.environ.get("SIGNAL_RUN_LOCAL_PROCESSES", str(os.cpu_count() or 1)))
 # The complaint model and word vectors are learned again when the corpus has grown or shrunk by more than
 # this share since they were learned (and whenever the segmenter or the labelled reviews change).
 SIGNAL_RETRAIN_GROWTH = float(os.environ.get("SIGNAL_RETRAIN_GROWTH", "0.25"))

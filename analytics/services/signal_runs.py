@@ -4,14 +4,18 @@ in one process or as a workflow of chunks; signal_extraction computes and saves 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -191,8 +195,8 @@ class Plan:
 
     learning: list[list[int]]
     chunks: list[tuple[int, int]]
-    # With `learning`: ranges of primary keys of all the reviews, for workers with nothing else to do while
-    # the models are learned to segment ahead (signal_run_ahead_chunk).
+    # With `learning`: ranges of primary keys of the first reviews, for workers with nothing else to do
+    # while the models are learned to segment ahead (signal_run_ahead_chunk).
     ahead: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -384,22 +388,58 @@ def signal_run_finish(*, run_id: int) -> SignalRun:
 
 
 def signal_run_execute(*, run_id: int) -> SignalRun:
-    """Execute one extraction run in this process (no worker configured; `manage.py extract_signals`): the
-    workflow's steps one after another, the chunks in order."""
+    """Execute one extraction run here (no worker configured; `manage.py extract_signals`): the workflow's
+    steps one after another, each set of chunks shared out over this machine's cores (_local_processes)."""
     plan = signal_run_plan(run_id=run_id)
     try:
-        if plan is not None and plan.learning:
-            for review_ids in plan.learning:
-                signal_run_learn_chunk(run_id=run_id, review_ids=review_ids)
-            plan = signal_run_plan(run_id=run_id, resume=True)
-        if plan is None:
-            return SignalRun.objects.get(pk=run_id)
-        for first, last in plan.chunks:
-            signal_run_chunk(run_id=run_id, first=first, last=last)
+        with _local_processes() as run_all:
+            if plan is not None and plan.learning:
+                run_all(_learn_chunk, [(run_id, review_ids) for review_ids in plan.learning])
+                plan = signal_run_plan(run_id=run_id, resume=True)
+            if plan is None:
+                return SignalRun.objects.get(pk=run_id)
+            run_all(_range_chunk, [(run_id, first, last) for first, last in plan.chunks])
     except BaseException as error:
         signal_run_fail(run_id=run_id, error=error)
         raise
     return signal_run_finish(run_id=run_id)
+
+
+def _learn_chunk(run_id: int, review_ids: list[int]) -> None:
+    signal_run_learn_chunk(run_id=run_id, review_ids=review_ids)
+
+
+def _range_chunk(run_id: int, first: int, last: int) -> None:
+    signal_run_chunk(run_id=run_id, first=first, last=last)
+
+
+@contextmanager
+def _local_processes() -> Iterator[Callable[[Callable[..., None], list[tuple]], None]]:
+    """A way to run chunks (a function, and the arguments of each): in SIGNAL_RUN_LOCAL_PROCESSES processes
+    forked from this one, each with its own database connection, when the database is PostgreSQL and this
+    process is in no transaction (the processes would not see what it has not committed; SQLite takes
+    one writer at a time); else one after another here. In order either way: the first error stops the
+    rest and is raised here."""
+    processes = settings.SIGNAL_RUN_LOCAL_PROCESSES
+    if processes < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+
+        def one_by_one(work: Callable[..., None], items: list[tuple]) -> None:
+            for item in items:
+                work(*item)
+
+        yield one_by_one
+        return
+    connections.close_all()  # a forked copy of a connection would be shared: each process opens its own
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+
+    def shared_out(work: Callable[..., None], items: list[tuple]) -> None:
+        for future in [pool.submit(work, *item) for item in items]:
+            future.result()
+
+    try:
+        yield shared_out
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def signal_run_fail(*, run_id: int, error: BaseException) -> None:

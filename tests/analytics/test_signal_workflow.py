@@ -262,3 +262,51 @@ def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seede
     cached = ReviewTokens.objects.filter(review_id__gte=first, review_id__lte=last)
     assert cached.count() == calls[0]
     assert all(row.pipeline == cached.first().pipeline for row in cached)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_without_a_worker_shares_its_chunks_out_over_processes_of_its_own(
+    seeded, settings, monkeypatch, tmp_path
+):
+    """extract_signals without a worker runs a run's chunks in SIGNAL_RUN_LOCAL_PROCESSES processes forked
+    for it on PostgreSQL (outside a transaction), and gives the report the chunks give one by one here.
+    SQLite takes one writer at a time: there they run here."""
+    import os
+
+    from django.db import connection
+
+    from analytics.models import LearnedModel
+
+    make_corpus()
+    settings.SIGNAL_RUN_CHUNK_SIZE = 10
+    pids = tmp_path / "pids"
+    real_update = signal_runs.update_range
+
+    def watched(first, last, models):
+        with pids.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return real_update(first, last, models)
+
+    monkeypatch.setattr(signal_runs, "update_range", watched)
+
+    def cold_report(processes: int) -> dict:
+        settings.SIGNAL_RUN_LOCAL_PROCESSES = processes
+        ReviewTokens.objects.all().delete()
+        LearnedModel.objects.all().delete()
+        run = signal_runs.signal_run_execute(run_id=_start())
+        assert run.status == SignalRun.Status.SUCCEEDED, run.error
+        assert run.counts["segmented"] == run.counts["decided"] == ReviewTokens.objects.count()
+        report = signal_report(run=run)
+        report.pop("run")
+        return report
+
+    one_by_one = cold_report(1)
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+    pids.unlink()
+    shared = cold_report(2)
+    ran_in = set(pids.read_text().split())
+    if connection.vendor == "postgresql":
+        assert str(os.getpid()) not in ran_in and len(ran_in) == 2
+    else:
+        assert ran_in == {str(os.getpid())}
+    assert shared == one_by_one

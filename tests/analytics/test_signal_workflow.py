@@ -306,7 +306,8 @@ def test_a_run_without_a_worker_shares_its_chunks_out_over_processes_of_its_own(
     shared = cold_report(2)
     ran_in = set(pids.read_text().split())
     if connection.vendor == "postgresql":
-        assert str(os.getpid()) not in ran_in and len(ran_in) == 2
+        # Which of the processes takes which chunk is theirs to race for; none runs here.
+        assert ran_in and str(os.getpid()) not in ran_in
     else:
         assert ran_in == {str(os.getpid())}
     assert shared == one_by_one

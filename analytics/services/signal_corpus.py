@@ -195,7 +195,7 @@ def learn_models(
     positions: list[int] = []
     segmented = 0
 
-    def segment_stale() -> None:
+    def segment_batch() -> None:
         nonlocal segmented
         fresh = _segment_and_store(stale, made_by=segmenter_part).values()
         for position, review in zip(positions, fresh, strict=True):
@@ -219,9 +219,9 @@ def learn_models(
         packed.append(cached or "")
         ratings.append(rating)
         if len(stale) == BATCH:
-            segment_stale()
+            segment_batch()
     if stale:
-        segment_stale()
+        segment_batch()
     reviews = [clauses.unpack(review) for review in packed]
     models = train_and_store(reviews, ratings, corpus_size=corpus_size)
     return models, Update(segmented=segmented, trained=True)

@@ -311,3 +311,18 @@ def test_a_run_without_a_worker_shares_its_chunks_out_over_processes_of_its_own(
     else:
         assert ran_in == {str(os.getpid())}
     assert shared == one_by_one
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_segmenting_ahead_that_fails_is_logged_and_leaves_the_run_running(seeded, monkeypatch, caplog):
+    make_corpus()
+    pk = _start()
+    assert signal_runs.signal_run_plan(run_id=pk).ahead
+
+    def broken(**_arguments):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(signal_runs, "signal_run_ahead_chunk", broken)
+    assert tasks.segment_signal_range_ahead.apply(args=[pk, 1, 10]).get() == 0
+    assert "segmenting reviews 1-10 ahead failed" in caplog.text
+    assert SignalRun.objects.get(pk=pk).status == SignalRun.Status.RUNNING

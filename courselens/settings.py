@@ -322,8 +322,10 @@ SIGNAL_RUN_QUEUE_TIMEOUT_SECONDS = int(os.environ.get("SIGNAL_RUN_QUEUE_TIMEOUT_
 # reviews 0.8 s slower.
 SIGNAL_RUN_CHUNK_SIZE = int(os.environ.get("SIGNAL_RUN_CHUNK_SIZE", "5000"))
 # A run executed without a worker (`manage.py extract_signals` with no broker) shares its chunks out over this
-# many processes of its own (PostgreSQL only).
-SIGNAL_RUN_LOCAL_PROCESSES = int(os.environ.get("SIGNAL_RUN_LOCAL_PROCESSES", str(os.cpu_count() or 1)))
+# many processes of its own (PostgreSQL only; each holds a database connection): the cores, at most 8.
+SIGNAL_RUN_LOCAL_PROCESSES = int(
+    os.environ.get("SIGNAL_RUN_LOCAL_PROCESSES", str(min(os.cpu_count() or 1, 8)))
+)
 # The complaint model and word vectors are learned again when the corpus has grown or shrunk by more than
 # this share since they were learned (and whenever the segmenter or the labelled reviews change).
 SIGNAL_RETRAIN_GROWTH = float(os.environ.get("SIGNAL_RETRAIN_GROWTH", "0.25"))

@@ -34,18 +34,18 @@ def _load_dictionaries_before_fork(**_kwargs) -> None:
 
 
 @shared_task(bind=True, soft_time_limit=25 * 60, time_limit=30 * 60, ignore_result=True)
-def extract_signals(self, run_id: int, resume: bool = False) -> str:
+def extract_signals(self, run_id: int) -> str:
     """Start one queued extraction run as a workflow (progress goes to the SignalRun row). Idempotent.
 
     When the stored models will not serve, a group of learn_signal_chunk tasks first segments the sample
-    the new ones learn from, and the chunk that completes that set resumes this task in its own process to
-    learn them, while segment_signal_range_ahead tasks, queued behind the learning chunks, keep the other
-    workers segmenting the rest of the reviews. Then a group of segment_signal_chunk tasks, one per range
-    of reviews to segment or decide, taken by whichever workers are free; the chunk that completes the set
+    the new ones learn from, and the chunk that completes that set resumes the run in its own process to learn
+    them (_advance), while segment_signal_range_ahead tasks, queued behind the learning chunks, keep the other
+    workers segmenting the rest of the reviews. Then a group of segment_signal_chunk tasks, one per range of
+    reviews to segment or decide, taken by whichever workers are free; the chunk that completes the set
     (counted in the database, not in the result backend, so a chunk run twice after its worker died counts
-    once) queues finish_signal_run. With nothing to bring up to date, the final step runs here at once.
-    Eager (.apply()), the same tasks run in this process."""
-    return _advance(run_id, resume=resume, eager=bool(self.request.is_eager))
+    once) queues finish_signal_run. With nothing to bring up to date, the final step runs here at once. Eager
+    (.apply()), the same tasks run in this process."""
+    return _advance(run_id, resume=False, eager=bool(self.request.is_eager))
 
 
 def _advance(run_id: int, *, resume: bool, eager: bool) -> str:

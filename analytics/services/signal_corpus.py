@@ -106,7 +106,7 @@ def load_corpus(decided_by: str) -> Corpus:
     needed = (
         with_cache(published.annotate(state=state), segmenter)
         .exclude(state=_DECIDED | _FRESH)
-        .values_list("pk", "state", "tokens__tokens", "tokens__noise", "text_hash", "stale_text")
+        .values_list("pk", "state", "cached_tokens", "cached_noise", "text_hash", "stale_text")
     )
     rows = list(needed.iterator(chunk_size=_LOAD_CHUNK))
     positions = np.searchsorted(ids, np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))

@@ -394,46 +394,39 @@ def signal_run_execute(*, run_id: int) -> SignalRun:
     try:
         with _local_processes() as run_all:
             if plan is not None and plan.learning:
-                run_all(_learn_chunk, [(run_id, review_ids) for review_ids in plan.learning])
+                learning = [{"run_id": run_id, "review_ids": ids} for ids in plan.learning]
+                run_all(signal_run_learn_chunk, learning)
                 plan = signal_run_plan(run_id=run_id, resume=True)
             if plan is None:
                 return SignalRun.objects.get(pk=run_id)
-            run_all(_range_chunk, [(run_id, first, last) for first, last in plan.chunks])
+            run_all(signal_run_chunk, [{"run_id": run_id, "first": a, "last": b} for a, b in plan.chunks])
     except BaseException as error:
         signal_run_fail(run_id=run_id, error=error)
         raise
     return signal_run_finish(run_id=run_id)
 
 
-def _learn_chunk(run_id: int, review_ids: list[int]) -> None:
-    signal_run_learn_chunk(run_id=run_id, review_ids=review_ids)
-
-
-def _range_chunk(run_id: int, first: int, last: int) -> None:
-    signal_run_chunk(run_id=run_id, first=first, last=last)
-
-
 @contextmanager
-def _local_processes() -> Iterator[Callable[[Callable[..., None], list[tuple]], None]]:
-    """A way to run chunks (a function, and the arguments of each): in SIGNAL_RUN_LOCAL_PROCESSES processes
-    forked from this one, each with its own database connection, when the database is PostgreSQL and this
-    process is in no transaction (the processes would not see what it has not committed; SQLite takes
-    one writer at a time); else one after another here. In order either way: the first error stops the
-    rest and is raised here."""
+def _local_processes() -> Iterator[Callable[[Callable[..., object], list[dict]], None]]:
+    """A way to run chunks (a function, and the keyword arguments of each): in SIGNAL_RUN_LOCAL_PROCESSES
+    processes forked from this one, each with its own database connection, when the database is PostgreSQL and
+    this process is in no transaction (the processes would not see what it has not committed; SQLite takes one
+    writer at a time); else one after another here. In order either way: the first error stops the rest and is
+    raised here."""
     processes = settings.SIGNAL_RUN_LOCAL_PROCESSES
     if processes < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
 
-        def one_by_one(work: Callable[..., None], items: list[tuple]) -> None:
+        def one_by_one(work: Callable[..., object], items: list[dict]) -> None:
             for item in items:
-                work(*item)
+                work(**item)
 
         yield one_by_one
         return
     connections.close_all()  # a forked copy of a connection would be shared: each process opens its own
     pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
 
-    def shared_out(work: Callable[..., None], items: list[tuple]) -> None:
-        for future in [pool.submit(work, *item) for item in items]:
+    def shared_out(work: Callable[..., object], items: list[dict]) -> None:
+        for future in [pool.submit(work, **item) for item in items]:
             future.result()
 
     try:

@@ -40,6 +40,16 @@ def assigner_payload(
         if found is None:
             continue
         s, spec = found
+        if group.centroid:
+            # Where its seeds' clauses lie: a new clause in other words joins it as it would a discovery.
+            discovered_out.append(
+                {
+                    "group": g,
+                    "centroid": group.centroid,
+                    "threshold": group.similarity_floor,
+                    "scope": sorted(spec.scope),
+                }
+            )
         keep = np.argsort(-centroids[s], kind="stable")[:200]
         centroid = {
             str(terms_by_index[i]): round(float(centroids[s][i]), 5) for i in keep if centroids[s][i] > 0
@@ -135,6 +145,8 @@ def assign_one(
     centres = np.asarray([signal["centroid"] for signal in payload["discovered"]], dtype=np.float32)
     similarity = embedded[known] @ centres.T
     for index, discovered in enumerate(payload["discovered"]):
+        if not in_scope(discovered.get("scope", ()), title=course_title, tags=tags):
+            continue
         score = float(similarity[:, index].max())
         if score >= discovered["threshold"] and (best is None or score > best[1]):
             best = (discovered["group"], score)

@@ -20,20 +20,49 @@ FOCUS_KEPT_BELOW = 0.98
 KMEANS_SEEDING_SAMPLE = 3000
 
 
+class Anchor(NamedTuple):
+    """A defined signal as discovery sees it: the complaint clauses its seeds took (a sample), and which of
+    the clauses given to discovery it may take (None: all; a scoped signal only its courses')."""
+
+    clauses: Sequence[Sequence[str]]
+    allowed: np.ndarray | None = None
+
+
+class Anchored(NamedTuple):
+    """The clauses (positions in the clauses given) an anchor took, their similarity to its centre, the
+    centre (a unit vector) and the similarity a new clause needs to join it."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    centre: np.ndarray
+    floor: float
+
+
 class Discovery(NamedTuple):
     """Per group: its rows (positions in the clauses given), their similarity to its centre, the centre (a
-    unit vector) and the similarity a new clause needs to join it; and how words were weighed."""
+    unit vector) and the similarity a new clause needs to join it; how words were weighed; and per anchor
+    what it took (None: too few of its clauses have known words to place it)."""
 
     rows: list[np.ndarray]
     scores: list[np.ndarray]
     centres: list[np.ndarray]
     floors: list[float]
     focus: Focus
+    anchored: list[Anchored | None]
 
 
-def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, params: Parameters) -> Discovery:
-    """Coherent groups among the leftover complaint clauses. Rows in no group are unassigned."""
-    empty = Discovery([], [], [], [], {"weights": {}, "common": []})
+def discover(
+    clauses: Sequence[Sequence[str]],
+    vectors: WordVectors | None,
+    params: Parameters,
+    anchors: Sequence[Anchor] = (),
+) -> Discovery:
+    """Coherent groups among the leftover complaint clauses. Rows in no group are unassigned.
+
+    anchors: the defined signals. Each is placed where its seed-matched clauses lie; a leftover clause near
+    one (in other words than its seeds: "讲得不够细" beside "听不懂") joins it rather than a new group,
+    and a new group alike one is not a new theme."""
+    empty = Discovery([], [], [], [], {"weights": {}, "common": []}, [None] * len(anchors))
     if vectors is None or not clauses:
         return empty
     weight, common = vectors.focused(clauses, smoothing=params.focus_smoothing)
@@ -49,14 +78,95 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
     embedded, known = vectors.embed(clauses, weight=weight, common=common)
     rows = np.flatnonzero(known)
     min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
+    placed = [_place(anchor.clauses, vectors, weight, common, params, min_size) for anchor in anchors]
+    live = [(a, place) for a, place in enumerate(placed) if place is not None]
     if len(rows) < 2 * min_size:
         return empty
     points = _compact(embedded, rows)
+    kept = _cores(points, params, min_size)
+    group_centres = [normalize(points[members].mean(axis=0, keepdims=True))[0] for members in kept]
+    if live and kept:
+        # A group as alike a defined signal as two groups that merge is that signal, not a new theme.
+        alike = np.vstack(group_centres) @ np.vstack([place[0] for _a, place in live]).T
+        close = alike.max(axis=1) >= params.merge_similarity
+        kept = [members for members, drop in zip(kept, close, strict=True) if not drop]
+        group_centres = [centre for centre, drop in zip(group_centres, close, strict=True) if not drop]
+    if not kept and not live:
+        return empty
+    # The coherent cores name the themes; every clause then joins the nearest core's theme (or defined
+    # signal) when it is close enough to it, so a theme holds its plainly worded members too, not only its
+    # most typical ones.
+    cores = np.vstack(group_centres + [place[0] for _a, place in live]).astype(points.dtype)
+    floor = np.asarray([params.join_similarity] * len(kept) + [place[1] for _a, place in live])
+    barred = [
+        (len(kept) + j, allowed)
+        for j, (a, _place) in enumerate(live)
+        if (allowed := anchors[a].allowed) is not None
+    ]
+    nearest = np.empty(len(points), dtype=np.int64)
+    best = np.empty(len(points), dtype=points.dtype)
+    for block in row_blocks(len(points)):
+        nearness = points[block] @ cores.T
+        for column, allowed in barred:
+            nearness[~allowed[rows[block]], column] = -np.inf
+        nearest[block] = nearness.argmax(axis=1)
+        best[block] = nearness[np.arange(len(nearness)), nearest[block]]
+    joins = best >= floor[nearest]
+    anchored: list[Anchored | None] = [None] * len(anchors)
+    for j, (a, (centre, anchor_floor)) in enumerate(live):
+        members = np.flatnonzero(joins & (nearest == len(kept) + j))
+        anchored[a] = Anchored(rows[members], best[members], centre, anchor_floor)
+    kept = [np.flatnonzero(joins & (nearest == g)) for g in range(len(kept))]
+    kept = _cap_share(
+        [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
+    )
+
+    out_rows: list[np.ndarray] = []
+    out_scores: list[np.ndarray] = []
+    out_centres: list[np.ndarray] = []
+    floors: list[float] = []
+    for members in kept:
+        centre, scores, member_floor = _centre(points[members], params)
+        out_rows.append(rows[members])
+        out_scores.append(scores)
+        out_centres.append(centre)
+        floors.append(member_floor)
+    return Discovery(out_rows, out_scores, out_centres, floors, focus, anchored)
+
+
+def _centre(members: np.ndarray, params: Parameters) -> tuple[np.ndarray, np.ndarray, float]:
+    """A group's centre (unit vector), its members' similarity to it, and the similarity a new clause needs
+    to join it: what nearly all of its members reach, never below join_similarity."""
+    centre = normalize(members.mean(axis=0, keepdims=True))[0]
+    scores = members @ centre
+    return centre, scores, round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5)
+
+
+def _place(
+    clauses: Sequence[Sequence[str]],
+    vectors: WordVectors,
+    weight: np.ndarray,
+    common: np.ndarray,
+    params: Parameters,
+    min_size: int,
+) -> tuple[np.ndarray, float] | None:
+    """A defined signal's centre and floor from its seed-matched clauses, as a group's from its members."""
+    if len(clauses) < min_size:
+        return None
+    embedded, known = vectors.embed(clauses, weight=weight, common=common)
+    if int(known.sum()) < min_size:
+        return None
+    centre, _scores, floor = _centre(embedded[known], params)
+    return centre, floor
+
+
+def _cores(points: np.ndarray, params: Parameters, min_size: int) -> list[np.ndarray]:
+    """k-means groups of the points, each kept as its core (members near its centre) when they agree."""
     # About sqrt(n / 2) groups (the usual rule of thumb), at most discovery_clusters: a small site does not
     # get one group per repeated sentence.
-    k = min(params.discovery_clusters, len(rows) // min_size, max(2, round(math.sqrt(len(rows) / 2))))
+    k = min(params.discovery_clusters, len(points) // min_size, max(2, round(math.sqrt(len(points) / 2))))
     if k < 2:
-        return empty
+        return []
     fit_on = points
     if len(points) > params.discovery_sample:
         chosen = np.sort(
@@ -85,35 +195,7 @@ def discover(clauses: Sequence[Sequence[str]], vectors: WordVectors | None, para
         kept.append(members)
     kept = _merge_similar(kept, points, params.merge_similarity)
     kept.sort(key=lambda members: (-len(members), int(members[0])))
-    kept = kept[: params.max_clusters]
-    if not kept:
-        return empty
-    # The coherent cores name the themes; every clause then joins the nearest core's theme when it is close
-    # enough to it, so a theme holds its plainly worded members too, not only its most typical ones.
-    cores = normalize(np.vstack([points[members].mean(axis=0) for members in kept]))
-    nearest = np.empty(len(points), dtype=np.int64)
-    best = np.empty(len(points), dtype=points.dtype)
-    for block in row_blocks(len(points)):
-        nearness = points[block] @ cores.T
-        nearest[block] = nearness.argmax(axis=1)
-        best[block] = nearness[np.arange(len(nearness)), nearest[block]]
-    kept = [np.flatnonzero((nearest == g) & (best >= params.join_similarity)) for g in range(len(cores))]
-    kept = _cap_share(
-        [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
-    )
-
-    out_rows: list[np.ndarray] = []
-    out_scores: list[np.ndarray] = []
-    out_centres: list[np.ndarray] = []
-    floors: list[float] = []
-    for members in kept:
-        centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
-        scores = points[members] @ centre
-        out_rows.append(rows[members])
-        out_scores.append(scores)
-        out_centres.append(centre)
-        floors.append(round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5))
-    return Discovery(out_rows, out_scores, out_centres, floors, focus)
+    return kept[: params.max_clusters]
 
 
 def _compact(embedded: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -10,14 +10,16 @@ from analytics.embeddings import WordVectors
 from analytics.signals.assigner import assigner_payload
 from analytics.signals.corpus import complaint_clauses
 from analytics.signals.describe import describe, keyword_terms, match_known, merge_alike
-from analytics.signals.discovery import discover
-from analytics.signals.guided import guided_assignment
+from analytics.signals.discovery import Anchor, discover
+from analytics.signals.guided import guided_assignment, scope_table
 from analytics.signals.matrices import idf_weights, tfidf
 from analytics.signals.results import ExtractionResult, RunCounts, SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
 from analytics.terms import entry_matrix, token_ids
 
 ProgressCallback = Callable[[int, str], None]
+# Seed-matched clauses that place a defined signal for discovery: enough for a stable centre.
+ANCHOR_SAMPLE = 1000
 
 
 def _report(progress: ProgressCallback | None, percent: int, step: str) -> None:
@@ -71,8 +73,18 @@ def extract(
 
     _report(progress, 60, "discovering new signals")
     leftover = np.flatnonzero((primary < 0) & ~found.whole)
-    discovered_rows, discovered_scores, centroids, floors, focus = discover(
-        [found.tokens[i] for i in leftover.tolist()], vectors, params
+    # Each defined signal is placed by what its seeds took, so a leftover clause that says the same in
+    # other words joins it (within its scope) instead of starting a new theme.
+    allowed = scope_table(guided, [clause_courses[i] for i in leftover.tolist()])
+    anchors = [
+        Anchor(
+            _spread([found.tokens[i] for i in np.flatnonzero((primary == s) & ~found.whole).tolist()]),
+            None if spec.courses is None else allowed[:, s],
+        )
+        for s, spec in enumerate(guided)
+    ]
+    discovered_rows, discovered_scores, centroids, floors, focus, anchored = discover(
+        [found.tokens[i] for i in leftover.tolist()], vectors, params, anchors
     )
     clause_signal = np.full(m, -1, dtype=np.int64)
     clause_score = np.zeros(m)
@@ -80,6 +92,10 @@ def extract(
     clause_signal[primary >= 0] = primary[primary >= 0]
     # Guided matches rank above discovered ones when a review has both: a seed phrase is explicit evidence.
     clause_score[primary >= 0] = 1.0 + scores[primary >= 0]
+    for s, place in enumerate(anchored):
+        if place is not None:
+            clause_signal[leftover[place.rows]] = s
+            clause_score[leftover[place.rows]] = place.scores
     for g, (rows, similarity) in enumerate(zip(discovered_rows, discovered_scores, strict=True)):
         clause_signal[leftover[rows]] = guided_groups + g
         clause_score[leftover[rows]] = similarity
@@ -103,6 +119,9 @@ def extract(
         if is_discovered:
             group.centroid = [round(float(x), 5) for x in centroids[s - guided_groups]]
             group.similarity_floor = floors[s - guided_groups]
+        elif (place := anchored[s]) is not None:
+            group.centroid = [round(float(x), 5) for x in place.centre]
+            group.similarity_floor = place.floor
         groups.append(group)
     terms = keyword_terms(found, keyword_stopwords, ids, owner, vocabulary)
     describe(groups, found, review_clause, matrix, terms, params, quotes=False)
@@ -122,6 +141,11 @@ def extract(
     return ExtractionResult(
         complaint=complaint, groups=groups, unassigned=unassigned, assigner=assigner, counts=counts
     )
+
+
+def _spread(items: list[Sequence[str]], count: int = ANCHOR_SAMPLE) -> list[Sequence[str]]:
+    """At most about `count` of the items, evenly spread over them."""
+    return items[:: max(1, len(items) // count)]
 
 
 def _best_clause_per_review(

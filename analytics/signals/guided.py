@@ -85,7 +85,7 @@ def guided_assignment(
     columns = matrix.tocsc()
     columns.sort_indices()
     table = np.empty((rows, len(specs)))
-    in_scope = _in_scope(specs, clause_courses)
+    in_scope = scope_table(specs, clause_courses)
     for s, spec in enumerate(specs):
         np.multiply(_seed_scores(columns, vocabulary, spec, params), in_scope[:, s], out=table[:, s])
     scoped = np.array([spec.courses is not None for spec in specs])
@@ -106,7 +106,7 @@ def guided_assignment(
     return primary, np.where(primary >= 0, best, 0.0), centroids
 
 
-def _in_scope(specs: Sequence[SignalSpec], clause_courses: Sequence[Hashable]) -> np.ndarray:
+def scope_table(specs: Sequence[SignalSpec], clause_courses: Sequence[Hashable]) -> np.ndarray:
     """Whether each clause's course is in each spec's scope: decided once per distinct course, not per
     clause (a run has a few hundred courses and a few hundred thousand clauses)."""
     in_scope = np.ones((len(clause_courses), len(specs)), dtype=bool)

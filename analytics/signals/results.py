@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -28,9 +28,12 @@ class GuidedAssigner(TypedDict):
 
 
 class DiscoveredAssigner(TypedDict):
+    """A group placed by word vectors: a discovered one, or a defined one by where its seeds' clauses lie."""
+
     group: int
     centroid: list[float]
     threshold: float
+    scope: NotRequired[list[str]]  # a defined signal's course tags; absent or empty: every course
 
 
 class Focus(TypedDict):
@@ -64,8 +67,10 @@ class SignalGroup:
     representatives: list[int] = field(default_factory=list)
     # review index → the complaint clause (content tokens joined by spaces) that put it here, for quotes
     clauses: dict[int, str] = field(default_factory=dict)
-    centroid: list[float] = field(default_factory=list)  # discovered: unit vector in the word-vector space
-    similarity_floor: float = 0.0  # a new clause this similar to the centroid joins (discovered signals)
+    # Where the group lies in the word-vector space (a unit vector; a defined signal's from its seed-matched
+    # clauses), and the similarity to it a new clause needs to join.
+    centroid: list[float] = field(default_factory=list)
+    similarity_floor: float = 0.0
 
 
 @dataclass

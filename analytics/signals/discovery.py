@@ -78,8 +78,8 @@ def discover(
     embedded, known = vectors.embed(clauses, weight=weight, common=common)
     rows = np.flatnonzero(known)
     min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
-    placed = [_place(anchor.clauses, vectors, weight, common, params, min_size) for anchor in anchors]
-    live = [(a, place) for a, place in enumerate(placed) if place is not None]
+    placed = [_place(anchor.clauses, vectors, weight, common, min_size) for anchor in anchors]
+    live = [(a, centre) for a, centre in enumerate(placed) if centre is not None]
     if len(rows) < 2 * min_size:
         return empty
     points = _compact(embedded, rows)
@@ -87,7 +87,7 @@ def discover(
     group_centres = [normalize(points[members].mean(axis=0, keepdims=True))[0] for members in kept]
     if live and kept:
         # A group as alike a defined signal as two groups that merge is that signal, not a new theme.
-        alike = np.vstack(group_centres) @ np.vstack([place[0] for _a, place in live]).T
+        alike = np.vstack(group_centres) @ np.vstack([centre for _a, centre in live]).T
         close = alike.max(axis=1) >= params.merge_similarity
         kept = [members for members, drop in zip(kept, close, strict=True) if not drop]
         group_centres = [centre for centre, drop in zip(group_centres, close, strict=True) if not drop]
@@ -96,8 +96,7 @@ def discover(
     # The coherent cores name the themes; every clause then joins the nearest core's theme (or defined
     # signal) when it is close enough to it, so a theme holds its plainly worded members too, not only its
     # most typical ones.
-    cores = np.vstack(group_centres + [place[0] for _a, place in live]).astype(points.dtype)
-    floor = np.asarray([params.join_similarity] * len(kept) + [place[1] for _a, place in live])
+    cores = np.vstack(group_centres + [centre for _a, centre in live]).astype(points.dtype)
     barred = [
         (len(kept) + j, allowed)
         for j, (a, _place) in enumerate(live)
@@ -111,11 +110,11 @@ def discover(
             nearness[~allowed[rows[block]], column] = -np.inf
         nearest[block] = nearness.argmax(axis=1)
         best[block] = nearness[np.arange(len(nearness)), nearest[block]]
-    joins = best >= floor[nearest]
+    joins = best >= params.join_similarity
     anchored: list[Anchored | None] = [None] * len(anchors)
-    for j, (a, (centre, anchor_floor)) in enumerate(live):
+    for j, (a, centre) in enumerate(live):
         members = np.flatnonzero(joins & (nearest == len(kept) + j))
-        anchored[a] = Anchored(rows[members], best[members], centre, anchor_floor)
+        anchored[a] = Anchored(rows[members], best[members], centre, _floor(best[members], params))
     kept = [np.flatnonzero(joins & (nearest == g)) for g in range(len(kept))]
     kept = _cap_share(
         [members for members in kept if len(members) >= min_size], points, params.max_share, min_size
@@ -126,20 +125,19 @@ def discover(
     out_centres: list[np.ndarray] = []
     floors: list[float] = []
     for members in kept:
-        centre, scores, member_floor = _centre(points[members], params)
+        centre = normalize(points[members].mean(axis=0, keepdims=True))[0]
+        scores = points[members] @ centre
         out_rows.append(rows[members])
         out_scores.append(scores)
         out_centres.append(centre)
-        floors.append(member_floor)
+        floors.append(_floor(scores, params))
     return Discovery(out_rows, out_scores, out_centres, floors, focus, anchored)
 
 
-def _centre(members: np.ndarray, params: Parameters) -> tuple[np.ndarray, np.ndarray, float]:
-    """A group's centre (unit vector), its members' similarity to it, and the similarity a new clause needs
-    to join it: what nearly all of its members reach, never below join_similarity."""
-    centre = normalize(members.mean(axis=0, keepdims=True))[0]
-    scores = members @ centre
-    return centre, scores, round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5)
+def _floor(scores: np.ndarray, params: Parameters) -> float:
+    """The similarity a new clause needs to join a group: what nearly all of its members reach, never below
+    join_similarity."""
+    return round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5) if len(scores) else 1.0
 
 
 def _place(
@@ -147,17 +145,17 @@ def _place(
     vectors: WordVectors,
     weight: np.ndarray,
     common: np.ndarray,
-    params: Parameters,
     min_size: int,
-) -> tuple[np.ndarray, float] | None:
-    """A defined signal's centre and floor from its seed-matched clauses, as a group's from its members."""
+) -> np.ndarray | None:
+    """A defined signal's centre (a unit vector) from its seed-matched clauses, as a group's from its members;
+    None when too few of them have known words to say where it lies."""
     if len(clauses) < min_size:
         return None
     embedded, known = vectors.embed(clauses, weight=weight, common=common)
     if int(known.sum()) < min_size:
         return None
-    centre, _scores, floor = _centre(embedded[known], params)
-    return centre, floor
+    centre: np.ndarray = normalize(embedded[known].mean(axis=0, keepdims=True))[0]
+    return centre
 
 
 def _cores(points: np.ndarray, params: Parameters, min_size: int) -> list[np.ndarray]:

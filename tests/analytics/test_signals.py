@@ -8,10 +8,12 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from analytics import clauses, signals, text
+from analytics import clauses, embeddings, signals, text
 from analytics.clauses import Clause
+from analytics.signals import discovery
 
 from .real_corpus import real_corpus
 
@@ -186,6 +188,42 @@ def test_the_shipped_course_wide_signals_hold_the_real_complaints_they_name():
 
 
 @pytest.mark.slow
+def test_a_defined_signal_takes_its_complaint_in_other_words_and_no_candidate_repeats_it():
+    corpus = real_corpus()
+    shipped = [
+        seed for seed in json.loads(SHIPPED_SEEDS.read_text(encoding="utf-8")) if not seed["scope_tags"]
+    ]
+    specs = [
+        signals.SignalSpec(key=seed["key"], terms=signals.seed_phrases(seed["seed_terms"], text.segment))
+        for seed in shipped
+    ]
+    result = signals.extract(corpus.packed, corpus.courses, specs, vectors=corpus.vectors)
+    phrases = {spec.key: spec.terms for spec in specs}
+
+    def seeded(key: str, tokens: list[str]) -> bool:
+        return any(all(token in tokens for token in phrase) for phrase in phrases[key])
+
+    defined = {group.key: group for group in result.groups if not group.discovered}
+    quiet = defined["audio_quality"]
+    in_other_words = [m for m in quiet.members if not seeded("audio_quality", quiet.clauses[m].split())]
+    assert len(in_other_words) >= 10
+    # ...and they still speak of the sound ("视频声音能再大一点", "收录的声音忽大忽小").
+    assert sum("音" in quiet.clauses[m] for m in in_other_words) >= 0.7 * len(in_other_words)
+    # A new theme is not a defined signal found again under other keywords.
+    for group in result.groups:
+        if group.discovered:
+            for other in defined.values():
+                assert float(np.dot(group.centroid, other.centroid)) < signals.Parameters().merge_similarity
+    # A new review is placed the same way: no seed phrase in it, its signal by what it means.
+    segmenter = text.get_segmenter()
+    for review, key in (("视频一直转圈", "video_playback"), ("讲得不够细，很多地方听不明白", "too_hard")):
+        tokens = segmenter.tokens(review)
+        assert not seeded(key, tokens), review
+        found = signals.assign_one(result.assigner, [tokens], vectors=corpus.vectors)
+        assert found is not None and result.groups[found[0]].key == key, review
+
+
+@pytest.mark.slow
 def test_it_gives_the_same_result_on_unchanged_data():
     corpus = real_corpus()
     first, second = (
@@ -266,3 +304,61 @@ def test_it_counts_terms_into_a_sparse_matrix():
     assert fixed.toarray().tolist() == [[1, 0, 0], [0, 0, 0]]
     assert signals.count_matrix([], vocabulary, grow=True).shape == (0, 3)
     assert list(itertools.chain.from_iterable(signals.tfidf(matrix, signals.idf_weights(matrix)).toarray()))
+
+
+def _theme_vectors() -> tuple[embeddings.WordVectors, dict[str, list[str]]]:
+    """Word vectors where each theme's words lie together (one axis per theme, a little noise)."""
+    themes = {
+        "sound": ["声音", "太小", "音量", "录音", "嘈杂", "听不清", "收音", "刺耳"],
+        "video": ["视频", "卡顿", "转圈", "加载", "黑屏", "模糊", "缓冲", "花屏"],
+        "price": ["太贵", "收费", "价格", "退款", "骗钱", "割韭菜", "不值", "推销"],
+    }
+    rng = np.random.default_rng(0)
+    words, rows = [], []
+    for axis, theme in enumerate(themes.values()):
+        for word in theme:
+            row = np.eye(8)[axis] + 0.15 * rng.standard_normal(8)
+            words.append(word)
+            rows.append(row / np.linalg.norm(row))
+    vectors = embeddings.WordVectors(
+        words=words,
+        vectors=np.asarray(rows, dtype=np.float32),
+        frequency=np.full(len(words), 0.01, dtype=np.float32),
+        common=np.zeros(0, dtype=np.float32),
+    )
+    return vectors, themes
+
+
+def test_a_defined_signal_takes_clauses_in_other_words_only_within_its_scope():
+    vectors, themes = _theme_vectors()
+    sound, video, price = themes.values()
+    # The seeds took these (some clauses say more than their theme: "视频声音太小"); the leftover clauses say
+    # the same in other words, or speak of other themes.
+    seeded = [
+        [sound[0], sound[1]],
+        [video[0], sound[2], sound[1]],
+        [sound[0], sound[5]],
+        [sound[2], price[2]],
+    ]
+    leftover = [[a, b] for a, b in itertools.combinations(sound[3:], 2)]  # 录音 嘈杂, 收音 刺耳, …
+    leftover += [[a, b] for a, b in itertools.combinations(video, 2)]
+    leftover += [[a, b] for a, b in itertools.combinations(price, 2)]
+    sounds = len(list(itertools.combinations(sound[3:], 2)))
+    params = signals.Parameters(min_cluster_size=3, min_cluster_share=0.0)
+
+    everywhere = discovery.discover(leftover, vectors, params, [discovery.Anchor(seeded)])
+    taken = everywhere.anchored[0]
+    assert taken is not None and sorted(taken.rows.tolist()) == list(range(sounds))
+    # No new group repeats the defined signal: the other themes are discovered, the sound is not.
+    assert all(set(rows.tolist()).isdisjoint(range(sounds)) for rows in everywhere.rows)
+    assert len(everywhere.rows) == 2
+
+    # Scoped to some courses: only their clauses; the rest are free to be discovered.
+    allowed = np.zeros(len(leftover), dtype=bool)
+    allowed[: sounds // 2] = True
+    scoped = discovery.discover(leftover, vectors, params, [discovery.Anchor(seeded, allowed)])
+    taken = scoped.anchored[0]
+    assert taken is not None and sorted(taken.rows.tolist()) == list(range(sounds // 2))
+    assert not any(set(rows.tolist()) & set(range(sounds // 2)) for rows in scoped.rows)
+    # Too few seed-matched clauses to say where a signal lies: it takes nothing by meaning.
+    assert discovery.discover(leftover, vectors, params, [discovery.Anchor(seeded[:1])]).anchored == [None]

@@ -13,6 +13,9 @@ from analytics.signals.results import SignalGroup
 from analytics.signals.spec import Parameters, SignalSpec
 from analytics.terms import adjacent
 
+# A clause this long found twice word for word is one text posted twice, not two learners agreeing.
+COPIED_CLAUSE_TOKENS = 8
+
 
 def _phrase(a: str, b: str) -> str:
     """Two adjacent words as a reader writes them: Chinese joined, with a space next to Latin."""
@@ -101,13 +104,24 @@ def describe(
     m = len(found)
     clause_group = np.full(m, len(groups), dtype=np.int64)  # last class: unassigned complaint clauses
     for g, group in enumerate(groups):
-        clause_group[[int(review_clause[r]) for r in group.members]] = g
+        # A text pasted under several courses is one voice: a group counts a long clause it holds twice
+        # once, so the words of one rant posted twice (an address, a name) never become its keywords. Short
+        # ones ("不够 详细") are different learners saying the same.
+        seen: set[tuple[str, ...]] = set()
+        for r in group.members:
+            clause = int(review_clause[r])
+            tokens = found.tokens[clause]
+            if len(tokens) < COPIED_CLAUSE_TOKENS:
+                clause_group[clause] = g
+                continue
+            clause_group[clause] = -1 if tokens in seen else g
+            seen.add(tokens)
     names = terms.names
     if not names:
         return
     owner = clause_group[terms.clause]
     # A review's clauses together, unassigned: counted clause by clause already.
-    counted = ~(found.whole[terms.clause] & (owner == len(groups)))
+    counted = ~(found.whole[terms.clause] & (owner == len(groups))) & (owner >= 0)
     # clauses of each group (and of the unassigned complaints) holding each term
     table = np.zeros((len(groups) + 1, len(names)))
     np.add.at(table, (owner[counted], terms.column[counted]), 1)

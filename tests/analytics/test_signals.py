@@ -362,3 +362,15 @@ def test_a_defined_signal_takes_clauses_in_other_words_only_within_its_scope():
     assert not any(set(rows.tolist()) & set(range(sounds // 2)) for rows in scoped.rows)
     # Too few seed-matched clauses to say where a signal lies: it takes nothing by meaning.
     assert discovery.discover(leftover, vectors, params, [discovery.Anchor(seeded[:1])]).anchored == [None]
+
+
+def test_a_long_clause_posted_twice_gives_no_keywords_but_learners_saying_the_same_do():
+    rant = "录音的声音太差我的地址是北京市西城区真武庙路二条九号中央电视台音像资料馆随意来找我"
+    reviews = [rant, rant.replace("我的地址", "我地址") + "！", "声音太小", "声音太小", "声音太小，听不清"]
+    packed = [_packed(review, complaint=True) for review in reviews]
+    spec = signals.SignalSpec(key="audio", terms=signals.seed_phrases(["声音"], text.segment))
+    (group,) = _extract(packed, ["c"] * len(packed), [spec], assign_threshold=0.05).groups
+    assert sorted(group.members) == [0, 1, 2, 3, 4]
+    keywords = [keyword for keyword, _weight in group.keywords]
+    assert "太小" in keywords
+    assert not {"北京市", "西城区", "真武庙", "资料馆"} & set(keywords)

@@ -6,13 +6,15 @@ about the teaching. The pipeline:
 
 1. Guided assignment: each defined signal's seed phrases (and terms learned from confirmed members) score
    the complaint clauses of the courses the signal is scoped to; a clause takes a signal only when one of its
-   seed phrases occurs in it and its share of the clause's TF-IDF mass reaches the threshold. A seeded
-   signal therefore never collects text that does not say what it means.
+   seed phrases occurs in it and its share of the clause's TF-IDF mass reaches the threshold.
 2. Discovery: the complaint clauses left over are placed by word vectors learned from the platform's own
    reviews (analytics.embeddings) and grouped by k-means (fixed seed) into more groups than wanted; a
    clause far from its group's centre stays unassigned, a group whose members do not agree (low
    coherence) is dropped whole, groups that say the same thing are merged, and no group may hold more than
-   `max_share` of the assigned complaints: what fits nowhere stays unassigned, there is no catch-all.
+   `max_share` of the assigned complaints: what fits nowhere stays unassigned, there is no catch-all. Each
+   defined signal is a core too, placed where the clauses its seeds took lie (within its scope): a clause
+   saying the same in other words joins it, and a group alike it is that signal, not a new theme. A
+   defined signal thus takes what its seeds say, or what lies as close to it as a group's members to theirs.
 3. A review belongs to the signal of its best complaint clause. Each signal gets c-TF-IDF keywords (words
    and two-word phrases a person reads as the theme; no single characters, numbers or one-off words) and
    representative quotes with the complaint clause to highlight.

@@ -78,7 +78,7 @@ def extract(
     allowed = scope_table(guided, [clause_courses[i] for i in leftover.tolist()])
     anchors = [
         Anchor(
-            _spread([found.tokens[i] for i in np.flatnonzero((primary == s) & ~found.whole).tolist()]),
+            [found.tokens[i] for i in _spread(np.flatnonzero((primary == s) & ~found.whole)).tolist()],
             None if spec.courses is None else allowed[:, s],
         )
         for s, spec in enumerate(guided)
@@ -143,7 +143,7 @@ def extract(
     )
 
 
-def _spread(items: list[Sequence[str]], count: int = ANCHOR_SAMPLE) -> list[Sequence[str]]:
+def _spread(items: np.ndarray, count: int = ANCHOR_SAMPLE) -> np.ndarray:
     """At most about `count` of the items, evenly spread over them."""
     return items[:: max(1, len(items) // count)]
 

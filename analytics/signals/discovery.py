@@ -136,8 +136,10 @@ def discover(
 
 def _floor(scores: np.ndarray, params: Parameters) -> float:
     """The similarity a new clause needs to join a group: what nearly all of its members reach, never below
-    join_similarity."""
-    return round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5) if len(scores) else 1.0
+    join_similarity (a defined signal that took no clause here: join_similarity, as in the run)."""
+    if not len(scores):
+        return params.join_similarity
+    return round(max(params.join_similarity, float(np.quantile(scores, 0.05))), 5)
 
 
 def _place(

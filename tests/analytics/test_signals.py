@@ -374,3 +374,29 @@ def test_a_long_clause_posted_twice_gives_no_keywords_but_learners_saying_the_sa
     keywords = [keyword for keyword, _weight in group.keywords]
     assert "太小" in keywords
     assert not {"北京市", "西城区", "真武庙", "资料馆"} & set(keywords)
+
+
+def test_a_new_review_joins_a_scoped_signal_by_meaning_only_in_its_courses():
+    vectors, themes = _theme_vectors()
+    sound, video, price = themes.values()
+
+    def packed(*tokens: str) -> str:
+        return clauses.pack([Clause(tuple(tokens), False, True)])
+
+    seeded = [packed(sound[0], sound[1]), packed(sound[0], sound[2]), packed(sound[0], sound[5])] * 2
+    others = [packed(a, b) for theme in (video, price) for a, b in itertools.combinations(theme[:5], 2)]
+    spec = signals.SignalSpec(key="sound", terms=((sound[0],),), courses=frozenset({"go"}), scope=("go",))
+    result = signals.extract(
+        seeded + others,
+        ["go"] * len(seeded) + ["java"] * len(others),
+        [spec],
+        vectors=vectors,
+        parameters=signals.Parameters(min_cluster_size=3, min_cluster_share=0.0),
+    )
+    (group,) = [group for group in result.groups if group.key == "sound"]
+    assert group.centroid  # placed where its seeds' clauses lie
+    in_other_words = [[sound[3], sound[4]]]  # 录音 嘈杂: no seed phrase
+    found = signals.assign_one(result.assigner, in_other_words, course_tags={"go"}, vectors=vectors)
+    assert found is not None and result.groups[found[0]].key == "sound"
+    found = signals.assign_one(result.assigner, in_other_words, course_tags={"java"}, vectors=vectors)
+    assert found is None or result.groups[found[0]].key != "sound"

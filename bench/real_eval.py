@@ -309,3 +309,37 @@ def format_themes(name: str, scores: Scores) -> str:
             f"  {'recovered' if match.recovered else ''}"
         )
     return "\n".join(lines)
+
+
+STAR_GROUPS = (("1–2★", (1, 2)), ("3★", (3,)), ("4–5★", (4, 5)))
+OUTCOMES = ("in a signal", "a complaint in no signal", "not taken for a complaint")
+
+
+def where_complaints_went(
+    report: Mapping, labels: Mapping[str, str], ratings: Mapping[str, int], themes: Iterable[str]
+) -> dict[str, dict[str, int]]:
+    """Per star group, how many theme-labelled reviews are in a signal, were taken for a complaint but placed
+    in none, or were not taken for a complaint at all: where a theme's recall is lost."""
+    theme_set = set(themes)
+    assignment = report_assignment(report)
+    unassigned = {str(review_id) for review_id in report.get("unassigned_complaints", [])}
+    table = {group: dict.fromkeys(OUTCOMES, 0) for group, _stars in STAR_GROUPS}
+    for review_id, label in labels.items():
+        if label not in theme_set:
+            continue
+        group = next(name for name, stars in STAR_GROUPS if ratings[review_id] in stars)
+        if review_id in assignment:
+            table[group][OUTCOMES[0]] += 1
+        elif review_id in unassigned:
+            table[group][OUTCOMES[1]] += 1
+        else:
+            table[group][OUTCOMES[2]] += 1
+    return table
+
+
+def format_where(table: Mapping[str, Mapping[str, int]]) -> str:
+    groups = list(table)
+    lines = ["where the theme-labelled complaints went".ljust(42) + "".join(g.rjust(8) for g in groups)]
+    for outcome in OUTCOMES:
+        lines.append(f"  {outcome}".ljust(42) + "".join(str(table[g][outcome]).rjust(8) for g in groups))
+    return "\n".join(lines)

@@ -226,6 +226,8 @@ def main() -> int:
             title = f"real sample ({len(lines)} reviews imported{quick})"
         scored = score_with_baselines(report, labels, ratings, texts, themes)
         print_scores(title, scored, report)
+        print()
+        print(real_eval.format_where(real_eval.where_complaints_went(report, labels, ratings, themes)))
         # The same run scored on the labelled 1–2★ reviews only: the reviews unhappy learners write, where
         # the signals matter most (and what a set labelled from low-star reviews alone would measure).
         low = {i: label for i, label in labels.items() if ratings[i] <= real_eval.LOW_STARS}

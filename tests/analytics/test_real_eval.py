@@ -35,6 +35,20 @@ def test_it_reads_which_signal_holds_each_review_and_refuses_a_review_in_two():
         real_eval.report_assignment(report(s1=["a"], s2=["a"]))
 
 
+def test_it_tells_by_stars_whether_a_theme_complaint_was_placed_left_unassigned_or_not_taken():
+    labels = {"a": "audio", "b": "audio", "c": "video", "d": "video", "p": "praise"}
+    ratings = {"a": 1, "b": 3, "c": 5, "d": 2, "p": 1}
+    made = report(s1=["a", "p"])
+    made["unassigned_complaints"] = ["b"]
+    table = real_eval.where_complaints_went(made, labels, ratings, ["audio", "video"])
+    assert table == {
+        "1–2★": {"in a signal": 1, "a complaint in no signal": 0, "not taken for a complaint": 1},
+        "3★": {"in a signal": 0, "a complaint in no signal": 1, "not taken for a complaint": 0},
+        "4–5★": {"in a signal": 0, "a complaint in no signal": 0, "not taken for a complaint": 1},
+    }
+    assert "not taken for a complaint" in real_eval.format_where(table)
+
+
 def test_it_counts_every_unassigned_complaint_in_one_bucket_for_nmi():
     labels = {"a1": "audio", "a2": "audio", "v1": "video", "v2": "video"}
     # predicted: s1, unassigned, s2, unassigned. H(truth) = 1 bit, H(pred) = 1.5 bits, MI = 0.5 bit,

@@ -307,9 +307,9 @@ def signal_run_learn_chunk(*, run_id: int, review_ids: list[int]) -> ChunkOutcom
     Idempotent, like signal_run_chunk."""
     if not _running(run_id):
         return ChunkOutcome(0, completes_run=False)
-    with threadpool_limits(limits=1), cyclic_gc_paused():
+    with threadpool_limits(limits=1), cyclic_gc_paused(), transaction.atomic():
         segmented = segment_stale(review_ids)
-    return _chunk_done(run_id, "learning", review_ids[0], Update(segmented=segmented))
+        return _chunk_done(run_id, "learning", review_ids[0], Update(segmented=segmented))
 
 
 def signal_run_ahead_chunk(*, run_id: int, first: int, last: int) -> int:
@@ -321,9 +321,9 @@ def signal_run_ahead_chunk(*, run_id: int, first: int, last: int) -> int:
     counts = running.values_list("counts", flat=True).first()
     if counts is None or "chunks" in counts:
         return 0
-    with threadpool_limits(limits=1), cyclic_gc_paused():
+    with threadpool_limits(limits=1), cyclic_gc_paused(), transaction.atomic():
         segmented = segment_stale(range(first, last + 1))
-    return _chunk_done(run_id, "ahead", first, Update(segmented=segmented)).segmented
+        return _chunk_done(run_id, "ahead", first, Update(segmented=segmented)).segmented
 
 
 def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
@@ -336,9 +336,9 @@ def signal_run_chunk(*, run_id: int, first: int, last: int) -> ChunkOutcome:
     models = stored_models()
     if models is None:
         raise RuntimeError("the run's models are gone: the run must start again")
-    with threadpool_limits(limits=1), cyclic_gc_paused():
+    with threadpool_limits(limits=1), cyclic_gc_paused(), transaction.atomic():
         update = update_range(first, last, models)
-    return _chunk_done(run_id, "chunks", first, update)
+        return _chunk_done(run_id, "chunks", first, update)
 
 
 def _running(run_id: int) -> bool:
@@ -347,7 +347,9 @@ def _running(run_id: int) -> bool:
 
 
 def _chunk_done(run_id: int, phase: str, key: int, update: Update) -> ChunkOutcome:
-    """Count chunk `key` of `phase` done (once, however often it is delivered) with what it did."""
+    """Count chunk `key` of `phase` done (once, however often it is delivered) with what it did. Called in
+    the transaction that wrote what it did: a worker killed before the commit leaves neither the work nor
+    its count, and the chunk delivered again does both (after the commit, it finds the chunk counted)."""
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         commit_without_waiting()
         run = SignalRun.objects.select_for_update().filter(pk=run_id).first()

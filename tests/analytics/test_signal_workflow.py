@@ -264,6 +264,35 @@ def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seede
     assert all(row.pipeline == cached.first().pipeline for row in cached)
 
 
+def test_a_chunk_stopped_before_its_count_leaves_no_work_and_counts_it_all_when_delivered_again(
+    seeded, monkeypatch
+):
+    """A chunk's cache writes and its count commit together: a worker killed between them would leave the
+    reviews done but uncounted, and the chunk delivered again would find nothing to do."""
+    make_corpus()
+    signal_runs.signal_run_execute(run_id=_start())  # models learned and stored
+    ReviewTokens.objects.all().delete()
+    pk = _start()
+    plan = signal_runs.signal_run_plan(run_id=pk)
+    assert plan is not None and plan.chunks and not plan.learning
+    first, last = plan.chunks[0]
+    in_range = ReviewTokens.objects.filter(review_id__gte=first, review_id__lte=last)
+    counting = signal_runs._chunk_done
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("the worker was killed")
+
+    monkeypatch.setattr(signal_runs, "_chunk_done", killed)
+    with pytest.raises(RuntimeError):
+        signal_runs.signal_run_chunk(run_id=pk, first=first, last=last)
+    assert not in_range.exists()
+    monkeypatch.setattr(signal_runs, "_chunk_done", counting)
+    signal_runs.signal_run_chunk(run_id=pk, first=first, last=last)
+    counts = SignalRun.objects.get(pk=pk).counts
+    assert in_range.count() > 0
+    assert counts["segmented"] == counts["decided"] == in_range.count()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_run_without_a_worker_shares_its_chunks_out_over_processes_of_its_own(
     seeded, settings, monkeypatch, tmp_path

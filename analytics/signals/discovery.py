@@ -78,10 +78,10 @@ def discover(
     embedded, known = vectors.embed(clauses, weight=weight, common=common)
     rows = np.flatnonzero(known)
     min_size = max(params.min_cluster_size, math.ceil(params.min_cluster_share * len(clauses)), 2)
-    placed = [_place(anchor.clauses, vectors, weight, common, min_size) for anchor in anchors]
-    live = [(a, centre) for a, centre in enumerate(placed) if centre is not None]
     if len(rows) < 2 * min_size:
         return empty
+    placed = [_place(anchor.clauses, vectors, weight, common, min_size) for anchor in anchors]
+    live = [(a, centre) for a, centre in enumerate(placed) if centre is not None]
     points = _compact(embedded, rows)
     kept = _cores(points, params, min_size)
     group_centres = [normalize(points[members].mean(axis=0, keepdims=True))[0] for members in kept]

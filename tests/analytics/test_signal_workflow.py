@@ -235,10 +235,9 @@ def test_reviews_segmented_ahead_while_the_models_are_learned_are_only_decided_b
     assert report == in_one
 
 
-@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
-def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seeded, monkeypatch):
-    """A chunk inserts the cache rows of reviews that had none when it read them; if segmenting ahead
-    wrote one meanwhile, the chunk reads its range again instead of failing."""
+def _first_chunk_with_the_cache_emptied() -> tuple[int, int, int]:
+    """A run planned after an earlier one stored its models and the token cache was emptied: its id and its
+    first chunk (primary keys first..last), which has every review to segment and decide."""
     make_corpus()
     signal_runs.signal_run_execute(run_id=_start())  # models learned and stored
     ReviewTokens.objects.all().delete()
@@ -246,6 +245,14 @@ def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seede
     plan = signal_runs.signal_run_plan(run_id=pk)
     assert plan is not None and plan.chunks and not plan.learning
     first, last = plan.chunks[0]
+    return pk, first, last
+
+
+@override_settings(SIGNAL_RUN_CHUNK_SIZE=10)
+def test_a_chunk_whose_review_was_segmented_ahead_meanwhile_reads_it_again(seeded, monkeypatch):
+    """A chunk inserts the cache rows of reviews that had none when it read them; if segmenting ahead
+    wrote one meanwhile, the chunk reads its range again instead of failing."""
+    pk, first, last = _first_chunk_with_the_cache_emptied()
     real = signal_corpus._decide_and_store
     calls = []
 
@@ -269,13 +276,7 @@ def test_a_chunk_stopped_before_its_count_leaves_no_work_and_counts_it_all_when_
 ):
     """A chunk's cache writes and its count commit together: a worker killed between them would leave the
     reviews done but uncounted, and the chunk delivered again would find nothing to do."""
-    make_corpus()
-    signal_runs.signal_run_execute(run_id=_start())  # models learned and stored
-    ReviewTokens.objects.all().delete()
-    pk = _start()
-    plan = signal_runs.signal_run_plan(run_id=pk)
-    assert plan is not None and plan.chunks and not plan.learning
-    first, last = plan.chunks[0]
+    pk, first, last = _first_chunk_with_the_cache_emptied()
     in_range = ReviewTokens.objects.filter(review_id__gte=first, review_id__lte=last)
     counting = signal_runs._chunk_done
 

@@ -56,28 +56,38 @@ class Clause(NamedTuple):
     complaint: bool = False  # decided to report a problem
 
 
-def split(words: Sequence[str], keep: Callable[[str], bool] | None = None) -> list[Clause]:
+def split(
+    words: Sequence[str],
+    keep: Callable[[str], bool] | None = None,
+    filler: Callable[[str], bool] | None = None,
+) -> list[Clause]:
     """Cut a review's segmented words into clauses; `keep` picks the content words each clause keeps (the
-    cut itself sees every word). Clauses left with no word are dropped."""
+    cut itself sees every word). Clauses left with no word are dropped, and so are those whose every word is
+    `filler` (talk of the review form: "至少 输入 五个 字")."""
     clauses: list[Clause] = []
     current: list[str] = []
-    contrast = False
+    contrast = substantive = False
     cuts = _CUTS
     make = tuple.__new__  # a Clause without the named tuple's Python-level constructor
     for word in words:
         kind = cuts[word]
         if kind:
-            if current:
+            if substantive:
                 clauses.append(make(Clause, (tuple(current), contrast, False)))
-            current, contrast = [], kind == 2
+            current, contrast, substantive = [], kind == 2, False
         elif keep is None or keep(word):
             current.append(word)
-    if current:
+            substantive = substantive or filler is None or not filler(word)
+    if substantive:
         clauses.append(make(Clause, (tuple(current), contrast, False)))
     return clauses
 
 
-def split_many(reviews: Sequence[Sequence[str]], keep: Callable[[str], bool] | None = None) -> Batch:
+def split_many(
+    reviews: Sequence[Sequence[str]],
+    keep: Callable[[str], bool] | None = None,
+    filler: Callable[[str], bool] | None = None,
+) -> Batch:
     """split() of many reviews, as one Batch of clauses without decisions (what pack() of each review's
     clauses gives, read back): the same cut, with the per-word work done on arrays. A run's chunks cut
     millions of words; a Python loop per word was a quarter of their time."""
@@ -85,10 +95,11 @@ def split_many(reviews: Sequence[Sequence[str]], keep: Callable[[str], bool] | N
     starts = np.zeros(len(reviews) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
     words = list(chain.from_iterable(reviews))
-    # Each distinct word's part in the cut: 0 dropped, 1 a boundary, 2 a contrast word, 3 a content word.
+    # Each distinct word's part in the cut: 0 dropped, 1 a boundary, 2 a contrast word, 3 a content word,
+    # 4 a content word that makes no clause alone (filler).
     distinct = list(dict.fromkeys(words))
     part = {
-        word: kind or (3 if keep is None or keep(word) else 0)
+        word: kind or ((4 if filler is not None and filler(word) else 3) if keep is None or keep(word) else 0)
         for word, kind in zip(distinct, map(_CUTS.__getitem__, distinct), strict=True)
     }
     parts = np.fromiter(map(part.__getitem__, words), dtype=np.int8, count=len(words))
@@ -96,8 +107,12 @@ def split_many(reviews: Sequence[Sequence[str]], keep: Callable[[str], bool] | N
     opens = (parts == 1) | (parts == 2)
     opens[starts[:-1][lengths > 0]] = True
     opened_at = np.flatnonzero(opens)
-    content = np.flatnonzero(parts == 3)
+    content = np.flatnonzero(parts >= 3)
     clause_of = np.cumsum(opens)[content]  # 1 + the opening (of opened_at) of each content word's clause
+    # A clause of filler alone is no clause: its words go.
+    substantive = np.zeros(len(opened_at) + 1, dtype=bool)
+    substantive[clause_of[parts[content] == 3]] = True
+    content, clause_of = content[substantive[clause_of]], clause_of[substantive[clause_of]]
     # Each clause's first content word (a clause without one is no clause).
     first = np.ones(len(content), dtype=bool)
     first[1:] = clause_of[1:] != clause_of[:-1]

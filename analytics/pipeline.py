@@ -52,7 +52,7 @@ def prepare(texts: Sequence[str], segmenter: Segmenter) -> list[Prepared]:
     kinds, words = _gate_and_cut(texts, segmenter)
     out = []
     for kind, review_words in zip(kinds, words, strict=True):
-        review = [] if kind else clauses.split(review_words, segmenter.keep)
+        review = [] if kind else clauses.split(review_words, segmenter.keep, segmenter.filler)
         out.append(Prepared(review, kind or ("" if review else NO_CONTENT)))
     return out
 
@@ -60,7 +60,7 @@ def prepare(texts: Sequence[str], segmenter: Segmenter) -> list[Prepared]:
 def prepare_batch(texts: Sequence[str], segmenter: Segmenter) -> PreparedBatch:
     """prepare() as one batch: what a run's chunks cache, cut without a Clause object per clause."""
     kinds, words = _gate_and_cut(texts, segmenter)
-    batch = clauses.split_many(words, segmenter.keep)
+    batch = clauses.split_many(words, segmenter.keep, segmenter.filler)
     found = np.diff(batch.bounds).tolist()
     return PreparedBatch(
         batch, [kind or ("" if count else NO_CONTENT) for kind, count in zip(kinds, found, strict=True)]
@@ -153,7 +153,7 @@ def labelled_clauses(
     texts = list(texts)
     out: list[LabelledClause] = []
     for review_words, is_complaint in zip(segmenter.words_many(texts), complaint, strict=True):
-        review = clauses.split(review_words, segmenter.keep)
+        review = clauses.split(review_words, segmenter.keep, segmenter.filler)
         if not is_complaint:
             out.extend(LabelledClause(clause.tokens, False) for clause in review)
             continue

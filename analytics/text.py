@@ -30,6 +30,7 @@ from zhconv import zhconv as zhconv_tables
 DATA_DIR = Path(__file__).resolve().parent / "data"
 USER_DICT_PATH = DATA_DIR / "userdict.txt"
 STOPWORDS_PATH = DATA_DIR / "stopwords.txt"
+FORM_WORDS_PATH = DATA_DIR / "form_words.txt"
 
 # Bump when normalise/segment change behaviour: cached tokens made by older code are then recomputed.
 PIPELINE_VERSION = "1"
@@ -64,6 +65,8 @@ _PHRASE_SEPARATORS = str.maketrans("", "", " \t_-")
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 _HAS_ALNUM = re.compile(r"[a-z0-9]")
 _ONLY_DIGITS = re.compile(r"^[0-9.%+\-#&_]+$")
+# A counted number written in Chinese ("五个", "十五个"): in "至少输入五个字" it counts the form's characters.
+_COUNT = re.compile(r"^[零一二两三四五六七八九十百]+个?$")
 
 
 @dataclass(frozen=True)
@@ -223,16 +226,21 @@ class Segmenter:
         cut: _Cutter,
         normaliser: Normaliser,
         stopwords: frozenset[str],
+        form_words: frozenset[str] = frozenset(),
         fingerprint: str,
     ) -> None:
         self.cut = cut
         self.normaliser = normaliser
         self.stopwords = stopwords
+        self.form_words = form_words
         self.fingerprint = fingerprint
         self._kept = _Memo(self._keeps)  # word → kept or not: a review corpus repeats few distinct words
         self._content: set[str] = set()  # the kept words, for filter_many
         # Whether a word is a content word (memoised: loops over millions of words call it).
         self.keep: Callable[[str], bool] = self._kept.__getitem__
+        # Whether a content word speaks only of the review form ("填写", "字数", "五个"): a clause made of
+        # such words alone is no clause (clauses.split).
+        self.filler: Callable[[str], bool] = _Memo(self._fills).__getitem__
 
     def _keeps(self, token: str) -> bool:
         if token in self.stopwords:
@@ -241,6 +249,9 @@ class Segmenter:
             return True
         # Latin: words of two or more characters, not bare numbers ("%v" → "v" is dropped).
         return len(token) > 1 and bool(_HAS_ALNUM.search(token)) and not _ONLY_DIGITS.match(token)
+
+    def _fills(self, token: str) -> bool:
+        return token in self.form_words or bool(_COUNT.match(token))
 
     def filter(self, words: Iterable[str]) -> list[str]:
         """Content tokens: stopwords, punctuation, bare numbers and single Latin letters removed."""
@@ -290,7 +301,11 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 
 
 def build_segmenter(
-    *, engine: str = "rjieba", user_dict: Path = USER_DICT_PATH, stopwords: Path = STOPWORDS_PATH
+    *,
+    engine: str = "rjieba",
+    user_dict: Path = USER_DICT_PATH,
+    stopwords: Path = STOPWORDS_PATH,
+    form_words: Path = FORM_WORDS_PATH,
 ) -> Segmenter:
     """A segmenter on jieba's dictionary plus the user dictionary.
 
@@ -327,7 +342,8 @@ def build_segmenter(
         cut=cut,
         normaliser=Normaliser(entries),
         stopwords=load_stopwords(stopwords),
-        fingerprint=_fingerprint([user_dict, stopwords]),
+        form_words=load_stopwords(form_words),
+        fingerprint=_fingerprint([user_dict, stopwords, form_words]),
     )
 
 

@@ -124,6 +124,7 @@ def run(
         courses,
         seed_specs(courses),
         vectors=corpus.models[1],
+        evidence=corpus.models[0].log_odds_many,
         parameters=parameters,
         keyword_stopwords=text.load_stopwords(KEYWORD_STOPWORDS),
     )

@@ -138,7 +138,8 @@ def measure(n: int, jieba_sample: int) -> None:
         decided = pipeline.decide([found.clauses], [rating], model)[0]
         complaint = [clause.tokens for clause in decided if clause.complaint]
         if complaint:
-            signals.assign_one(assigner, complaint, vectors=vectors)
+            evidence = model.log_odds_many(complaint).tolist()
+            signals.assign_one(assigner, complaint, vectors=vectors, evidence=evidence)
         timings.append((time.perf_counter() - started) * 1000)
 
     peak = peak_memory_mib()  # before the jieba comparison, which loads its own dictionary

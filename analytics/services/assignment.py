@@ -131,6 +131,7 @@ def signal_review_assign(*, review_id: int) -> ReviewSignal | None:
                     course_title=course_title,
                     course_tags=[value for pair in tags for value in pair],
                     vectors=models.vectors,
+                    evidence=models.complaints.log_odds_many(complaint_clauses).tolist(),
                 )
                 if found is not None:
                     match = (assigner["clusters"][found[0]], found[1])

@@ -139,6 +139,7 @@ def _compute_and_save_signal_run(run: SignalRun) -> None:
             corpus.course_ids,
             _signal_specs(),
             vectors=models.vectors,
+            evidence=models.complaints.log_odds_many,
             parameters=params,
             keyword_stopwords=load_stopwords(KEYWORD_STOPWORDS_PATH),
             progress=lambda percent, step: progress(percent, _(_STEP_NAMES.get(step, step))),

@@ -15,6 +15,8 @@ about the teaching. The pipeline:
    defined signal is a core too, placed where the clauses its seeds took lie (within its scope): a clause
    saying the same in other words joins it, and a group alike it is that signal, not a new theme. A
    defined signal thus takes what its seeds say, or what lies as close to it as a group's members to theirs.
+   Only clauses whose own words make a complaint likely enough (`discovery_evidence`, from the complaint
+   model, the rating aside) take part: a new theme has no seed phrase to vouch for it.
 3. A review belongs to the signal of its best complaint clause. Each signal gets c-TF-IDF keywords (words
    and two-word phrases a person reads as the theme; no single characters, numbers or one-off words) and
    representative quotes with the complaint clause to highlight.

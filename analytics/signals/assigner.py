@@ -73,6 +73,7 @@ def assigner_payload(
         used_terms.update(learned, centroid)
     n = len(idf)
     return {
+        "evidence_bar": round(params.evidence_bar, 5),
         "version": 2,
         "idf": {
             term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary
@@ -93,10 +94,13 @@ def assign_one(
     course_title: str = "",
     course_tags: Iterable[str] = (),
     vectors: WordVectors | None = None,
+    evidence: Sequence[float] | None = None,
 ) -> tuple[int, float] | None:
     """(group index, score) for one review's complaint clauses under a run's assigner, or None.
 
-    course_title, course_tags: the review's course (its tags' names and slugs), for scoped signals."""
+    course_title, course_tags: the review's course (its tags' names and slugs), for scoped signals;
+    evidence: each clause's complaint log-odds (ComplaintModel.log_odds), which decides whether it may join a
+    group by meaning as it would in the run (None: it may)."""
     if not assigner or assigner.get("version") != 2 or not complaint_clauses:
         return None
     payload = cast(Assigner, assigner)
@@ -135,7 +139,12 @@ def assign_one(
             rank = score + (SCOPED_PREFERENCE if signal["scope"] else 0.0)
             if best_rank is None or rank > best_rank:
                 best, best_rank = (signal["group"], 1.0 + score), rank
-    if best is not None or vectors is None or not payload["discovered"]:
+    bar = payload.get("evidence_bar")
+    if evidence is not None and bar is not None:
+        complaint_clauses = [
+            clause for clause, odds in zip(complaint_clauses, evidence, strict=True) if odds >= bar
+        ]
+    if best is not None or vectors is None or not payload["discovered"] or not complaint_clauses:
         return best
     focus = payload.get("focus") or {"weights": {}, "common": []}
     weight, common = vectors.focus_arrays(focus["weights"], focus["common"])

@@ -18,6 +18,8 @@ from analytics.signals.spec import Parameters, SignalSpec
 from analytics.terms import entry_matrix, token_ids
 
 ProgressCallback = Callable[[int, str], None]
+# A clause's complaint evidence (log-odds from its words alone), for many clauses at once.
+Evidence = Callable[[Sequence[Sequence[str]]], np.ndarray]
 # Seed-matched clauses that place a defined signal for discovery: enough for a stable centre.
 ANCHOR_SAMPLE = 1000
 
@@ -33,6 +35,7 @@ def extract(
     specs: Sequence[SignalSpec],
     *,
     vectors: WordVectors | None,
+    evidence: Evidence | None = None,
     parameters: Parameters | None = None,
     keyword_stopwords: frozenset[str] = frozenset(),
     progress: ProgressCallback | None = None,
@@ -41,7 +44,8 @@ def extract(
 
     packed: each review's clauses with their complaint decisions (analytics.clauses.pack), "" for a review
     kept out of analysis (noise); courses: each review's course (for scoped seeds); vectors: word vectors of
-    the corpus (None: discovery is skipped). Results refer to reviews by their position in these lists.
+    the corpus (None: discovery is skipped); evidence: the complaint model's log-odds of clauses (None: every
+    complaint clause may join a discovery). Results refer to reviews by their position in these lists.
     keyword_stopwords: words never shown as a keyword (they still count for assignment).
     """
     params = parameters or Parameters()
@@ -73,6 +77,8 @@ def extract(
 
     _report(progress, 60, "discovering new signals")
     leftover = np.flatnonzero((primary < 0) & ~found.whole)
+    if evidence is not None and len(leftover):
+        leftover = leftover[evidence([found.tokens[i] for i in leftover.tolist()]) >= params.evidence_bar]
     # Each defined signal is placed by what its seeds took, so a leftover clause that says the same in
     # other words joins it (within its scope) instead of starting a new theme.
     allowed = scope_table(guided, [clause_courses[i] for i in leftover.tolist()])

@@ -53,6 +53,8 @@ class Assigner(TypedDict):
     guided: list[GuidedAssigner]
     discovered: list[DiscoveredAssigner]
     focus: Focus
+    # The complaint evidence (log-odds) a clause needs to join a group by meaning; absent: any clause.
+    evidence_bar: NotRequired[float]
 
 
 @dataclass

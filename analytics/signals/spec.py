@@ -3,6 +3,7 @@ course scopes are read."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,10 @@ class Parameters:
     min_coherence: float = 0.5
     merge_similarity: float = 0.75
     join_similarity: float = 0.35
+    # Discovery takes only the complaint clauses whose words alone make a complaint at least this likely
+    # (the complaint model's evidence, rating aside): a new theme has no seed phrase to vouch for it, and
+    # a low-star review's weak clauses (praise, chatter, filler) gathered into candidates of their own.
+    discovery_evidence: float = 0.73
     min_cluster_size: int = 3
     min_cluster_share: float = 0.004
     max_clusters: int = 24
@@ -58,6 +63,12 @@ class Parameters:
     keyword_count: int = 10
     quote_count: int = 5
     candidate_match_overlap: float = 0.3
+
+    @property
+    def evidence_bar(self) -> float:
+        """The log-odds a clause's words must reach to join a discovery (discovery_evidence as log-odds)."""
+        p = min(max(self.discovery_evidence, 1e-6), 1 - 1e-6)
+        return math.log(p / (1 - p))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object] | None) -> Parameters:

@@ -8,7 +8,7 @@ from analytics.signals.corpus import complaint_clauses
 
 def _split(review: str) -> list[clauses.Clause]:
     segmenter = text.get_segmenter()
-    return clauses.split(segmenter.words(review), segmenter.keep)
+    return clauses.split(segmenter.words(review), segmenter.keep, segmenter.filler)
 
 
 def test_it_cuts_a_review_at_punctuation_and_contrast_words():
@@ -21,6 +21,22 @@ def test_it_cuts_a_review_at_punctuation_and_contrast_words():
 def test_it_cuts_at_a_contrast_word_without_punctuation():
     found = _split("内容不错就是视频有点卡")
     assert [clause.contrast for clause in found] == [False, True]
+
+
+@pytest.mark.parametrize(
+    "review", ["请填写评价内容", "至少输入五个字", "凑字数", "此用户未填写评价内容", "输入5个字"]
+)
+def test_talk_of_the_review_form_alone_makes_no_clause(review):
+    assert _split(review) == []
+
+
+def test_talk_of_the_review_form_leaves_the_rest_of_the_review():
+    found = _split("还好吧，至少输入五个字")
+    assert [clause.tokens for clause in found] == [("还好",)]
+    # Beside other words, the form's words are ordinary words.
+    found = _split("评价很高，但是内容太浅，视频里输入的命令看不清")
+    assert [clause.tokens[0] for clause in found] == ["评价", "内容", "视频"]
+    assert "输入" in found[2].tokens
 
 
 def test_it_keeps_a_reviews_clauses_and_decisions_in_one_string():
@@ -80,16 +96,17 @@ def test_many_reviews_are_cut_as_one_at_a_time_on_real_reviews():
     segmenter = text.get_segmenter()
     words = segmenter.words_many(real_corpus().texts[:20000])
     # Edge cases beside the real ones: no words, only punctuation, opened by a contrast word, only a
-    # contrast word, a dropped word alone.
+    # contrast word, a dropped word alone, talk of the review form alone and beside a clause.
     words += [[], ["，", "。"], ["但是", "声音", "太小"], ["但是"], ["的"], ["好", "，", "，", "但", "卡"]]
-    one_by_one = [clauses.pack(clauses.split(review, segmenter.keep)) for review in words]
-    batch = clauses.split_many(words, segmenter.keep)
+    words += [["填写", "评价"], ["好", "，", "凑", "字数"], ["凑", "字数", "，", "好"], ["字数", "太", "多"]]
+    one_by_one = [clauses.pack(clauses.split(review, segmenter.keep, segmenter.filler)) for review in words]
+    batch = clauses.split_many(words, segmenter.keep, segmenter.filler)
     assert clauses.write(batch, [False] * len(batch.markers)) == one_by_one
     read_back = clauses.read(one_by_one)
     assert batch.tokens == read_back.tokens
     assert batch.bounds.tolist() == read_back.bounds.tolist()
     assert batch.clause.tolist() == read_back.clause.tolist()
-    assert one_by_one[-4:] == ["^ 声音 太小", "", "", "| 好 ^ 卡"]
+    assert one_by_one[-8:] == ["^ 声音 太小", "", "", "| 好 ^ 卡", "", "| 好", "| 好", "| 字数 太 多"]
     assert clauses.split_many([]).tokens == []
 
 

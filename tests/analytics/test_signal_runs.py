@@ -390,6 +390,17 @@ def test_it_seeds_the_shipped_signals_once_and_keeps_admin_edits():
     assert set(SignalDefinition.objects.values_list("status", flat=True)) == {"seeded"}
 
 
+def test_every_shipped_seed_term_matches_something_so_staff_can_save_a_shipped_signal_unchanged():
+    taxonomy.seed_signal_definitions()
+    for definition in SignalDefinition.objects.all():
+        # Saved as staff would, with nothing changed: every term is one the runs can use (none is cut into
+        # single characters that would match almost anything, and so be silently ignored).
+        saved = taxonomy.signal_edit_terms(
+            definition=definition, seed_terms=definition.seed_terms, scope_tags=definition.scope_tags
+        )
+        assert saved.seed_terms == definition.seed_terms
+
+
 def test_it_lets_admins_rename_confirm_dismiss_merge_and_promote(go_seeded):
     labels = make_corpus()
     run_once()

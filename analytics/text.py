@@ -6,7 +6,8 @@ with spaces such as "go mod" / "Hello World" joined with "-" so one dictionary e
 `segment` cuts normalised text with jieba-rs (PyPI `rjieba`, a port of jieba, ~25x faster) in
 jieba's precise mode with HMM off, using jieba's own dictionary plus the shipped user dictionary,
 then drops stopwords and punctuation. `reference_segmenter` builds the same segmenter on the
-Python jieba; tests prove the two give identical cuts.
+Python jieba; tests prove the two give identical cuts. `Segmenter.filler` names the words that only
+talk of the review form (data/form_words.txt: "填写", "字数"): a clause of them alone is no clause.
 """
 
 from __future__ import annotations

@@ -73,7 +73,6 @@ def assigner_payload(
         used_terms.update(learned, centroid)
     n = len(idf)
     return {
-        "evidence_bar": round(params.evidence_bar, 5),
         "version": 2,
         "idf": {
             term: round(float(idf[vocabulary[term]]), 5) for term in sorted(used_terms) if term in vocabulary
@@ -84,6 +83,7 @@ def assigner_payload(
         "guided": guided_out,
         "discovered": discovered_out,
         "focus": focus,
+        "evidence_bar": round(params.evidence_bar, 5),
     }
 
 

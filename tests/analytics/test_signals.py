@@ -236,7 +236,7 @@ def test_a_defined_signal_takes_its_complaint_in_other_words_and_no_candidate_re
     # A new review is placed the same way: no seed phrase in it, its signal by what it means.
     segmenter = text.get_segmenter()
     # (Each is a complaint by its own words, as the product asks before it places a review.)
-    for review, key in (("画面和声音对不上", "video_playback"), ("老师说话声音太轻了", "audio_quality")):
+    for review, key in (("声音忽大忽小", "audio_quality"), ("视频里的声音太轻", "audio_quality")):
         tokens = segmenter.tokens(review)
         assert not seeded(key, tokens), review
         found = _assign_real(result, corpus, tokens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from itertools import compress
 
 import numpy as np
 
@@ -77,8 +78,11 @@ def extract(
 
     _report(progress, 60, "discovering new signals")
     leftover = np.flatnonzero((primary < 0) & ~found.whole)
-    if evidence is not None and len(leftover):
-        leftover = leftover[evidence([found.tokens[i] for i in leftover.tolist()]) >= params.evidence_bar]
+    leftover_tokens = [found.tokens[i] for i in leftover.tolist()]
+    if evidence is not None and leftover_tokens:
+        strong = evidence(leftover_tokens) >= params.evidence_bar
+        leftover = leftover[strong]
+        leftover_tokens = list(compress(leftover_tokens, strong))
     # Each defined signal is placed by what its seeds took, so a leftover clause that says the same in
     # other words joins it (within its scope) instead of starting a new theme.
     allowed = scope_table(guided, [clause_courses[i] for i in leftover.tolist()])
@@ -90,7 +94,7 @@ def extract(
         for s, spec in enumerate(guided)
     ]
     discovered_rows, discovered_scores, centroids, floors, focus, anchored = discover(
-        [found.tokens[i] for i in leftover.tolist()], vectors, params, anchors
+        leftover_tokens, vectors, params, anchors
     )
     clause_signal = np.full(m, -1, dtype=np.int64)
     clause_score = np.zeros(m)

@@ -50,6 +50,19 @@ GO_COMPLAINTS = [
 ]
 
 
+def _extract_real(corpus, specs, **options):
+    """The real corpus extracted as the product extracts it: with its word vectors and the evidence of its
+    complaint model."""
+    return signals.extract(
+        corpus.packed,
+        corpus.courses,
+        specs,
+        vectors=corpus.vectors,
+        evidence=corpus.model.log_odds_many,
+        **options,
+    )
+
+
 def _assign_real(result, corpus, tokens):
     """A new review of one clause placed as the product places it: with the corpus's vectors and evidence."""
     return signals.assign_one(
@@ -129,13 +142,8 @@ def test_it_handles_corpora_without_enough_material(rows):
 @pytest.mark.slow
 def test_it_discovers_coherent_themes_in_real_reviews_with_no_catch_all():
     corpus = real_corpus()
-    result = signals.extract(
-        corpus.packed,
-        corpus.courses,
-        [],
-        vectors=corpus.vectors,
-        evidence=corpus.model.log_odds_many,
-        keyword_stopwords=text.load_stopwords(text.DATA_DIR / "keyword_stopwords.txt"),
+    result = _extract_real(
+        corpus, [], keyword_stopwords=text.load_stopwords(text.DATA_DIR / "keyword_stopwords.txt")
     )
     assigned = result.counts["assigned"]
     assert len(result.groups) >= 8
@@ -180,9 +188,7 @@ def test_the_shipped_course_wide_signals_hold_the_real_complaints_they_name():
         )
         for seed in shipped
     ]
-    result = signals.extract(
-        corpus.packed, corpus.courses, specs, vectors=corpus.vectors, evidence=corpus.model.log_odds_many
-    )
+    result = _extract_real(corpus, specs)
     defined = {group.key: group for group in result.groups if not group.discovered}
     assert not {seed["key"] for seed in shipped if seed["scope_tags"]} & set(defined)
     for key in ("video_playback", "audio_quality", "missing_materials", "price_upsell", "delivery"):
@@ -214,9 +220,7 @@ def test_a_defined_signal_takes_its_complaint_in_other_words_and_no_candidate_re
         signals.SignalSpec(key=seed["key"], terms=signals.seed_phrases(seed["seed_terms"], text.segment))
         for seed in shipped
     ]
-    result = signals.extract(
-        corpus.packed, corpus.courses, specs, vectors=corpus.vectors, evidence=corpus.model.log_odds_many
-    )
+    result = _extract_real(corpus, specs)
     phrases = {spec.key: spec.terms for spec in specs}
 
     def seeded(key: str, tokens: list[str]) -> bool:
@@ -263,9 +267,7 @@ def test_it_gives_the_same_result_on_unchanged_data():
 @pytest.mark.slow
 def test_it_assigns_a_new_real_complaint_to_the_discovered_theme_it_belongs_to():
     corpus = real_corpus()
-    result = signals.extract(
-        corpus.packed, corpus.courses, [], vectors=corpus.vectors, evidence=corpus.model.log_odds_many
-    )
+    result = _extract_real(corpus, [])
     segmenter = text.get_segmenter()
     for review, word in (
         ("老师声音太小了", "声音"),
